@@ -1,0 +1,447 @@
+//! Contacts: the rules every dialect shares. A contact names a person (last name) or at
+//! least a company; a company named on a contact is found case-insensitively or created;
+//! new contacts get the caller as owner and the `lead` status; tags are created on use and
+//! replace the whole set; custom-field values are typed by their definitions.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Utc;
+use kith_store::{Filter, Json, ListQuery, Op, Tx, Value, Visibility};
+
+use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
+use crate::custom_fields::validate_values;
+use crate::entity::Entity;
+use crate::error::{DomainError, Errors, Result};
+use crate::model::{Address, Channel, Company, Contact, CustomFieldDefinition, LeadSource, Status, Tag, Tagging, User};
+
+/// How a contact's company is given.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CompanyLink {
+    #[default]
+    None,
+    Id(i64),
+    /// Linked to the company with this name (ignoring case), created when there is none.
+    Name(String),
+}
+
+/// Every writable field of a contact. A partial update starts from `Contact::draft()`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContactDraft {
+    pub salutation: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub job_title: Option<String>,
+    pub starred: bool,
+    pub company: CompanyLink,
+    /// Defaults to the caller.
+    pub owner_id: Option<i64>,
+    /// Defaults to the account's `lead` status.
+    pub status_id: Option<i64>,
+    pub lead_source_id: Option<i64>,
+    pub background: Option<String>,
+    pub emails: Vec<Channel>,
+    pub phones: Vec<Channel>,
+    pub urls: Vec<Channel>,
+    pub addresses: Vec<Address>,
+    pub tags: Vec<String>,
+    /// Values by custom-field definition id; the whole set.
+    pub custom_fields: BTreeMap<i64, serde_json::Value>,
+}
+
+impl Contact {
+    /// The contact's writable fields, to change some and save them back.
+    pub fn draft(&self) -> ContactDraft {
+        ContactDraft {
+            salutation: self.salutation.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            job_title: self.job_title.clone(),
+            starred: self.starred,
+            company: self.company_id.map_or(CompanyLink::None, CompanyLink::Id),
+            owner_id: Some(self.owner_id),
+            status_id: self.status_id,
+            lead_source_id: self.lead_source_id,
+            background: self.background.clone(),
+            emails: self.emails.0.clone(),
+            phones: self.phones.0.clone(),
+            urls: self.urls.0.clone(),
+            addresses: self.addresses.0.clone(),
+            tags: self.tags.0.clone(),
+            custom_fields: self
+                .custom_fields
+                .0
+                .iter()
+                .filter_map(|(k, v)| k.parse().ok().map(|k| (k, v.clone())))
+                .collect(),
+        }
+    }
+
+    /// "First Last", or the company name for a company-only contact.
+    pub fn display_name(&self) -> String {
+        let name =
+            [self.first_name.as_deref(), self.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        if name.is_empty() { self.company_name.clone().unwrap_or_default() } else { name }
+    }
+}
+
+/// Reference data a renderer needs next to contacts, loaded once per request.
+#[derive(Debug, Clone, Default)]
+pub struct Lookups {
+    pub statuses: HashMap<i64, Status>,
+    pub lead_sources: HashMap<i64, LeadSource>,
+    pub custom_fields: Vec<CustomFieldDefinition>,
+}
+
+impl Crm {
+    pub async fn contact_lookups(&self, actor: Actor) -> Result<Lookups> {
+        Ok(Lookups {
+            statuses: self.all::<Status>(actor, None).await?.into_iter().map(|s| (s.id, s)).collect(),
+            lead_sources: self.all::<LeadSource>(actor, None).await?.into_iter().map(|s| (s.id, s)).collect(),
+            custom_fields: self.custom_fields(actor, "contact").await?,
+        })
+    }
+
+    pub async fn create_contact(&self, actor: Actor, draft: ContactDraft) -> Result<Contact> {
+        let mut tx = self.begin(actor).await?;
+        let defs = self.custom_fields(actor, "contact").await?;
+        let t = Utc::now();
+        let mut contact = Contact {
+            id: 0,
+            created_at: t,
+            updated_at: t,
+            deleted_at: None,
+            salutation: None,
+            first_name: None,
+            last_name: None,
+            job_title: None,
+            starred: false,
+            company_id: None,
+            company_name: None,
+            owner_id: actor.user_id,
+            status_id: None,
+            lead_source_id: None,
+            background: None,
+            emails: Json(Vec::new()),
+            phones: Json(Vec::new()),
+            urls: Json(Vec::new()),
+            addresses: Json(Vec::new()),
+            email: None,
+            phone: None,
+            tags: Json(Vec::new()),
+            custom_fields: Json(BTreeMap::new()),
+            closed_sales: Json(Vec::new()),
+            photo_url: None,
+        };
+        apply_draft(&mut tx, actor, &defs, &mut contact, draft).await?;
+        let contact = insert_in(&mut tx, contact).await?;
+        set_taggings(&mut tx, "contact", contact.id, &contact.tags.0).await?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    /// Replaces the writable fields of a live contact with `draft`.
+    pub async fn update_contact(&self, actor: Actor, id: i64, draft: ContactDraft) -> Result<Contact> {
+        let mut tx = self.begin(actor).await?;
+        let mut contact = get_in::<Contact>(&mut tx, id).await?;
+        let defs = self.custom_fields(actor, "contact").await?;
+        let old_tags = contact.tags.0.clone();
+        apply_draft(&mut tx, actor, &defs, &mut contact, draft).await?;
+        contact.normalize();
+        let contact = save_in(&mut tx, &contact).await?;
+        if contact.tags.0 != old_tags {
+            set_taggings(&mut tx, "contact", contact.id, &contact.tags.0).await?;
+        }
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    pub async fn delete_contact(&self, actor: Actor, id: i64) -> Result<()> {
+        self.delete::<Contact>(actor, id).await
+    }
+
+    /// Undoes a deletion. `NotFound` when the contact is not deleted (or not there).
+    pub async fn restore_contact(&self, actor: Actor, id: i64) -> Result<Contact> {
+        self.restore::<Contact>(actor, id).await
+    }
+
+    /// Contacts carrying a tag (ignoring case), as a list filter.
+    pub fn tag_filter(entity_kind: &str, tag: &str) -> Filter {
+        Filter::Referenced {
+            target: Tagging::SPEC,
+            via: "entity_id".into(),
+            filter: Box::new(Filter::All(vec![
+                Filter::eq("entity_kind", entity_kind),
+                Filter::eq("name", tag.trim().to_ascii_lowercase()),
+            ])),
+        }
+    }
+}
+
+async fn apply_draft(
+    tx: &mut Tx,
+    actor: Actor,
+    defs: &[CustomFieldDefinition],
+    c: &mut Contact,
+    d: ContactDraft,
+) -> Result<()> {
+    let mut errors = Errors::default();
+    for (field, value, max) in [
+        ("salutation", &d.salutation, 20),
+        ("first_name", &d.first_name, 255),
+        ("last_name", &d.last_name, 255),
+        ("job_title", &d.job_title, 1000),
+        ("background", &d.background, 10_240),
+    ] {
+        errors.max_len(field, value.as_deref().map(str::trim), max);
+    }
+    let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
+    let company_named = match &d.company {
+        CompanyLink::None => false,
+        CompanyLink::Id(_) => true,
+        CompanyLink::Name(n) => !n.trim().is_empty(),
+    };
+    if blank(&d.last_name) && !company_named {
+        errors.add("last_name", "a last name or a company name is required");
+    }
+    if let CompanyLink::Name(n) = &d.company {
+        errors.max_len("company_name", Some(n.trim()), 255);
+    }
+    for (field, list) in [("emails", &d.emails), ("phones", &d.phones), ("urls", &d.urls)] {
+        if list.len() > 50 {
+            errors.add(field, "at most 50 entries");
+        }
+        for (i, ch) in list.iter().enumerate() {
+            if ch.value.trim().is_empty() {
+                errors.add(format!("{field}[{i}].value"), "is required");
+            }
+            errors.max_len(&format!("{field}[{i}].value"), Some(ch.value.trim()), 1000);
+        }
+    }
+    for (i, e) in d.emails.iter().enumerate() {
+        if !e.value.trim().is_empty() {
+            crate::auth::validate_email(&mut errors, &format!("emails[{i}].value"), &e.value);
+        }
+    }
+    let tags = normalize_tags(&mut errors, &d.tags);
+    let custom = match validate_values(defs, "contact", &d.custom_fields) {
+        Ok(v) => Some(v),
+        Err(DomainError::Invalid(list)) => {
+            for e in list {
+                errors.add(e.field, e.message);
+            }
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    errors.finish()?;
+
+    let owner_id = d.owner_id.unwrap_or(actor.user_id);
+    if get_in::<User>(tx, owner_id).await.is_err() {
+        return Err(DomainError::invalid("owner_id", "no such user"));
+    }
+    let status_id = match d.status_id {
+        Some(id) => {
+            get_in::<Status>(tx, id).await.map_err(|_| DomainError::invalid("status_id", "no such status"))?;
+            Some(id)
+        }
+        None => find_by_key::<Status>(tx, "lead").await?.map(|s| s.id),
+    };
+    if let Some(id) = d.lead_source_id {
+        get_in::<LeadSource>(tx, id)
+            .await
+            .map_err(|_| DomainError::invalid("lead_source_id", "no such lead source"))?;
+    }
+    let company = match d.company {
+        CompanyLink::None => None,
+        CompanyLink::Id(id) => {
+            Some(get_in::<Company>(tx, id).await.map_err(|_| DomainError::invalid("company_id", "no such company"))?)
+        }
+        CompanyLink::Name(name) if name.trim().is_empty() => None,
+        CompanyLink::Name(name) => Some(company_named_or_new(tx, name.trim()).await?),
+    };
+
+    c.salutation = d.salutation;
+    c.first_name = d.first_name;
+    c.last_name = d.last_name;
+    c.job_title = d.job_title;
+    c.starred = d.starred;
+    c.company_id = company.as_ref().map(|co| co.id);
+    c.company_name = company.map(|co| co.name);
+    c.owner_id = owner_id;
+    c.status_id = status_id;
+    c.lead_source_id = d.lead_source_id;
+    c.background = d.background;
+    c.email = d.emails.first().map(|e| e.value.trim().to_owned());
+    c.phone = d.phones.first().map(|p| p.value.trim().to_owned());
+    c.emails = Json(trim_channels(d.emails));
+    c.phones = Json(trim_channels(d.phones));
+    c.urls = Json(trim_channels(d.urls));
+    c.addresses = Json(d.addresses);
+    c.tags = Json(tags);
+    c.custom_fields = Json(custom.unwrap_or_default());
+    Ok(())
+}
+
+fn trim_channels(list: Vec<Channel>) -> Vec<Channel> {
+    list.into_iter().map(|c| Channel { kind: c.kind.trim().to_owned(), value: c.value.trim().to_owned() }).collect()
+}
+
+/// Trims tags, drops empty ones and duplicates (ignoring case), keeping first spellings.
+fn normalize_tags(errors: &mut Errors, tags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tags {
+        let t = t.trim();
+        if t.is_empty() || out.iter().any(|o| o.eq_ignore_ascii_case(t)) {
+            continue;
+        }
+        errors.max_len("tags", Some(t), 100);
+        out.push(t.to_owned());
+    }
+    out
+}
+
+/// A record of a keyed reference list (statuses, lead sources) by its key.
+pub(crate) async fn find_by_key<E: Entity>(tx: &mut Tx, key: &str) -> Result<Option<E>> {
+    let q = ListQuery::all().filter(Filter::eq("key", key));
+    tx.list(E::SPEC, &q).await?.rows.into_iter().next().map(E::from_row).transpose()
+}
+
+/// The live record whose `column` equals `value` ignoring ASCII case.
+pub(crate) async fn find_ci<E: Entity>(tx: &mut Tx, column: &str, value: &str) -> Result<Option<(E, Vec<Value>)>> {
+    let q = ListQuery::all().filter(Filter::cmp(column, Op::Prefix, value)).sort(kith_store::Sort::asc("id"));
+    let page = tx.list(E::SPEC, &q).await?;
+    let pos = E::SPEC.position(column).unwrap_or(0);
+    for row in page.rows {
+        if row.values[pos].as_text().is_some_and(|v| v.eq_ignore_ascii_case(value)) {
+            let values = row.values.clone();
+            return Ok(Some((E::from_row(row)?, values)));
+        }
+    }
+    Ok(None)
+}
+
+async fn company_named_or_new(tx: &mut Tx, name: &str) -> Result<Company> {
+    if let Some((company, _)) = find_ci::<Company>(tx, "name", name).await? {
+        return Ok(company);
+    }
+    let t = Utc::now();
+    insert_in(
+        tx,
+        Company {
+            id: 0,
+            created_at: t,
+            updated_at: t,
+            deleted_at: None,
+            name: name.to_owned(),
+            description: None,
+            phone: None,
+            email: None,
+            url: None,
+            industry: None,
+            employees: None,
+            annual_revenue_minor: None,
+            currency: None,
+            address: Json(None),
+            owner_id: None,
+            tags: Json(Vec::new()),
+            custom_fields: Json(BTreeMap::new()),
+            sync_status: None,
+        },
+    )
+    .await
+}
+
+/// Makes a record's taggings match `tags`, creating tags on first use.
+pub(crate) async fn set_taggings(tx: &mut Tx, entity_kind: &str, entity_id: i64, tags: &[String]) -> Result<()> {
+    let q = ListQuery::all()
+        .filter(Filter::All(vec![Filter::eq("entity_kind", entity_kind), Filter::eq("entity_id", entity_id)]));
+    let existing: Vec<Tagging> = tx.list(Tagging::SPEC, &q).await?.try_map(Tagging::from_row)?.rows;
+    let wanted: Vec<String> = tags.iter().map(|t| t.to_ascii_lowercase()).collect();
+    for old in &existing {
+        if !wanted.contains(&old.name) {
+            tx.delete(Tagging::SPEC, old.id).await?;
+        }
+    }
+    for (tag, lower) in tags.iter().zip(&wanted) {
+        if existing.iter().any(|e| &e.name == lower) {
+            continue;
+        }
+        let tag_row = match find_ci::<Tag>(tx, "name", tag).await? {
+            Some((t, _)) => t,
+            None => {
+                let t = Utc::now();
+                insert_in(tx, Tag { id: 0, created_at: t, updated_at: t, deleted_at: None, name: tag.clone() }).await?
+            }
+        };
+        let t = Utc::now();
+        insert_in(
+            tx,
+            Tagging {
+                id: 0,
+                created_at: t,
+                updated_at: t,
+                deleted_at: None,
+                tag_id: tag_row.id,
+                name: lower.clone(),
+                entity_kind: entity_kind.to_owned(),
+                entity_id,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Live contacts of the account, for checks that need the visibility explicitly.
+pub async fn contact_exists(crm: &Crm, actor: Actor, id: i64) -> Result<bool> {
+    Ok(crm.store().get(actor.account_id, Contact::SPEC, id, Visibility::Live).await?.is_some())
+}
+
+/// Deal figures shown beside a contact.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DealStats {
+    pub total: u64,
+    pub pending: u64,
+    /// Sum of pending deal values in major units.
+    pub pending_value: f64,
+}
+
+impl Crm {
+    /// Deal figures for a page of contacts, in one query.
+    pub async fn deal_stats(&self, actor: Actor, contact_ids: &[i64]) -> Result<HashMap<i64, DealStats>> {
+        let mut out: HashMap<i64, DealStats> = HashMap::new();
+        if contact_ids.is_empty() {
+            return Ok(out);
+        }
+        let q = ListQuery::all().filter(Filter::In {
+            field: kith_store::Field::col("contact_id"),
+            values: contact_ids.iter().map(|i| Value::Int(*i)).collect(),
+        });
+        for deal in self.list::<crate::model::Deal>(actor, &q).await?.rows {
+            let Some(cid) = deal.contact_id else { continue };
+            let s = out.entry(cid).or_default();
+            s.total += 1;
+            if deal.status == "pending" {
+                s.pending += 1;
+                s.pending_value += crate::money::to_major(deal.value_minor.unwrap_or(0), &deal.currency);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of live contacts of each company.
+    pub async fn company_sizes(&self, actor: Actor, company_ids: &[i64]) -> Result<HashMap<i64, u64>> {
+        let mut out = HashMap::new();
+        for id in company_ids {
+            if out.contains_key(id) {
+                continue;
+            }
+            let q = ListQuery::new(kith_store::Page::Offset { offset: 0, limit: 0 })
+                .filter(Filter::eq("company_id", *id))
+                .with_total();
+            let n = self.store().list(actor.account_id, Contact::SPEC, &q).await?.total.unwrap_or(0);
+            out.insert(*id, n);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,124 @@
+//! The domain service: every dialect calls these. Each call is scoped to the caller's account.
+
+use kith_store::{Filter, ListPage, ListQuery, Store, Tx, Visibility};
+
+use crate::entity::Entity;
+use crate::error::{DomainError, Result};
+use crate::model::User;
+
+/// Who is calling: an account and one of its users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub account_id: i64,
+    pub user_id: i64,
+}
+
+/// The CRM over one store.
+#[derive(Clone)]
+pub struct Crm {
+    store: Store,
+}
+
+impl Crm {
+    pub fn new(store: Store) -> Self {
+        Crm { store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Creates the schema, or brings it up to date.
+    pub async fn migrate(&self) -> Result<u32> {
+        Ok(self.store.migrate(&crate::model::specs()).await?)
+    }
+
+    pub(crate) async fn begin(&self, actor: Actor) -> Result<Tx> {
+        Ok(self.store.begin(actor.account_id, Some(actor.user_id)).await?)
+    }
+
+    /// One live record, or `NotFound` (also for records of other accounts).
+    pub async fn get<E: Entity>(&self, actor: Actor, id: i64) -> Result<E> {
+        self.find::<E>(actor, id).await?.ok_or(DomainError::NotFound { kind: E::SPEC.kind })
+    }
+
+    pub async fn find<E: Entity>(&self, actor: Actor, id: i64) -> Result<Option<E>> {
+        self.store.get(actor.account_id, E::SPEC, id, Visibility::Live).await?.map(E::from_row).transpose()
+    }
+
+    pub async fn list<E: Entity>(&self, actor: Actor, q: &ListQuery) -> Result<ListPage<E>> {
+        self.store.list(actor.account_id, E::SPEC, q).await?.try_map(E::from_row)
+    }
+
+    /// Every live record matching `filter` (for small reference lists: statuses, fields…).
+    pub async fn all<E: Entity>(&self, actor: Actor, filter: Option<Filter>) -> Result<Vec<E>> {
+        let mut q = ListQuery::all().sort(kith_store::Sort::asc("id"));
+        q.filter = filter;
+        Ok(self.list::<E>(actor, &q).await?.rows)
+    }
+
+    /// Creates a record as given (after normalising). For entities without rules of their own.
+    pub async fn create<E: Entity>(&self, actor: Actor, mut record: E) -> Result<E> {
+        record.normalize();
+        let mut tx = self.begin(actor).await?;
+        let row = tx.insert(E::SPEC, record.values()).await?;
+        tx.commit().await?;
+        E::from_row(row)
+    }
+
+    /// Replaces the writable fields of a record with `record`'s.
+    pub async fn save<E: Entity>(&self, actor: Actor, mut record: E) -> Result<E> {
+        record.normalize();
+        let mut tx = self.begin(actor).await?;
+        let saved = save_in(&mut tx, &record).await?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    /// Soft-deletes (or deletes) a record. `NotFound` when there is no live record.
+    pub async fn delete<E: Entity>(&self, actor: Actor, id: i64) -> Result<()> {
+        let mut tx = self.begin(actor).await?;
+        if !tx.delete(E::SPEC, id).await? {
+            return Err(DomainError::NotFound { kind: E::SPEC.kind });
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Restores a soft-deleted record. `NotFound` when there is no deleted record.
+    pub async fn restore<E: Entity>(&self, actor: Actor, id: i64) -> Result<E> {
+        let mut tx = self.begin(actor).await?;
+        if !tx.restore(E::SPEC, id).await? {
+            return Err(DomainError::NotFound { kind: E::SPEC.kind });
+        }
+        let row = tx.get(E::SPEC, id, Visibility::Live).await?.ok_or(DomainError::NotFound { kind: E::SPEC.kind })?;
+        tx.commit().await?;
+        E::from_row(row)
+    }
+
+    /// The calling user.
+    pub async fn me(&self, actor: Actor) -> Result<User> {
+        self.get::<User>(actor, actor.user_id).await
+    }
+}
+
+/// Writes every column of `record` over the live row with its id, inside `tx`.
+pub(crate) async fn save_in<E: Entity>(tx: &mut Tx, record: &E) -> Result<E> {
+    let spec = E::SPEC;
+    let changes: Vec<(&str, kith_store::Value)> = spec.columns.iter().map(|c| c.name).zip(record.values()).collect();
+    let row = tx.update(spec, record.id(), &changes).await?.ok_or(DomainError::NotFound { kind: spec.kind })?;
+    E::from_row(row)
+}
+
+/// A live record inside a transaction, or `NotFound`.
+pub(crate) async fn get_in<E: Entity>(tx: &mut Tx, id: i64) -> Result<E> {
+    let row = tx.get(E::SPEC, id, Visibility::Live).await?.ok_or(DomainError::NotFound { kind: E::SPEC.kind })?;
+    E::from_row(row)
+}
+
+/// Inserts a normalised record inside a transaction.
+pub(crate) async fn insert_in<E: Entity>(tx: &mut Tx, mut record: E) -> Result<E> {
+    record.normalize();
+    let row = tx.insert(E::SPEC, record.values()).await?;
+    E::from_row(row)
+}

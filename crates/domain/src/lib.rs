@@ -1,0 +1,19 @@
+//! Kith's shared CRM model and its rules. Dialect adapters call `Crm`; nothing here knows
+//! HTTP or SQL.
+
+pub mod auth;
+pub mod contacts;
+pub mod crm;
+pub mod custom_fields;
+pub mod entity;
+pub mod error;
+pub mod model;
+pub mod money;
+mod provision;
+
+pub use auth::{IssuedKey, NewAccount, open};
+pub use contacts::{CompanyLink, ContactDraft, DealStats, Lookups};
+pub use crm::{Actor, Crm};
+pub use entity::Entity;
+pub use error::{DomainError, FieldError, Result};
+pub use provision::{DEFAULT_LEAD_SOURCES, DEFAULT_STATUSES};

@@ -1,0 +1,551 @@
+//! The shared CRM model. Each dialect renders these records in its own wire format.
+//!
+//! Conventions: ids are 64-bit and unique across the database; money is an integer in the
+//! currency's minor unit (`*_minor`) plus an ISO 4217 `currency`; times are UTC; calendar
+//! dates without a time are `YYYY-MM-DD` text; strings are trimmed on write.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use kith_store::Json;
+use serde::{Deserialize, Serialize};
+
+use crate::entity;
+
+/// A typed channel value: an email address, phone number or URL with its kind (`work`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zip_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+}
+
+/// Custom-field values keyed by the definition's id (decimal text), typed per definition.
+pub type CustomValues = BTreeMap<String, serde_json::Value>;
+
+/// A sales cycle a user closed on a contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedSale {
+    pub user_id: i64,
+    pub closed_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+entity! {
+    /// A team member of an account.
+    User, table = "users", kind = "user", soft_delete = true,
+    indexes = [], unique = [&["email"]],
+    {
+        email: String,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        /// `owner`, `admin` or `user`.
+        role: String,
+        /// Extra rights beyond the role (e.g. `delete_contacts`).
+        rights: Json<Vec<String>>,
+        active: bool,
+        timezone: Option<String>,
+        phone: Option<String>,
+    }
+}
+
+entity! {
+    /// A credential. Only the SHA-256 of the key is stored; the key is shown once.
+    ApiKey, table = "api_keys", kind = "api_key", soft_delete = false,
+    indexes = [&["user_id"]], unique = [&["hash"]],
+    {
+        user_id: i64,
+        label: String,
+        /// The first characters of the key, to tell keys apart in listings.
+        prefix: String,
+        hash: String,
+        last_used_at: Option<DateTime<Utc>>,
+        revoked_at: Option<DateTime<Utc>>,
+    }
+}
+
+entity! {
+    /// An organisation: OnePage company, Sell organisation contact, Upsales account, Apideck company.
+    Company, table = "companies", kind = "company", soft_delete = true,
+    indexes = [&["name"], &["updated_at"]], unique = [],
+    {
+        name: String,
+        description: Option<String>,
+        phone: Option<String>,
+        email: Option<String>,
+        url: Option<String>,
+        industry: Option<String>,
+        employees: Option<i64>,
+        annual_revenue_minor: Option<i64>,
+        currency: Option<String>,
+        address: Json<Option<Address>>,
+        owner_id: Option<i64>,
+        tags: Json<Vec<String>>,
+        custom_fields: Json<CustomValues>,
+        /// External synchronisation state (e.g. OnePage `synced_status`).
+        sync_status: Option<String>,
+    }
+}
+
+entity! {
+    /// A person.
+    Contact, table = "contacts", kind = "contact", soft_delete = true,
+    indexes = [&["last_name"], &["updated_at"], &["company_id"], &["status_id"], &["email"], &["owner_id"]],
+    unique = [],
+    {
+        salutation: Option<String>,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        job_title: Option<String>,
+        starred: bool,
+        company_id: Option<i64>,
+        /// The linked company's name, kept in step with it for sorting and search.
+        company_name: Option<String>,
+        owner_id: i64,
+        status_id: Option<i64>,
+        lead_source_id: Option<i64>,
+        background: Option<String>,
+        emails: Json<Vec<Channel>>,
+        phones: Json<Vec<Channel>>,
+        urls: Json<Vec<Channel>>,
+        addresses: Json<Vec<Address>>,
+        /// The first email and phone, kept for filtering and search.
+        email: Option<String>,
+        phone: Option<String>,
+        tags: Json<Vec<String>>,
+        custom_fields: Json<CustomValues>,
+        closed_sales: Json<Vec<ClosedSale>>,
+        photo_url: Option<String>,
+    }
+}
+
+entity! {
+    /// A prospect not yet qualified into a contact and deal (Sell, Apideck).
+    Lead, table = "leads", kind = "lead", soft_delete = true,
+    indexes = [&["last_name"], &["updated_at"], &["owner_id"]], unique = [],
+    {
+        first_name: Option<String>,
+        last_name: Option<String>,
+        organization_name: Option<String>,
+        title: Option<String>,
+        description: Option<String>,
+        status: Option<String>,
+        source_id: Option<i64>,
+        owner_id: i64,
+        email: Option<String>,
+        phone: Option<String>,
+        mobile: Option<String>,
+        website: Option<String>,
+        address: Json<Option<Address>>,
+        tags: Json<Vec<String>>,
+        custom_fields: Json<CustomValues>,
+        converted_at: Option<DateTime<Utc>>,
+        converted_contact_id: Option<i64>,
+        converted_company_id: Option<i64>,
+        converted_deal_id: Option<i64>,
+    }
+}
+
+entity! {
+    /// An opportunity: OnePage deal, Sell deal, Upsales order, Apideck opportunity.
+    Deal, table = "deals", kind = "deal", soft_delete = true,
+    indexes = [&["contact_id"], &["company_id"], &["stage_id"], &["updated_at"]], unique = [],
+    {
+        name: String,
+        contact_id: Option<i64>,
+        company_id: Option<i64>,
+        owner_id: i64,
+        pipeline_id: Option<i64>,
+        stage_id: Option<i64>,
+        /// `pending`, `won` or `lost`.
+        status: String,
+        value_minor: Option<i64>,
+        currency: String,
+        probability: Option<i64>,
+        expected_close_date: Option<String>,
+        closed_at: Option<DateTime<Utc>>,
+        loss_reason_id: Option<i64>,
+        source_id: Option<i64>,
+        description: Option<String>,
+        tags: Json<Vec<String>>,
+        custom_fields: Json<CustomValues>,
+    }
+}
+
+entity! {
+    /// A product line on a deal.
+    DealItem, table = "deal_items", kind = "deal_item", soft_delete = false,
+    indexes = [&["deal_id"]], unique = [],
+    {
+        deal_id: i64,
+        predefined_item_id: Option<i64>,
+        name: String,
+        description: Option<String>,
+        quantity: f64,
+        unit_price_minor: i64,
+        cost_minor: Option<i64>,
+        amount_minor: i64,
+        position: i64,
+    }
+}
+
+entity! {
+    Pipeline, table = "pipelines", kind = "pipeline", soft_delete = true,
+    indexes = [], unique = [],
+    {
+        name: String,
+        position: i64,
+        is_default: bool,
+    }
+}
+
+entity! {
+    Stage, table = "stages", kind = "stage", soft_delete = true,
+    indexes = [&["pipeline_id"]], unique = [],
+    {
+        pipeline_id: i64,
+        name: String,
+        position: i64,
+        probability: i64,
+        /// `open`, `won` or `lost`.
+        category: String,
+    }
+}
+
+entity! {
+    /// A contact status (Lead, Prospect, Customer, …).
+    Status, table = "statuses", kind = "status", soft_delete = true,
+    indexes = [], unique = [&["key"]],
+    {
+        key: String,
+        name: String,
+        color: Option<String>,
+        description: Option<String>,
+        position: i64,
+    }
+}
+
+entity! {
+    LeadSource, table = "lead_sources", kind = "lead_source", soft_delete = true,
+    indexes = [], unique = [&["key"]],
+    {
+        key: String,
+        name: String,
+        position: i64,
+    }
+}
+
+entity! {
+    LossReason, table = "loss_reasons", kind = "loss_reason", soft_delete = true,
+    indexes = [], unique = [],
+    {
+        name: String,
+    }
+}
+
+entity! {
+    /// A tag of the account's tag list; created on first use.
+    Tag, table = "tags", kind = "tag", soft_delete = false,
+    indexes = [], unique = [&["name"]],
+    {
+        name: String,
+    }
+}
+
+entity! {
+    /// A tag on one record, for filtering by tag.
+    Tagging, table = "taggings", kind = "tagging", soft_delete = false,
+    indexes = [&["entity_kind", "name"]], unique = [&["entity_kind", "entity_id", "tag_id"]],
+    {
+        tag_id: i64,
+        /// Lower-cased tag name, so tag filters ignore case.
+        name: String,
+        entity_kind: String,
+        entity_id: i64,
+    }
+}
+
+entity! {
+    /// A typed custom field of contacts, companies, deals or leads.
+    CustomFieldDefinition, table = "custom_field_definitions", kind = "custom_field", soft_delete = true,
+    indexes = [&["entity_kind"]], unique = [],
+    {
+        entity_kind: String,
+        name: String,
+        /// One of `FieldKind`'s names.
+        field_type: String,
+        choices: Json<Vec<String>>,
+        position: i64,
+        filterable: bool,
+    }
+}
+
+entity! {
+    /// A next action / task.
+    Action, table = "actions", kind = "action", soft_delete = true,
+    indexes = [&["contact_id"], &["assignee_id", "status"]], unique = [],
+    {
+        contact_id: Option<i64>,
+        deal_id: Option<i64>,
+        lead_id: Option<i64>,
+        assignee_id: i64,
+        text: String,
+        /// `asap`, `date`, `date_time`, `waiting`, `queued` or `done`.
+        status: String,
+        date: Option<String>,
+        exact_time: Option<DateTime<Utc>>,
+        done_at: Option<DateTime<Utc>>,
+        position: i64,
+    }
+}
+
+entity! {
+    Note, table = "notes", kind = "note", soft_delete = true,
+    indexes = [&["contact_id"], &["deal_id"]], unique = [],
+    {
+        author_id: i64,
+        contact_id: Option<i64>,
+        company_id: Option<i64>,
+        deal_id: Option<i64>,
+        lead_id: Option<i64>,
+        text: String,
+        date: Option<String>,
+    }
+}
+
+entity! {
+    Call, table = "calls", kind = "call", soft_delete = true,
+    indexes = [&["contact_id"]], unique = [],
+    {
+        author_id: i64,
+        contact_id: Option<i64>,
+        deal_id: Option<i64>,
+        lead_id: Option<i64>,
+        text: Option<String>,
+        call_result: Option<String>,
+        phone_number: Option<String>,
+        incoming: bool,
+        duration_seconds: Option<i64>,
+        called_at: DateTime<Utc>,
+        recording_url: Option<String>,
+    }
+}
+
+entity! {
+    Meeting, table = "meetings", kind = "meeting", soft_delete = true,
+    indexes = [&["contact_id"]], unique = [],
+    {
+        author_id: i64,
+        contact_id: Option<i64>,
+        deal_id: Option<i64>,
+        lead_id: Option<i64>,
+        text: Option<String>,
+        place: Option<String>,
+        starts_at: DateTime<Utc>,
+        ends_at: Option<DateTime<Utc>>,
+        outcome: Option<String>,
+    }
+}
+
+entity! {
+    /// A file (bytes on local disk under `storage_key`) or an external link.
+    Attachment, table = "attachments", kind = "attachment", soft_delete = true,
+    indexes = [&["reference_kind", "reference_id"], &["contact_id"]], unique = [],
+    {
+        author_id: i64,
+        reference_kind: String,
+        reference_id: i64,
+        contact_id: Option<i64>,
+        filename: String,
+        content_type: Option<String>,
+        size_bytes: i64,
+        storage_key: Option<String>,
+        external_url: Option<String>,
+        provider: Option<String>,
+        pinned: bool,
+    }
+}
+
+entity! {
+    RelationshipType, table = "relationship_types", kind = "relationship_type", soft_delete = true,
+    indexes = [], unique = [],
+    {
+        name: String,
+        inverse_name: Option<String>,
+        position: i64,
+    }
+}
+
+entity! {
+    Relationship, table = "relationships", kind = "relationship", soft_delete = true,
+    indexes = [&["contact_id"]], unique = [],
+    {
+        contact_id: i64,
+        relationship_type_id: i64,
+        related_contact_id: Option<i64>,
+        related_company_id: Option<i64>,
+        note: Option<String>,
+    }
+}
+
+entity! {
+    PredefinedAction, table = "predefined_actions", kind = "predefined_action", soft_delete = true,
+    indexes = [], unique = [],
+    {
+        text: String,
+        /// Days from today the action is due; none for ASAP.
+        days: Option<i64>,
+        position: i64,
+    }
+}
+
+entity! {
+    /// A product.
+    PredefinedItem, table = "predefined_items", kind = "predefined_item", soft_delete = true,
+    indexes = [], unique = [],
+    {
+        name: String,
+        description: Option<String>,
+        sku: Option<String>,
+        price_minor: i64,
+        cost_minor: Option<i64>,
+        currency: String,
+        item_group_id: Option<i64>,
+        active: bool,
+    }
+}
+
+entity! {
+    PredefinedItemGroup, table = "predefined_item_groups", kind = "predefined_item_group", soft_delete = true,
+    indexes = [], unique = [],
+    {
+        name: String,
+        position: i64,
+    }
+}
+
+entity! {
+    /// A quota for a user (or the whole account) over a period.
+    SalesTarget, table = "sales_targets", kind = "sales_target", soft_delete = true,
+    indexes = [], unique = [],
+    {
+        user_id: Option<i64>,
+        period_start: String,
+        period_end: String,
+        amount_minor: i64,
+        currency: String,
+    }
+}
+
+entity! {
+    /// A stored query over one entity kind.
+    SavedFilter, table = "saved_filters", kind = "filter", soft_delete = true,
+    indexes = [], unique = [],
+    {
+        name: String,
+        entity_kind: String,
+        owner_id: Option<i64>,
+        /// The filter tree, as `filter::SavedCondition`s.
+        definition: Json<serde_json::Value>,
+    }
+}
+
+entity! {
+    Notification, table = "notifications", kind = "notification", soft_delete = false,
+    indexes = [&["user_id"]], unique = [],
+    {
+        user_id: i64,
+        kind: String,
+        text: String,
+        entity_kind: Option<String>,
+        entity_id: Option<i64>,
+        read_at: Option<DateTime<Utc>>,
+    }
+}
+
+entity! {
+    Webhook, table = "webhooks", kind = "webhook", soft_delete = true,
+    indexes = [], unique = [],
+    {
+        url: String,
+        /// Event names the webhook receives; empty means all.
+        events: Json<Vec<String>>,
+        secret: String,
+        active: bool,
+        description: Option<String>,
+        consecutive_failures: i64,
+        disabled_at: Option<DateTime<Utc>>,
+    }
+}
+
+entity! {
+    /// One attempt-tracked delivery of an event to a webhook.
+    WebhookDelivery, table = "webhook_deliveries", kind = "webhook_delivery", soft_delete = false,
+    indexes = [&["webhook_id", "status"]], unique = [],
+    {
+        webhook_id: i64,
+        event_id: i64,
+        /// `pending`, `delivered` or `failed`.
+        status: String,
+        attempts: i64,
+        next_attempt_at: Option<DateTime<Utc>>,
+        last_status_code: Option<i64>,
+        last_error: Option<String>,
+        delivered_at: Option<DateTime<Utc>>,
+    }
+}
+
+use crate::entity::Entity;
+
+/// Every entity table, for migrations.
+pub fn specs() -> Vec<&'static kith_store::EntitySpec> {
+    vec![
+        User::SPEC,
+        ApiKey::SPEC,
+        Company::SPEC,
+        Contact::SPEC,
+        Lead::SPEC,
+        Deal::SPEC,
+        DealItem::SPEC,
+        Pipeline::SPEC,
+        Stage::SPEC,
+        Status::SPEC,
+        LeadSource::SPEC,
+        LossReason::SPEC,
+        Tag::SPEC,
+        Tagging::SPEC,
+        CustomFieldDefinition::SPEC,
+        Action::SPEC,
+        Note::SPEC,
+        Call::SPEC,
+        Meeting::SPEC,
+        Attachment::SPEC,
+        RelationshipType::SPEC,
+        Relationship::SPEC,
+        PredefinedAction::SPEC,
+        PredefinedItem::SPEC,
+        PredefinedItemGroup::SPEC,
+        SalesTarget::SPEC,
+        SavedFilter::SPEC,
+        Notification::SPEC,
+        Webhook::SPEC,
+        WebhookDelivery::SPEC,
+    ]
+}

@@ -1,0 +1,245 @@
+//! The `kith` command: run the server and administer accounts, users and keys.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use kith_domain::Crm;
+use kith_onepage::wire::{hex_id, parse_id};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(
+    name = "kith",
+    version,
+    about = "Kith: a self-hosted CRM server that speaks vendors' CRM APIs over one data model (today: OnePageCRM API v3 contacts).",
+    long_about = None
+)]
+struct Cli {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "KITH_LOG_FORMAT")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct DbArgs {
+    /// Database URL: `postgres://…` or `sqlite://FILE`. Defaults to a SQLite file in the data directory.
+    #[arg(long, global = true, env = "KITH_DATABASE_URL")]
+    database: Option<String>,
+    /// Directory for the embedded database and stored files.
+    #[arg(long, global = true, env = "KITH_DATA_DIR", default_value = "kith-data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server. On an empty database, creates a demo account and prints its API key.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "KITH_LISTEN")]
+        listen: String,
+        /// Maximum database connections.
+        #[arg(long, default_value_t = 16, env = "KITH_MAX_CONNECTIONS")]
+        max_connections: u32,
+        /// Largest JSON request body accepted, in bytes.
+        #[arg(long, default_value_t = 2 * 1024 * 1024, env = "KITH_JSON_BODY_LIMIT")]
+        json_body_limit: usize,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage accounts (tenants).
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage users of an account.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account with an owner user and a first API key.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        owner_email: String,
+        /// Print `{"account_id", "user_id", "api_key"}` as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user to an account, with a first API key.
+    Add {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        email: String,
+        /// owner, admin or user.
+        #[arg(long, default_value = "user")]
+        role: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Issue a new API key for a user.
+    Create {
+        #[arg(long)]
+        account: i64,
+        /// The user id (24-hex or decimal).
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an API key: it stops working at once.
+    Revoke {
+        #[arg(long)]
+        account: i64,
+        /// The key id (decimal).
+        #[arg(long)]
+        key: i64,
+    },
+    /// Revoke an API key and issue its replacement.
+    Rotate {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        key: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a user's keys (ids, labels, prefixes; never the keys).
+    List {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        user: String,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KITH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn user_id(raw: &str) -> anyhow::Result<i64> {
+    parse_id(raw.trim())
+        .or_else(|| raw.trim().parse().ok())
+        .with_context(|| format!("{raw:?} is not a user id (24 hex characters or a number)"))
+}
+
+fn print_key(json_out: bool, account_id: i64, key: &kith_domain::IssuedKey) {
+    if json_out {
+        println!(
+            "{}",
+            json!({ "account_id": account_id, "user_id": hex_id(key.user_id), "key_id": key.key_id, "api_key": key.secret })
+        );
+    } else {
+        println!("account_id: {account_id}");
+        println!("user_id:    {}", hex_id(key.user_id));
+        println!("key_id:     {}", key.key_id);
+        println!("api_key:    {}", key.secret);
+        println!("(the key is shown only once)");
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let url = kith::database_url(cli.db.database.as_deref(), &cli.db.data_dir)?;
+    match cli.command {
+        Command::Serve { listen, max_connections, json_body_limit } => {
+            serve(&url, &listen, max_connections, json_body_limit).await
+        }
+        Command::Migrate => {
+            let crm = kith::open(&url, 2).await?;
+            let version = crm.store().migrate(&kith_domain::model::specs()).await?;
+            println!("schema at version {version}");
+            Ok(())
+        }
+        Command::Account(AccountCommand::Create { name, owner_email, json }) => {
+            let crm = kith::open(&url, 2).await?;
+            let acc = crm.create_account(&name, &owner_email).await?;
+            print_key(json, acc.account_id, &acc.key);
+            Ok(())
+        }
+        Command::User(UserCommand::Add { account, email, role, json }) => {
+            let crm = kith::open(&url, 2).await?;
+            let (_, key) = crm.add_user(account, &email, &role).await?;
+            print_key(json, account, &key);
+            Ok(())
+        }
+        Command::Key(cmd) => key_command(&kith::open(&url, 2).await?, cmd).await,
+    }
+}
+
+async fn key_command(crm: &Crm, cmd: KeyCommand) -> anyhow::Result<()> {
+    match cmd {
+        KeyCommand::Create { account, user, label, json } => {
+            let key = crm.create_key(account, user_id(&user)?, &label).await?;
+            print_key(json, account, &key);
+        }
+        KeyCommand::Revoke { account, key } => {
+            crm.revoke_key(account, key).await?;
+            println!("key {key} revoked");
+        }
+        KeyCommand::Rotate { account, key, json } => {
+            let new = crm.rotate_key(account, key).await?;
+            print_key(json, account, &new);
+        }
+        KeyCommand::List { account, user } => {
+            for k in crm.keys(account, user_id(&user)?).await? {
+                let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{}\t{}…\t{}\t{}", k.id, k.prefix, k.label, state);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn serve(url: &str, listen: &str, max_connections: u32, json_body_limit: usize) -> anyhow::Result<()> {
+    let crm = kith::open(url, max_connections).await?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    if !crm.store().has_accounts().await? {
+        let acc = crm.create_account("Demo", "owner@example.com").await?;
+        let user = hex_id(acc.user_id);
+        println!("Created a demo account on the empty database.");
+        println!("  user_id: {user}");
+        println!("  api_key: {}", acc.key.secret);
+        println!("Try it:");
+        println!("  curl -u {user}:{} http://{addr}/api/v3/contacts", acc.key.secret);
+    }
+    tracing::info!(%addr, backend = ?crm.store().backend(), "kith listening");
+    let config = kith::Config { json_body_limit };
+    kith::serve(listener, crm.clone(), config, kith::shutdown_signal()).await?;
+    crm.store().close().await;
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! The `kith` binary: first start on an empty directory, account administration, shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kith_store::testing::{create_pg_database, drop_pg_database, pg_url};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kith");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// Runs `kith serve` on `args`, reads the printed user id and key, lists contacts with them,
+/// then stops the server with SIGTERM and expects a clean exit.
+async fn first_start_serves_contacts(args: &[&str]) {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(BIN)
+        .args(args)
+        .args(["serve", "--listen", &listen])
+        .env_remove("KITH_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn kith");
+    let stdout = child.stdout.take().expect("stdout");
+    // Read the first-start banner up to its curl line; the server keeps stdout open.
+    let mut lines: Vec<String> = Vec::new();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let done = line.contains("curl -u");
+        lines.push(line);
+        if done || lines.len() > 20 {
+            break;
+        }
+    }
+    let field = |name: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()))
+            .unwrap_or_else(|| panic!("no {name} in {lines:?}"))
+    };
+    let (user, key) = (field("user_id:"), field("api_key:"));
+    assert_eq!(key.len(), 64);
+    assert!(lines.iter().any(|l| l.contains("curl -u")), "{lines:?}");
+    let client = reqwest::Client::new();
+    let url = format!("http://{listen}/api/v3/contacts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let res = loop {
+        match client.get(&url).basic_auth(&user, Some(&key)).send().await {
+            Ok(r) => break r,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("server did not answer: {e}"),
+        }
+    };
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(body["data"]["total_count"], 0);
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let exit = child.wait().expect("wait");
+    assert!(exit.success(), "kith exited with {exit:?}");
+}
+
+#[tokio::test]
+async fn serve_on_an_empty_directory_prints_a_working_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    first_start_serves_contacts(&["--data-dir", data.to_str().expect("utf-8 path")]).await;
+    assert!(data.join("kith.db").exists());
+}
+
+#[tokio::test]
+async fn serve_on_an_empty_postgres_database_prints_a_working_key() {
+    let Some(admin) = pg_url() else {
+        eprintln!("note: KITH_TEST_DATABASE_URL is not set; skipping");
+        return;
+    };
+    let (url, db) = create_pg_database(&admin).await;
+    first_start_serves_contacts(&["--database", &url]).await;
+    drop_pg_database(&admin, &db).await;
+}
+
+#[test]
+fn account_user_and_key_commands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_str().expect("utf-8 path").to_owned();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["--data-dir", &data])
+            .args(args)
+            .env_remove("KITH_DATABASE_URL")
+            .output()
+            .expect("run kith");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = run(&["account", "create", "--name", "Acme", "--owner-email", "boss@acme.test", "--json"]);
+    assert!(ok, "{err}");
+    let acc: serde_json::Value = serde_json::from_str(out.trim()).expect("json output");
+    let account = acc["account_id"].as_i64().expect("account_id").to_string();
+    let user = acc["user_id"].as_str().expect("user_id");
+    assert_eq!(user.len(), 24, "user_id is OnePage's 24-hex form");
+    assert_eq!(acc["api_key"].as_str().map(str::len), Some(64));
+
+    let (ok, out, err) = run(&["user", "add", "--account", &account, "--email", "rep@acme.test", "--json"]);
+    assert!(ok, "{err}");
+    let rep: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_ne!(rep["user_id"], acc["user_id"]);
+    // The same email twice is refused.
+    let (ok, _, _) = run(&["user", "add", "--account", &account, "--email", "rep@acme.test"]);
+    assert!(!ok);
+
+    let (ok, out, err) = run(&["key", "create", "--account", &account, "--user", user, "--label", "ci", "--json"]);
+    assert!(ok, "{err}");
+    let key: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let key_id = key["key_id"].as_i64().expect("key_id").to_string();
+    let (ok, out, err) = run(&["key", "rotate", "--account", &account, "--key", &key_id, "--json"]);
+    assert!(ok, "{err}");
+    let rotated: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_ne!(rotated["api_key"], key["api_key"]);
+    let (ok, out, _) = run(&["key", "list", "--account", &account, "--user", user]);
+    assert!(ok);
+    assert!(out.lines().any(|l| l.starts_with(&key_id) && l.ends_with("revoked")), "{out}");
+    // Revoking an already revoked key fails; a key of another account is not found.
+    assert!(!run(&["key", "revoke", "--account", &account, "--key", &key_id]).0);
+    assert!(!run(&["key", "revoke", "--account", "1", "--key", &key_id]).0);
+    let (ok, out, _) = run(&["migrate"]);
+    assert!(ok && out.contains("schema at version"), "{out}");
+}

@@ -1,0 +1,146 @@
+//! Starts the real server on a random loopback port over a fresh database, once per backend:
+//! SQLite on a temp file always, PostgreSQL when `KITH_TEST_DATABASE_URL` is set.
+#![allow(dead_code)]
+
+use kith_domain::{Crm, NewAccount};
+use kith_onepage::wire::hex_id;
+use kith_store::testing::{PG_ENV, create_pg_database, drop_pg_database, pg_url};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub struct App {
+    pub label: &'static str,
+    pub base: String,
+    pub crm: Crm,
+    pub owner: NewAccount,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl App {
+    async fn start(
+        label: &'static str,
+        url: String,
+        dir: Option<tempfile::TempDir>,
+        pg: Option<(String, String)>,
+    ) -> App {
+        let crm = kith::open(&url, 4).await.expect("open database");
+        let owner = crm.create_account("Acme", "owner@acme.test").await.expect("create account");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server_crm = crm.clone();
+        let config = kith::Config { json_body_limit: 64 * 1024 };
+        let server = tokio::spawn(async move {
+            let _ = kith::serve(listener, server_crm, config, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        App {
+            label,
+            base,
+            crm,
+            owner,
+            client: reqwest::Client::new(),
+            database_url: url,
+            shutdown: Some(tx),
+            server: Some(server),
+            _dir: dir,
+            pg,
+        }
+    }
+
+    /// Stops the server and drops the test's PostgreSQL database.
+    pub async fn finish(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.server.take() {
+            let _ = h.await;
+        }
+        self.crm.store().close().await;
+        if let Some((admin, db)) = self.pg.take() {
+            drop_pg_database(&admin, &db).await;
+        }
+    }
+
+    /// Another account with its owner and key.
+    pub async fn other_account(&self) -> NewAccount {
+        self.crm.create_account("Rival", "owner@rival.test").await.expect("create account")
+    }
+
+    /// A OnePage request as `who`.
+    pub async fn op_as(&self, who: &NewAccount, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let req = self
+            .client
+            .request(method, format!("{}/api/v3{path}", self.base))
+            .basic_auth(hex_id(who.user_id), Some(&who.key.secret));
+        self.send(req, body).await
+    }
+
+    /// A OnePage request as the first account's owner.
+    pub async fn op(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.op_as(&self.owner, method, path, body).await
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder, body: Option<Value>) -> Reply {
+        let req = match body {
+            Some(b) => req.json(&b),
+            None => req,
+        };
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, body, headers }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if let Some((admin, db)) = self.pg.take() {
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    rt.block_on(drop_pg_database(&admin, &db));
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// The server on each configured backend.
+pub async fn apps() -> Vec<App> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("kith.db").display());
+    let mut out = vec![App::start("sqlite", url, Some(dir), None).await];
+    match pg_url() {
+        Some(admin) => {
+            let (url, db) = create_pg_database(&admin).await;
+            out.push(App::start("postgres", url, None, Some((admin, db))).await);
+        }
+        None => eprintln!("note: {PG_ENV} is not set; running on SQLite only"),
+    }
+    out
+}
+
+/// Asserts a OnePage error body with the given HTTP status.
+pub fn assert_error(r: &Reply, status: u16, error_name: &str) {
+    assert_eq!(r.status.as_u16(), status, "body: {}", r.body);
+    assert_eq!(r.body["status"], status, "body: {}", r.body);
+    assert_eq!(r.body["error_name"], error_name, "body: {}", r.body);
+    assert!(r.body["message"].is_string() && r.body["error_message"].is_string(), "body: {}", r.body);
+}

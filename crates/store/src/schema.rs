@@ -1,0 +1,104 @@
+//! The schema, derived from entity specs, and the versioned migrations that build it.
+//!
+//! A spec's `since` says which schema version added a table or column. Migration N creates
+//! the tables added at N and adds the columns added at N to older tables, so the history of
+//! the schema stays reproducible while the specs remain the one description of it. Never
+//! change what an applied version produces: add a column with a higher `since` instead.
+
+use crate::spec::EntitySpec;
+use crate::sql::{Backend, sql_type};
+use crate::value::ColumnType;
+
+/// Statements that bring a database from version `version - 1` to `version`.
+pub(crate) fn migration(backend: Backend, version: u32, specs: &[&EntitySpec]) -> Vec<String> {
+    let mut out = Vec::new();
+    if version == 1 {
+        out.extend(system_tables(backend));
+    }
+    for spec in specs {
+        if spec.since == version {
+            out.push(create_table(backend, spec, version));
+            for (i, cols) in spec.indexes.iter().enumerate() {
+                out.push(index(spec, "ix", i, cols, false));
+            }
+            for (i, cols) in spec.unique.iter().enumerate() {
+                out.push(index(spec, "ux", i, cols, true));
+            }
+        } else if spec.since < version {
+            for c in spec.columns.iter().filter(|c| c.since == version) {
+                out.push(format!(
+                    "ALTER TABLE {} ADD COLUMN {} {}{}",
+                    spec.table,
+                    c.name,
+                    sql_type(backend, c.ty),
+                    if c.nullable { "" } else { default_for(c.ty) }
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The highest version any spec mentions.
+pub(crate) fn latest_version(specs: &[&EntitySpec]) -> u32 {
+    specs
+        .iter()
+        .flat_map(|s| std::iter::once(s.since).chain(s.columns.iter().map(|c| c.since)))
+        .max()
+        .unwrap_or(1)
+        .max(1)
+}
+
+fn default_for(ty: ColumnType) -> &'static str {
+    match ty {
+        ColumnType::Int | ColumnType::Float => " NOT NULL DEFAULT 0",
+        ColumnType::Bool => " NOT NULL DEFAULT FALSE",
+        ColumnType::Text => " NOT NULL DEFAULT ''",
+        ColumnType::Json => " NOT NULL DEFAULT '{}'",
+        // A time column added later must be nullable.
+        ColumnType::Time => "",
+    }
+}
+
+fn create_table(backend: Backend, spec: &EntitySpec, version: u32) -> String {
+    let int = sql_type(backend, ColumnType::Int);
+    let time = sql_type(backend, ColumnType::Time);
+    let mut cols = vec![
+        format!("account_id {int} NOT NULL"),
+        format!("id {int} NOT NULL"),
+        format!("created_at {time} NOT NULL"),
+        format!("updated_at {time} NOT NULL"),
+    ];
+    if spec.soft_delete {
+        cols.push(format!("deleted_at {time}"));
+    }
+    for c in spec.columns.iter().filter(|c| c.since <= version) {
+        cols.push(format!("{} {}{}", c.name, sql_type(backend, c.ty), if c.nullable { "" } else { " NOT NULL" }));
+    }
+    cols.push("PRIMARY KEY (account_id, id)".into());
+    format!("CREATE TABLE IF NOT EXISTS {} (\n  {}\n)", spec.table, cols.join(",\n  "))
+}
+
+fn index(spec: &EntitySpec, prefix: &str, n: usize, cols: &[&str], unique: bool) -> String {
+    format!(
+        "CREATE {}INDEX IF NOT EXISTS {prefix}_{}_{n} ON {} (account_id, {})",
+        if unique { "UNIQUE " } else { "" },
+        spec.table,
+        spec.table,
+        cols.join(", ")
+    )
+}
+
+/// Tables outside the entity model: the id allocator and the migration record.
+fn system_tables(backend: Backend) -> Vec<String> {
+    match backend {
+        Backend::Sqlite => vec![
+            "CREATE TABLE IF NOT EXISTS kith_ids (name TEXT PRIMARY KEY, next_id INTEGER NOT NULL)".into(),
+            "INSERT INTO kith_ids (name, next_id) VALUES ('global', 1000) ON CONFLICT DO NOTHING".into(),
+        ],
+        Backend::Postgres => vec![format!(
+            "CREATE SEQUENCE IF NOT EXISTS kith_id_seq START WITH 1000 INCREMENT BY {}",
+            crate::ids::PG_BLOCK
+        )],
+    }
+}

@@ -1,0 +1,373 @@
+//! Turns entity specs and list queries into sea-query statements. Everything that differs
+//! between SQLite and PostgreSQL in a query lives in this module.
+
+use sea_query::{Alias, Cond, Expr, ExprTrait, Func, LikeExpr, NullOrdering, Order, Query, SelectStatement};
+
+use crate::error::StoreError;
+use crate::query::{Cursor, CustomType, Dir, Field, Filter, ListQuery, Op, Page, Visibility};
+use crate::spec::EntitySpec;
+use crate::value::{ColumnType, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Binds a value for a column of type `ty`. Nulls are typed so PostgreSQL accepts them.
+pub(crate) fn bind(backend: Backend, ty: ColumnType, v: &Value) -> Result<sea_query::Value, StoreError> {
+    use sea_query::Value as S;
+    let bad = || StoreError::Query(format!("value {v:?} does not fit a {ty:?} field"));
+    Ok(match (ty, v) {
+        (ColumnType::Int, Value::Null) => S::BigInt(None),
+        (ColumnType::Int, Value::Int(i)) => S::BigInt(Some(*i)),
+        (ColumnType::Bool, Value::Null) => S::Bool(None),
+        (ColumnType::Bool, Value::Bool(b)) => S::Bool(Some(*b)),
+        (ColumnType::Float, Value::Null) => S::Double(None),
+        (ColumnType::Float, Value::Float(f)) => S::Double(Some(*f)),
+        (ColumnType::Float, Value::Int(i)) => S::Double(Some(*i as f64)),
+        (ColumnType::Text, Value::Null) => S::String(None),
+        (ColumnType::Text, Value::Text(s)) => S::String(Some(s.clone())),
+        (ColumnType::Time, Value::Null) => match backend {
+            Backend::Sqlite => S::BigInt(None),
+            Backend::Postgres => S::ChronoDateTimeUtc(None),
+        },
+        (ColumnType::Time, Value::Time(t)) => match backend {
+            Backend::Sqlite => S::BigInt(Some(t.timestamp_micros())),
+            Backend::Postgres => S::ChronoDateTimeUtc(Some(*t)),
+        },
+        (ColumnType::Json, Value::Null) => match backend {
+            Backend::Sqlite => S::String(None),
+            Backend::Postgres => S::Json(None),
+        },
+        (ColumnType::Json, Value::Json(j)) => match backend {
+            Backend::Sqlite => S::String(Some(j.to_string())),
+            Backend::Postgres => S::Json(Some(Box::new(j.clone()))),
+        },
+        _ => return Err(bad()),
+    })
+}
+
+fn custom_column_type(ty: CustomType) -> ColumnType {
+    match ty {
+        CustomType::Text => ColumnType::Text,
+        CustomType::Number => ColumnType::Float,
+        CustomType::Bool => ColumnType::Bool,
+    }
+}
+
+/// Custom-field keys are spliced into a JSON path, so only plain keys are accepted.
+fn valid_custom_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= 64 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Builds statements for one backend and one account.
+pub(crate) struct Builder {
+    pub backend: Backend,
+    pub account_id: i64,
+}
+
+/// A resolved field: the SQL expression, its type, and whether it sorts by lowered text.
+struct Resolved {
+    expr: Expr,
+    ty: ColumnType,
+}
+
+impl Builder {
+    fn column(&self, alias: &str, spec: &EntitySpec, name: &str) -> Result<Resolved, StoreError> {
+        let ty =
+            spec.column_type(name).ok_or_else(|| StoreError::Query(format!("{} has no field {name}", spec.kind)))?;
+        Ok(Resolved { expr: Expr::col((Alias::new(alias), Alias::new(name))), ty })
+    }
+
+    fn field(&self, alias: &str, spec: &EntitySpec, field: &Field) -> Result<Resolved, StoreError> {
+        match field {
+            Field::Column(name) => self.column(alias, spec, name),
+            Field::Custom { key, ty } => {
+                if spec.column("custom_fields").is_none() {
+                    return Err(StoreError::Query(format!("{} has no custom fields", spec.kind)));
+                }
+                if !valid_custom_key(key) {
+                    return Err(StoreError::Query(format!("invalid custom field key {key:?}")));
+                }
+                let sql = match (self.backend, ty) {
+                    (Backend::Sqlite, CustomType::Number) => {
+                        format!(r#"CAST(json_extract("{alias}"."custom_fields", '$."{key}"') AS REAL)"#)
+                    }
+                    (Backend::Sqlite, _) => format!(r#"json_extract("{alias}"."custom_fields", '$."{key}"')"#),
+                    // Byte-order collation, like the text columns: the same order and ASCII-only
+                    // case folding as SQLite, whatever the database's default collation.
+                    (Backend::Postgres, CustomType::Text) => {
+                        format!(r#"(("{alias}"."custom_fields" ->> '{key}') COLLATE "C")"#)
+                    }
+                    (Backend::Postgres, CustomType::Number) => {
+                        format!(r#"(("{alias}"."custom_fields" ->> '{key}')::double precision)"#)
+                    }
+                    (Backend::Postgres, CustomType::Bool) => {
+                        format!(r#"(("{alias}"."custom_fields" ->> '{key}')::boolean)"#)
+                    }
+                };
+                Ok(Resolved { expr: Expr::cust(sql), ty: custom_column_type(*ty) })
+            }
+        }
+    }
+
+    fn value(&self, ty: ColumnType, v: &Value) -> Result<Expr, StoreError> {
+        Ok(Expr::val(bind(self.backend, ty, v)?))
+    }
+
+    /// The condition every read starts from: the account, then soft-delete visibility.
+    fn scope(&self, alias: &str, spec: &EntitySpec, visibility: Visibility) -> Cond {
+        let mut cond = Cond::all().add(Expr::col((Alias::new(alias), "account_id")).eq(self.account_id));
+        if spec.soft_delete {
+            let deleted = Expr::col((Alias::new(alias), "deleted_at"));
+            match visibility {
+                Visibility::Live => cond = cond.add(deleted.is_null()),
+                Visibility::Deleted => cond = cond.add(deleted.is_not_null()),
+                Visibility::All => {}
+            }
+        }
+        cond
+    }
+
+    fn filter(&self, depth: usize, spec: &EntitySpec, filter: &Filter) -> Result<Cond, StoreError> {
+        let alias = format!("t{depth}");
+        Ok(match filter {
+            Filter::All(items) => {
+                items.iter().try_fold(Cond::all(), |c, f| Ok::<_, StoreError>(c.add(self.filter(depth, spec, f)?)))?
+            }
+            Filter::Any(items) => {
+                if items.is_empty() {
+                    return Ok(Cond::all().add(Expr::cust("1 = 0")));
+                }
+                items.iter().try_fold(Cond::any(), |c, f| Ok::<_, StoreError>(c.add(self.filter(depth, spec, f)?)))?
+            }
+            // Two-valued logic: a leaf that SQL evaluates to NULL (a comparison with a null
+            // field, `x IN (subquery)` when the subquery yields nulls) does not match, so its
+            // negation does.
+            Filter::Not(inner) => {
+                let inner = Expr::from(self.filter(depth, spec, inner)?);
+                Cond::all().add(Expr::expr(Func::coalesce([inner, Expr::val(false)])).not())
+            }
+            Filter::IsNull(field) => Cond::all().add(self.field(&alias, spec, field)?.expr.is_null()),
+            Filter::IsNotNull(field) => Cond::all().add(self.field(&alias, spec, field)?.expr.is_not_null()),
+            Filter::In { field, values } => {
+                let r = self.field(&alias, spec, field)?;
+                if values.is_empty() {
+                    return Ok(Cond::all().add(Expr::cust("1 = 0")));
+                }
+                let vals = values.iter().map(|v| bind(self.backend, r.ty, v)).collect::<Result<Vec<_>, _>>()?;
+                Cond::all().add(r.expr.is_in(vals))
+            }
+            Filter::Cmp { field, op, value } => self.compare(&alias, spec, field, *op, value)?,
+            Filter::Related { via, target, filter } => {
+                let via_col = self.column(&alias, spec, via)?;
+                let sub = self.subquery(depth + 1, target, "id", filter)?;
+                Cond::all().add(via_col.expr.in_subquery(sub))
+            }
+            Filter::Referenced { target, via, filter } => {
+                let id = self.column(&alias, spec, "id")?;
+                let sub = self.subquery(depth + 1, target, via, filter)?;
+                Cond::all().add(id.expr.in_subquery(sub))
+            }
+        })
+    }
+
+    fn subquery(
+        &self,
+        depth: usize,
+        target: &EntitySpec,
+        select: &str,
+        filter: &Filter,
+    ) -> Result<SelectStatement, StoreError> {
+        let alias = format!("t{depth}");
+        let col = self.column(&alias, target, select)?;
+        let mut sub = Query::select();
+        sub.expr(col.expr).from_as(Alias::new(target.table), Alias::new(&alias)).cond_where(self.scope(
+            &alias,
+            target,
+            Visibility::Live,
+        ));
+        sub.cond_where(self.filter(depth, target, filter)?);
+        Ok(sub)
+    }
+
+    fn compare(
+        &self,
+        alias: &str,
+        spec: &EntitySpec,
+        field: &Field,
+        op: Op,
+        value: &Value,
+    ) -> Result<Cond, StoreError> {
+        let r = self.field(alias, spec, field)?;
+        if value.is_null() {
+            return Err(StoreError::Query("compare with null: use IsNull/IsNotNull".into()));
+        }
+        let expr = match op {
+            Op::Contains | Op::Prefix => {
+                let Value::Text(text) = value else {
+                    return Err(StoreError::Query("contains/prefix need a text value".into()));
+                };
+                if r.ty != ColumnType::Text {
+                    return Err(StoreError::Query("contains/prefix apply to text fields only".into()));
+                }
+                let escaped = escape_like(&text.to_ascii_lowercase());
+                let pattern = if op == Op::Prefix { format!("{escaped}%") } else { format!("%{escaped}%") };
+                Expr::expr(Func::lower(r.expr)).like(LikeExpr::new(pattern).escape('\\'))
+            }
+            Op::Eq => r.expr.eq(self.value(r.ty, value)?),
+            Op::Ne => {
+                let ne = r.expr.clone().ne(self.value(r.ty, value)?);
+                return Ok(Cond::any().add(ne).add(r.expr.is_null()));
+            }
+            Op::Gt => r.expr.gt(self.value(r.ty, value)?),
+            Op::Gte => r.expr.gte(self.value(r.ty, value)?),
+            Op::Lt => r.expr.lt(self.value(r.ty, value)?),
+            Op::Lte => r.expr.lte(self.value(r.ty, value)?),
+        };
+        Ok(Cond::all().add(expr))
+    }
+
+    /// The SELECT of all columns of `spec`, scoped to the account.
+    pub fn select(&self, spec: &EntitySpec, visibility: Visibility) -> SelectStatement {
+        let mut q = Query::select();
+        for (name, _) in spec.select_columns() {
+            q.column((Alias::new("t0"), Alias::new(name)));
+        }
+        q.from_as(Alias::new(spec.table), Alias::new("t0")).cond_where(self.scope("t0", spec, visibility));
+        q
+    }
+
+    /// The page query, and the types of the sort-key columns appended after the row columns.
+    pub fn list(&self, spec: &EntitySpec, q: &ListQuery) -> Result<(SelectStatement, Vec<ColumnType>), StoreError> {
+        let mut stmt = self.select(spec, q.visibility);
+        if let Some(f) = &q.filter {
+            stmt.cond_where(self.filter(0, spec, f)?);
+        }
+        let keys = q
+            .sorts
+            .iter()
+            .map(|s| Ok((self.field("t0", spec, &s.field)?, s.dir)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut key_types = Vec::with_capacity(keys.len());
+        for (k, _) in &keys {
+            stmt.expr(k.expr.clone());
+            key_types.push(k.ty);
+        }
+        let limit = match &q.page {
+            Page::Offset { offset, limit } => {
+                stmt.offset(*offset);
+                *limit
+            }
+            Page::After { after, limit } => {
+                if let Some(cursor) = after {
+                    stmt.cond_where(self.after(&keys, cursor)?);
+                }
+                *limit
+            }
+        };
+        for (k, dir) in &keys {
+            let (order, nulls) = match dir {
+                Dir::Asc => (Order::Asc, NullOrdering::Last),
+                Dir::Desc => (Order::Desc, NullOrdering::First),
+            };
+            stmt.order_by_expr_with_nulls(sort_expr(k), order, nulls);
+        }
+        stmt.order_by((Alias::new("t0"), Alias::new("id")), Order::Asc);
+        // One extra row tells whether another page follows.
+        stmt.limit(limit.saturating_add(1));
+        Ok((stmt, key_types))
+    }
+
+    /// Rows strictly after `cursor` in the order (keys…, id asc).
+    fn after(&self, keys: &[(Resolved, Dir)], cursor: &Cursor) -> Result<Cond, StoreError> {
+        if cursor.keys.len() != keys.len() {
+            return Err(StoreError::Query("cursor does not match the sort".into()));
+        }
+        let mut any = Cond::any();
+        let mut prefix: Vec<Expr> = Vec::new();
+        for ((k, dir), v) in keys.iter().zip(&cursor.keys) {
+            let e = sort_expr(k);
+            let c = if v.is_null() { None } else { Some(self.value(k.ty, &sort_value(k.ty, v))?) };
+            let after = match (dir, &c) {
+                (Dir::Asc, Some(c)) => Some(Cond::any().add(e.clone().gt(c.clone())).add(e.clone().is_null())),
+                (Dir::Asc, None) => None,
+                (Dir::Desc, Some(c)) => Some(Cond::all().add(e.clone().lt(c.clone()))),
+                (Dir::Desc, None) => Some(Cond::all().add(e.clone().is_not_null())),
+            };
+            if let Some(after) = after {
+                let mut branch = Cond::all();
+                for p in &prefix {
+                    branch = branch.add(p.clone());
+                }
+                any = any.add(branch.add(after));
+            }
+            prefix.push(match c {
+                Some(c) => e.eq(c),
+                None => e.is_null(),
+            });
+        }
+        let mut last = Cond::all();
+        for p in prefix {
+            last = last.add(p);
+        }
+        last = last.add(Expr::col((Alias::new("t0"), Alias::new("id"))).gt(cursor.id));
+        Ok(any.add(last))
+    }
+
+    /// COUNT(*) of the rows a query matches, ignoring its page.
+    pub fn count(&self, spec: &EntitySpec, q: &ListQuery) -> Result<SelectStatement, StoreError> {
+        let mut stmt = Query::select();
+        stmt.expr(Expr::cust("COUNT(*)")).from_as(Alias::new(spec.table), Alias::new("t0")).cond_where(self.scope(
+            "t0",
+            spec,
+            q.visibility,
+        ));
+        if let Some(f) = &q.filter {
+            stmt.cond_where(self.filter(0, spec, f)?);
+        }
+        Ok(stmt)
+    }
+}
+
+/// Text sorts ignore ASCII case (both backends lower ASCII only, so orders agree).
+fn sort_expr(k: &Resolved) -> Expr {
+    if k.ty == ColumnType::Text { Expr::expr(Func::lower(k.expr.clone())) } else { k.expr.clone() }
+}
+
+/// A cursor key as `sort_expr` sees it. Text is lowered here, ASCII only: PostgreSQL's lower()
+/// of a parameter would follow the database's locale rather than the columns' "C" collation.
+fn sort_value(ty: ColumnType, v: &Value) -> Value {
+    match v {
+        Value::Text(s) if ty == ColumnType::Text => Value::Text(s.to_ascii_lowercase()),
+        v => v.clone(),
+    }
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// The SQL type of a column on a backend.
+pub(crate) fn sql_type(backend: Backend, ty: ColumnType) -> &'static str {
+    match (backend, ty) {
+        (Backend::Sqlite, ColumnType::Int | ColumnType::Bool | ColumnType::Time) => "INTEGER",
+        (Backend::Sqlite, ColumnType::Float) => "REAL",
+        (Backend::Sqlite, ColumnType::Text | ColumnType::Json) => "TEXT",
+        (Backend::Postgres, ColumnType::Int) => "BIGINT",
+        (Backend::Postgres, ColumnType::Bool) => "BOOLEAN",
+        (Backend::Postgres, ColumnType::Float) => "DOUBLE PRECISION",
+        // Byte-order collation: the same text order and case rules as SQLite.
+        (Backend::Postgres, ColumnType::Text) => "TEXT COLLATE \"C\"",
+        (Backend::Postgres, ColumnType::Time) => "TIMESTAMPTZ",
+        (Backend::Postgres, ColumnType::Json) => "JSONB",
+    }
+}

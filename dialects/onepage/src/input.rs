@@ -1,0 +1,164 @@
+//! Reads a OnePage JSON body field by field, collecting every problem into one 400.
+
+use kith_domain::FieldError;
+use serde_json::{Map, Value};
+
+use crate::wire::{ApiError, parse_id};
+
+pub struct Input {
+    obj: Map<String, Value>,
+    errors: Vec<FieldError>,
+}
+
+impl Input {
+    pub fn new(obj: Map<String, Value>) -> Self {
+        Input { obj, errors: Vec::new() }
+    }
+
+    pub fn error(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    /// `None` when absent; `Some(None)` when null or blank.
+    pub fn text(&mut self, key: &str, max: usize) -> Option<Option<String>> {
+        match self.obj.get(key)? {
+            Value::Null => Some(None),
+            Value::String(s) => {
+                let t = s.trim();
+                if t.chars().count() > max {
+                    self.error(key, format!("is too long (maximum is {max} characters)"));
+                    return None;
+                }
+                Some((!t.is_empty()).then(|| t.to_owned()))
+            }
+            _ => {
+                self.error(key, "must be a string");
+                None
+            }
+        }
+    }
+
+    /// A text that must be one of `allowed`.
+    pub fn one_of(&mut self, key: &str, allowed: &[&str]) -> Option<Option<String>> {
+        let v = self.text(key, 100)?;
+        match v {
+            Some(s) if !allowed.contains(&s.as_str()) => {
+                self.error(key, format!("must be one of: {}", allowed.join(", ")));
+                None
+            }
+            v => Some(v),
+        }
+    }
+
+    pub fn boolean(&mut self, key: &str) -> Option<bool> {
+        match self.obj.get(key)? {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) if s == "true" || s == "false" => Some(s == "true"),
+            _ => {
+                self.error(key, "must be true or false");
+                None
+            }
+        }
+    }
+
+    /// A 24-hex id; `Some(None)` when null or blank.
+    pub fn id(&mut self, key: &str) -> Option<Option<i64>> {
+        match self.obj.get(key)? {
+            Value::Null => Some(None),
+            Value::String(s) if s.trim().is_empty() => Some(None),
+            Value::String(s) => match parse_id(s.trim()) {
+                Some(id) => Some(Some(id)),
+                None => {
+                    self.error(key, "is not a valid id");
+                    None
+                }
+            },
+            _ => {
+                self.error(key, "must be an id string");
+                None
+            }
+        }
+    }
+
+    /// An array of objects; `Some(vec![])` when null.
+    pub fn objects(&mut self, key: &str, max_items: usize) -> Option<Vec<Map<String, Value>>> {
+        match self.obj.get(key)? {
+            Value::Null => Some(Vec::new()),
+            Value::Array(items) => {
+                if items.len() > max_items {
+                    self.error(key, format!("must have at most {max_items} items"));
+                    return None;
+                }
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::Object(o) => out.push(o.clone()),
+                        _ => {
+                            self.error(format!("{key}[{i}]"), "must be an object");
+                            return None;
+                        }
+                    }
+                }
+                Some(out)
+            }
+            _ => {
+                self.error(key, "must be an array");
+                None
+            }
+        }
+    }
+
+    /// An array of strings; `Some(vec![])` when null.
+    pub fn strings(&mut self, key: &str, max_len: usize) -> Option<Vec<String>> {
+        match self.obj.get(key)? {
+            Value::Null => Some(Vec::new()),
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    match item.as_str() {
+                        Some(s) if s.trim().chars().count() <= max_len => out.push(s.trim().to_owned()),
+                        Some(_) => self.errors.push(FieldError::new(
+                            format!("{key}[{i}]"),
+                            format!("is too long (maximum is {max_len} characters)"),
+                        )),
+                        None => self.errors.push(FieldError::new(format!("{key}[{i}]"), "must be a string")),
+                    }
+                }
+                Some(out)
+            }
+            // A comma-separated string is accepted too.
+            Value::String(s) => Some(s.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect()),
+            _ => {
+                self.error(key, "must be an array of strings");
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() { Ok(()) } else { Err(ApiError::invalid(self.errors)) }
+    }
+}
+
+/// Reads `type`/`value` pairs, checking the type against `kinds`.
+pub fn channels(input: &mut Input, key: &str, kinds: &[&str]) -> Option<Vec<kith_domain::model::Channel>> {
+    let items = input.objects(key, 50)?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let value = item.get("value").and_then(Value::as_str).map(str::trim).unwrap_or_default();
+        if value.is_empty() {
+            input.error(format!("{key}[{i}].value"), "is required");
+            continue;
+        }
+        let kind = match item.get("type") {
+            None | Some(Value::Null) => kinds.first().copied().unwrap_or("other").to_owned(),
+            Some(Value::String(k)) if kinds.contains(&k.as_str()) => k.clone(),
+            Some(_) => {
+                input.error(format!("{key}[{i}].type"), format!("must be one of: {}", kinds.join(", ")));
+                continue;
+            }
+        };
+        out.push(kith_domain::model::Channel { kind, value: value.to_owned() });
+    }
+    Some(out)
+}

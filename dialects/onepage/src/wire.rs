@@ -1,0 +1,144 @@
+//! OnePage's wire conventions: 24-hex ids, the `{status, message, timestamp, data}` envelope,
+//! its error body, and its time format.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, SecondsFormat, Utc};
+use kith_domain::{DomainError, FieldError};
+use serde_json::{Value, json};
+
+/// Renders an id as OnePage's 24 lowercase hex characters.
+pub fn hex_id(id: i64) -> String {
+    format!("{id:024x}")
+}
+
+/// Parses a 24-hex id; `None` for anything else (such an id cannot exist).
+pub fn parse_id(s: &str) -> Option<i64> {
+    if s.len() != 24 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u128::from_str_radix(s, 16).ok().and_then(|v| i64::try_from(v).ok()).filter(|v| *v > 0)
+}
+
+pub fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A successful response in OnePage's envelope.
+pub fn ok(status: StatusCode, data: Value) -> Response {
+    let body = json!({
+        "status": 0,
+        "message": "OK",
+        "timestamp": Utc::now().timestamp(),
+        "data": data,
+    });
+    (status, Json(body)).into_response()
+}
+
+/// An error in OnePage's error body.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: &'static str,
+    pub error_name: &'static str,
+    pub error_message: String,
+    pub errors: serde_json::Map<String, Value>,
+}
+
+impl ApiError {
+    fn new(
+        status: StatusCode,
+        message: &'static str,
+        error_name: &'static str,
+        error_message: impl Into<String>,
+    ) -> Self {
+        ApiError { status, message, error_name, error_message: error_message.into(), errors: Default::default() }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "Authorization data not found",
+            "authorization_data_not_found",
+            "Cannot find suitable authorization data or data provided is not complete.",
+        )
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Resource not found",
+            "resource_not_found",
+            format!("Could not find the requested {what}."),
+        )
+    }
+
+    pub fn bad_request(error_message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "Invalid request data", "invalid_request_data", error_message)
+    }
+
+    /// 400 with one entry per invalid field.
+    pub fn invalid(fields: Vec<FieldError>) -> Self {
+        let mut e = Self::bad_request(
+            fields.iter().map(|f| format!("{} {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
+        );
+        for f in fields {
+            e.errors.insert(f.field, Value::String(f.message));
+        }
+        e
+    }
+
+    pub fn conflict(error_message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "Conflict", "conflict", error_message)
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request entity too large",
+            "request_entity_too_large",
+            "The request body is too large.",
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal server error",
+            "internal_server_error",
+            "Something went wrong on our side.",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "status": self.status.as_u16(),
+            "message": self.message,
+            "error_name": self.error_name,
+            "error_message": self.error_message,
+            "errors": self.errors,
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::NotFound { kind } => ApiError::not_found(kind),
+            DomainError::Invalid(fields) => ApiError::invalid(fields),
+            DomainError::Conflict(m) => ApiError::conflict(m),
+            DomainError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "Forbidden", "forbidden", m),
+            DomainError::Unauthorized => ApiError::unauthorized(),
+            DomainError::Store(e) => {
+                tracing::error!(error = %e, "store error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+pub type ApiResult<T = Response> = Result<T, ApiError>;
