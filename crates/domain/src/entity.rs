@@ -23,6 +23,7 @@ macro_rules! entity {
         $(#[$meta:meta])*
         $name:ident, table = $table:literal, kind = $kind:literal, soft_delete = $soft:literal,
         indexes = [$($idx:expr),* $(,)?], unique = [$($uq:expr),* $(,)?],
+        $(global_indexes = [$($gx:expr),* $(,)?],)?
         { $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)? }
     ) => {
         $(#[$meta])*
@@ -48,6 +49,7 @@ macro_rules! entity {
                 soft_delete: $soft,
                 indexes: &[$($idx),*],
                 unique: &[$($uq),*],
+                global_indexes: &[$($($gx),*)?],
                 since: 1,
             };
 

@@ -69,7 +69,7 @@ entity! {
 entity! {
     /// A credential. Only the SHA-256 of the key is stored; the key is shown once.
     ApiKey, table = "api_keys", kind = "api_key", soft_delete = false,
-    indexes = [&["user_id"]], unique = [&["hash"]],
+    indexes = [&["user_id"]], unique = [&["hash"]], global_indexes = ["hash"],
     {
         user_id: i64,
         label: String,

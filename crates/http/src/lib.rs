@@ -76,6 +76,58 @@ pub fn token(headers: &HeaderMap, query: Option<&str>) -> Option<Presented> {
     (!h.is_empty()).then(|| Presented::Token(h.to_owned()))
 }
 
+/// The credential forms a dialect accepts, as its vendor does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// HTTP Basic `user_id:api_key` (OnePage); the user part must name the key's user.
+    Basic,
+    /// `Authorization: Bearer <key>` (Sell, Apideck).
+    Bearer,
+    /// `Authorization: <key>` (JSend).
+    Bare,
+    /// `?token=<key>` or a `token` header (Upsales).
+    Token,
+}
+
+/// Why a request is not authenticated. Dialects answer 401 (or 500 for `Internal`) in their
+/// own error shape, and never say which part was wrong.
+#[derive(Debug)]
+pub enum AuthFailure {
+    Missing,
+    Invalid,
+    Internal(kith_domain::DomainError),
+}
+
+/// The one auth layer: finds credentials in the forms `accepted` lists and resolves them to
+/// (account, user). `parse_user` reads the user part of Basic credentials in the dialect's id form.
+pub async fn authenticate(
+    crm: &Crm,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    accepted: &[Scheme],
+    parse_user: fn(&str) -> Option<i64>,
+) -> Result<kith_domain::Actor, AuthFailure> {
+    let presented = authorization(headers)
+        .filter(|p| match p {
+            Presented::Basic { .. } => accepted.contains(&Scheme::Basic),
+            Presented::Bearer(_) => accepted.contains(&Scheme::Bearer),
+            Presented::Bare(_) => accepted.contains(&Scheme::Bare),
+            Presented::Token(_) => false,
+        })
+        .or_else(|| if accepted.contains(&Scheme::Token) { token(headers, query) } else { None })
+        .ok_or(AuthFailure::Missing)?;
+    let (secret, user) = match &presented {
+        Presented::Basic { user, secret } => {
+            (secret.as_str(), Some(parse_user(user.trim()).ok_or(AuthFailure::Invalid)?))
+        }
+        Presented::Bearer(s) | Presented::Bare(s) | Presented::Token(s) => (s.as_str(), None),
+    };
+    crm.authenticate(secret.trim(), user).await.map_err(|e| match e {
+        kith_domain::DomainError::Store(_) => AuthFailure::Internal(e),
+        _ => AuthFailure::Invalid,
+    })
+}
+
 /// A body that is not the JSON a handler expects, with a message fit for a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadJson(pub String);
@@ -129,4 +181,41 @@ pub async fn track_metrics(req: Request, next: Next) -> Response {
     metrics::counter!("kith_http_requests_total", &labels).increment(1);
     metrics::histogram!("kith_http_request_duration_seconds", &labels).record(start.elapsed().as_secs_f64());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(name: &str, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn reads_every_scheme() {
+        let basic = base64::engine::general_purpose::STANDARD.encode("u1:s3cret");
+        assert_eq!(
+            authorization(&headers("authorization", &format!("Basic {basic}"))),
+            Some(Presented::Basic { user: "u1".into(), secret: "s3cret".into() })
+        );
+        assert_eq!(authorization(&headers("authorization", "Bearer abc")), Some(Presented::Bearer("abc".into())));
+        assert_eq!(authorization(&headers("authorization", "bearer abc")), Some(Presented::Bearer("abc".into())));
+        assert_eq!(authorization(&headers("authorization", "abc")), Some(Presented::Bare("abc".into())));
+        assert_eq!(token(&HeaderMap::new(), Some("a=1&token=xyz")), Some(Presented::Token("xyz".into())));
+        assert_eq!(token(&headers("token", "xyz"), None), Some(Presented::Token("xyz".into())));
+    }
+
+    #[test]
+    fn malformed_credentials_are_absent() {
+        assert_eq!(authorization(&HeaderMap::new()), None);
+        assert_eq!(authorization(&headers("authorization", "Basic !!!")), None);
+        let no_colon = base64::engine::general_purpose::STANDARD.encode("nocolon");
+        assert_eq!(authorization(&headers("authorization", &format!("Basic {no_colon}"))), None);
+        assert_eq!(authorization(&headers("authorization", "Bearer ")), None);
+        assert_eq!(authorization(&headers("authorization", "Digest a b")), None);
+        assert_eq!(token(&HeaderMap::new(), Some("token=")), None);
+    }
 }

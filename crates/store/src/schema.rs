@@ -24,6 +24,9 @@ pub(crate) fn migration(backend: Backend, version: u32, specs: &[&EntitySpec]) -
             for (i, cols) in spec.unique.iter().enumerate() {
                 out.push(index(spec, "ux", i, cols, true));
             }
+            for col in spec.global_indexes {
+                out.push(format!("CREATE INDEX IF NOT EXISTS gx_{}_{col} ON {} ({col})", spec.table, spec.table));
+            }
         } else if spec.since < version {
             for c in spec.columns.iter().filter(|c| c.since == version) {
                 out.push(format!(

@@ -25,6 +25,8 @@ pub struct EntitySpec {
     pub indexes: &'static [&'static [&'static str]],
     /// Column sets that must be unique within an account.
     pub unique: &'static [&'static [&'static str]],
+    /// Columns looked up across accounts (credentials), indexed without `account_id`.
+    pub global_indexes: &'static [&'static str],
     /// The schema version that added the table.
     pub since: u32,
 }

@@ -15,6 +15,7 @@ pub static ACCOUNTS: EntitySpec = EntitySpec {
     soft_delete: false,
     indexes: &[],
     unique: &[],
+    global_indexes: &[],
     since: 1,
 };
 
@@ -32,6 +33,7 @@ pub static EVENTS: EntitySpec = EntitySpec {
     soft_delete: false,
     indexes: &[&["entity_kind", "entity_id"]],
     unique: &[],
+    global_indexes: &[],
     since: 1,
 };
 

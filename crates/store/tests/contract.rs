@@ -1056,6 +1056,7 @@ static WIDGETS_V2: EntitySpec = EntitySpec {
     soft_delete: true,
     indexes: &[&["parent_id"], &["buddy_id"]],
     unique: &[&["email"]],
+    global_indexes: &[],
     since: 1,
 };
 

@@ -37,6 +37,7 @@ pub static WIDGETS: EntitySpec = EntitySpec {
     soft_delete: true,
     indexes: &[&["parent_id"], &["buddy_id"]],
     unique: &[&["email"]],
+    global_indexes: &[],
     since: 1,
 };
 
@@ -48,6 +49,7 @@ pub static PARENTS: EntitySpec = EntitySpec {
     soft_delete: false,
     indexes: &[],
     unique: &[],
+    global_indexes: &[],
     since: 1,
 };
 
