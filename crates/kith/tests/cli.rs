@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kith_store::testing::{create_pg_database, drop_pg_database, pg_url};
+use kith_store::testing::{PgTestDatabase, pg_url};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kith");
 
@@ -80,9 +80,8 @@ async fn serve_on_an_empty_postgres_database_prints_a_working_key() {
         eprintln!("note: KITH_TEST_DATABASE_URL is not set; skipping");
         return;
     };
-    let (url, db) = create_pg_database(&admin).await;
-    first_start_serves_contacts(&["--database", &url]).await;
-    drop_pg_database(&admin, &db).await;
+    let db = PgTestDatabase::create(&admin).await;
+    first_start_serves_contacts(&["--database", &db.url]).await;
 }
 
 #[test]

@@ -60,3 +60,30 @@ pub async fn drop_pg_database(admin_url: &str, db: &str) {
         conn.close().await.ok();
     }
 }
+
+/// A PostgreSQL database made for one test, dropped with this value (also when the test
+/// panics). The drop runs on its own thread so it works inside or outside a runtime.
+pub struct PgTestDatabase {
+    admin: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgTestDatabase {
+    pub async fn create(admin_url: &str) -> Self {
+        let (url, name) = create_pg_database(admin_url).await;
+        PgTestDatabase { admin: admin_url.to_owned(), name, url }
+    }
+}
+
+impl Drop for PgTestDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                rt.block_on(drop_pg_database(&admin, &name));
+            }
+        })
+        .join();
+    }
+}

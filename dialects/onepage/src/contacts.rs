@@ -160,6 +160,11 @@ fn parse_bool(key: &str, raw: &str) -> ApiResult<bool> {
     }
 }
 
+/// A boolean query flag, false when absent.
+fn flag(params: &[(String, String)], key: &str) -> ApiResult<bool> {
+    params.iter().find(|(k, _)| k == key).map_or(Ok(false), |(_, v)| parse_bool(key, v))
+}
+
 fn query_id(key: &str, raw: &str) -> ApiResult<i64> {
     parse_id(raw.trim()).ok_or_else(|| ApiError::bad_request(format!("{key} is not a valid id")))
 }
@@ -340,10 +345,7 @@ pub async fn update(
 ) -> ApiResult {
     let id = path_id(&id)?;
     let params = kith_http::query_pairs(raw.as_deref());
-    let partial = match params.iter().find(|(k, _)| k == "partial") {
-        Some((_, v)) => parse_bool("partial", v)?,
-        None => false,
-    };
+    let partial = flag(&params, "partial")?;
     let mut input = read_input(&st, body).await?;
     let existing = st.crm.get::<Contact>(actor, id).await?;
     let lk = st.crm.contact_lookups(actor).await?;
@@ -363,10 +365,7 @@ pub async fn delete(
 ) -> ApiResult {
     let id = path_id(&id)?;
     let params = kith_http::query_pairs(raw.as_deref());
-    let undo = match params.iter().find(|(k, _)| k == "undo") {
-        Some((_, v)) => parse_bool("undo", v)?,
-        None => false,
-    };
+    let undo = flag(&params, "undo")?;
     if undo {
         let contact = st.crm.restore_contact(actor, id).await?;
         return Ok(ok(StatusCode::OK, contact_data(&st.crm, actor, &contact).await?));

@@ -4,7 +4,7 @@
 
 use kith_domain::{Crm, NewAccount};
 use kith_onepage::wire::hex_id;
-use kith_store::testing::{PG_ENV, create_pg_database, drop_pg_database, pg_url};
+use kith_store::testing::{PG_ENV, PgTestDatabase, pg_url};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -18,7 +18,7 @@ pub struct App {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
+    pg: Option<PgTestDatabase>,
 }
 
 pub struct Reply {
@@ -32,7 +32,7 @@ impl App {
         label: &'static str,
         url: String,
         dir: Option<tempfile::TempDir>,
-        pg: Option<(String, String)>,
+        pg: Option<PgTestDatabase>,
     ) -> App {
         let crm = kith::open(&url, 4).await.expect("open database");
         let owner = crm.create_account("Acme", "owner@acme.test").await.expect("create account");
@@ -70,9 +70,7 @@ impl App {
             let _ = h.await;
         }
         self.crm.store().close().await;
-        if let Some((admin, db)) = self.pg.take() {
-            drop_pg_database(&admin, &db).await;
-        }
+        drop(self.pg.take());
     }
 
     /// Another account with its owner and key.
@@ -109,19 +107,6 @@ impl App {
     }
 }
 
-impl Drop for App {
-    fn drop(&mut self) {
-        if let Some((admin, db)) = self.pg.take() {
-            let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    rt.block_on(drop_pg_database(&admin, &db));
-                }
-            })
-            .join();
-        }
-    }
-}
-
 /// The server on each configured backend.
 pub async fn apps() -> Vec<App> {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -129,8 +114,8 @@ pub async fn apps() -> Vec<App> {
     let mut out = vec![App::start("sqlite", url, Some(dir), None).await];
     match pg_url() {
         Some(admin) => {
-            let (url, db) = create_pg_database(&admin).await;
-            out.push(App::start("postgres", url, None, Some((admin, db))).await);
+            let db = PgTestDatabase::create(&admin).await;
+            out.push(App::start("postgres", db.url.clone(), None, Some(db)).await);
         }
         None => eprintln!("note: {PG_ENV} is not set; running on SQLite only"),
     }

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use kith_store::system::EVENTS;
-pub use kith_store::testing::{create_pg_database, drop_pg_database, pg_url};
+pub use kith_store::testing::{PgTestDatabase, pg_url};
 use kith_store::{
     Column, ColumnType, EntitySpec, Field, Filter, ListQuery, Row, Sort, Store, StoreOptions, Value, Visibility,
 };
@@ -163,35 +163,19 @@ pub struct TestDb {
     pub store: Store,
     pub url: String,
     _dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
+    pg: Option<PgTestDatabase>,
 }
 
 impl TestDb {
     /// Closes the store and drops the test's PostgreSQL database.
     pub async fn finish(mut self) {
         self.store.close().await;
-        if let Some((admin, db)) = self.pg.take() {
-            drop_pg_database(&admin, &db).await;
-        }
+        drop(self.pg.take());
     }
 
     /// Opens a second, independent store handle on the same database.
     pub async fn reopen(&self) -> Store {
         Store::connect(&self.url, &options()).await.expect("reopen store")
-    }
-}
-
-impl Drop for TestDb {
-    /// A test that panicked before `finish` still drops its PostgreSQL database.
-    fn drop(&mut self) {
-        if let Some((admin, db)) = self.pg.take() {
-            let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    rt.block_on(drop_pg_database(&admin, &db));
-                }
-            })
-            .join();
-        }
     }
 }
 
@@ -211,10 +195,11 @@ pub async fn sqlite() -> TestDb {
 /// A fresh PostgreSQL database, migrated for `SPECS`; `None` when no server is configured.
 pub async fn postgres() -> Option<TestDb> {
     let admin = pg_url()?;
-    let (url, db) = create_pg_database(&admin).await;
+    let db = PgTestDatabase::create(&admin).await;
+    let url = db.url.clone();
     let store = Store::connect(&url, &options()).await.expect("connect postgres");
     store.migrate(SPECS).await.expect("migrate postgres");
-    Some(TestDb { label: "postgres", store, url, _dir: None, pg: Some((admin, db)) })
+    Some(TestDb { label: "postgres", store, url, _dir: None, pg: Some(db) })
 }
 
 /// Every configured backend, SQLite first.
