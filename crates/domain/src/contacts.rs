@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
-use kith_store::{Filter, Json, ListQuery, Op, Tx, Value, Visibility};
+use kith_store::{Filter, Json, ListQuery, Op, Tx, Value};
 
 use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
 use crate::custom_fields::validate_values;
@@ -102,8 +102,8 @@ impl Crm {
     }
 
     pub async fn create_contact(&self, actor: Actor, draft: ContactDraft) -> Result<Contact> {
-        let mut tx = self.begin(actor).await?;
         let defs = self.custom_fields(actor, "contact").await?;
+        let mut tx = self.begin(actor).await?;
         let t = Utc::now();
         let mut contact = Contact {
             id: 0,
@@ -141,9 +141,9 @@ impl Crm {
 
     /// Replaces the writable fields of a live contact with `draft`.
     pub async fn update_contact(&self, actor: Actor, id: i64, draft: ContactDraft) -> Result<Contact> {
+        let defs = self.custom_fields(actor, "contact").await?;
         let mut tx = self.begin(actor).await?;
         let mut contact = get_in::<Contact>(&mut tx, id).await?;
-        let defs = self.custom_fields(actor, "contact").await?;
         let old_tags = contact.tags.0.clone();
         apply_draft(&mut tx, actor, &defs, &mut contact, draft).await?;
         contact.normalize();
@@ -307,21 +307,20 @@ pub(crate) async fn find_by_key<E: Entity>(tx: &mut Tx, key: &str) -> Result<Opt
 }
 
 /// The live record whose `column` equals `value` ignoring ASCII case.
-pub(crate) async fn find_ci<E: Entity>(tx: &mut Tx, column: &str, value: &str) -> Result<Option<(E, Vec<Value>)>> {
+pub(crate) async fn find_ci<E: Entity>(tx: &mut Tx, column: &str, value: &str) -> Result<Option<E>> {
     let q = ListQuery::all().filter(Filter::cmp(column, Op::Prefix, value)).sort(kith_store::Sort::asc("id"));
     let page = tx.list(E::SPEC, &q).await?;
     let pos = E::SPEC.position(column).unwrap_or(0);
     for row in page.rows {
         if row.values[pos].as_text().is_some_and(|v| v.eq_ignore_ascii_case(value)) {
-            let values = row.values.clone();
-            return Ok(Some((E::from_row(row)?, values)));
+            return E::from_row(row).map(Some);
         }
     }
     Ok(None)
 }
 
 async fn company_named_or_new(tx: &mut Tx, name: &str) -> Result<Company> {
-    if let Some((company, _)) = find_ci::<Company>(tx, "name", name).await? {
+    if let Some(company) = find_ci::<Company>(tx, "name", name).await? {
         return Ok(company);
     }
     let t = Utc::now();
@@ -367,7 +366,7 @@ pub(crate) async fn set_taggings(tx: &mut Tx, entity_kind: &str, entity_id: i64,
             continue;
         }
         let tag_row = match find_ci::<Tag>(tx, "name", tag).await? {
-            Some((t, _)) => t,
+            Some(t) => t,
             None => {
                 let t = Utc::now();
                 insert_in(tx, Tag { id: 0, created_at: t, updated_at: t, deleted_at: None, name: tag.clone() }).await?
@@ -390,11 +389,6 @@ pub(crate) async fn set_taggings(tx: &mut Tx, entity_kind: &str, entity_id: i64,
         .await?;
     }
     Ok(())
-}
-
-/// Live contacts of the account, for checks that need the visibility explicitly.
-pub async fn contact_exists(crm: &Crm, actor: Actor, id: i64) -> Result<bool> {
-    Ok(crm.store().get(actor.account_id, Contact::SPEC, id, Visibility::Live).await?.is_some())
 }
 
 /// Deal figures shown beside a contact.

@@ -128,9 +128,8 @@ pub async fn render_contacts(crm: &Crm, actor: Actor, lk: &Lookups, contacts: &[
         .collect())
 }
 
-async fn contact_data(crm: &Crm, actor: Actor, contact: &Contact) -> ApiResult<Value> {
-    let lk = crm.contact_lookups(actor).await?;
-    let rendered = render_contacts(crm, actor, &lk, std::slice::from_ref(contact)).await?;
+async fn contact_data(crm: &Crm, actor: Actor, lk: &Lookups, contact: &Contact) -> ApiResult<Value> {
+    let rendered = render_contacts(crm, actor, lk, std::slice::from_ref(contact)).await?;
     Ok(json!({ "contact": rendered.into_iter().next().unwrap_or(Value::Null) }))
 }
 
@@ -315,7 +314,8 @@ pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(ra
 
 pub async fn get(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
     let contact = st.crm.get::<Contact>(actor, path_id(&id)?).await?;
-    Ok(ok(StatusCode::OK, contact_data(&st.crm, actor, &contact).await?))
+    let lk = st.crm.contact_lookups(actor).await?;
+    Ok(ok(StatusCode::OK, contact_data(&st.crm, actor, &lk, &contact).await?))
 }
 
 async fn read_input(st: &AppState, body: Body) -> ApiResult<Input> {
@@ -333,7 +333,7 @@ pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Bod
     let draft = draft_from(&mut input, ContactDraft::default(), &lk, Mode::Create);
     input.finish()?;
     let contact = st.crm.create_contact(actor, draft).await?;
-    Ok(ok(StatusCode::CREATED, contact_data(&st.crm, actor, &contact).await?))
+    Ok(ok(StatusCode::CREATED, contact_data(&st.crm, actor, &lk, &contact).await?))
 }
 
 pub async fn update(
@@ -354,7 +354,7 @@ pub async fn update(
     let draft = draft_from(&mut input, base, &lk, mode);
     input.finish()?;
     let contact = st.crm.update_contact(actor, id, draft).await?;
-    Ok(ok(StatusCode::OK, contact_data(&st.crm, actor, &contact).await?))
+    Ok(ok(StatusCode::OK, contact_data(&st.crm, actor, &lk, &contact).await?))
 }
 
 pub async fn delete(
@@ -368,7 +368,8 @@ pub async fn delete(
     let undo = flag(&params, "undo")?;
     if undo {
         let contact = st.crm.restore_contact(actor, id).await?;
-        return Ok(ok(StatusCode::OK, contact_data(&st.crm, actor, &contact).await?));
+        let lk = st.crm.contact_lookups(actor).await?;
+        return Ok(ok(StatusCode::OK, contact_data(&st.crm, actor, &lk, &contact).await?));
     }
     st.crm.delete_contact(actor, id).await?;
     Ok(ok(StatusCode::OK, json!({})))
