@@ -22,7 +22,7 @@ fn unique_name() -> String {
 }
 
 /// `url` with its database name replaced by `db`.
-pub fn with_database(url: &str, db: &str) -> String {
+fn with_database(url: &str, db: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
@@ -39,7 +39,7 @@ pub fn with_database(url: &str, db: &str) -> String {
 }
 
 /// Creates an empty database on the server at `admin_url`; returns its URL and name.
-pub async fn create_pg_database(admin_url: &str) -> (String, String) {
+async fn create_pg_database(admin_url: &str) -> (String, String) {
     let db = unique_name();
     let mut conn = sqlx::PgConnection::connect(admin_url)
         .await
@@ -52,7 +52,7 @@ pub async fn create_pg_database(admin_url: &str) -> (String, String) {
     (with_database(admin_url, &db), db)
 }
 
-pub async fn drop_pg_database(admin_url: &str, db: &str) {
+async fn drop_pg_database(admin_url: &str, db: &str) {
     if let Ok(mut conn) = sqlx::PgConnection::connect(admin_url).await {
         let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")))
             .execute(&mut conn)
