@@ -1,10 +1,13 @@
 //! Kith's shared CRM model and its rules. Dialect adapters call `Crm`; nothing here knows
 //! HTTP or SQL.
 
+pub mod actions;
 pub mod auth;
 pub mod contacts;
 pub mod crm;
 pub mod custom_fields;
+pub mod deals;
+pub mod engagements;
 pub mod entity;
 pub mod error;
 pub mod model;

@@ -186,6 +186,19 @@ entity! {
         description: Option<String>,
         tags: Json<Vec<String>>,
         custom_fields: Json<CustomValues>,
+        /// Months the deal is paid over; `value_minor` is the total (per-month amount × months).
+        months: i64,
+        /// Total cost, in minor units of `currency`.
+        cost_minor: Option<i64>,
+        /// The deal's own date (`YYYY-MM-DD`) and the date it closed as won or lost.
+        date: Option<String>,
+        close_date: Option<String>,
+        /// `amount` or `margin`; `none`, `percentage` or `absolute`.
+        commission_base: Option<String>,
+        commission_type: Option<String>,
+        commission_minor: Option<i64>,
+        commission_percentage: Option<f64>,
+        author_id: Option<i64>,
     }
 }
 
@@ -307,12 +320,14 @@ entity! {
         lead_id: Option<i64>,
         assignee_id: i64,
         text: String,
-        /// `asap`, `date`, `date_time`, `waiting`, `queued` or `done`.
+        /// `asap`, `date`, `date_time`, `waiting`, `queued`, `queued_with_date` or `done`.
         status: String,
         date: Option<String>,
         exact_time: Option<DateTime<Utc>>,
         done_at: Option<DateTime<Utc>>,
         position: i64,
+        /// The status an action had before it was completed, so completion can be undone.
+        status_before_done: Option<String>,
     }
 }
 
@@ -345,6 +360,8 @@ entity! {
         duration_seconds: Option<i64>,
         called_at: DateTime<Utc>,
         recording_url: Option<String>,
+        /// The application the call went through (`phone`, `talkdesk`, …).
+        via: Option<String>,
     }
 }
 

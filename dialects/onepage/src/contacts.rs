@@ -169,7 +169,7 @@ fn query_id(key: &str, raw: &str) -> ApiResult<i64> {
 }
 
 /// Builds the list query from OnePage's documented parameters.
-fn list_query(params: &[(String, String)], lk: &Lookups) -> ApiResult<(ListQuery, u64, u64)> {
+pub(crate) fn list_query(params: &[(String, String)], lk: &Lookups) -> ApiResult<(ListQuery, u64, u64)> {
     let get = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let page = match get("page") {
         None | Some("") => 1,

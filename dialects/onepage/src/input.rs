@@ -135,6 +135,83 @@ impl Input {
         }
     }
 
+    /// An integer (a JSON number without fraction, or such a string); `Some(None)` when null.
+    pub fn integer(&mut self, key: &str) -> Option<Option<i64>> {
+        match self.obj.get(key)? {
+            Value::Null => Some(None),
+            Value::Number(n) => {
+                match n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64))
+                {
+                    Some(i) => Some(Some(i)),
+                    None => {
+                        self.error(key, "must be an integer");
+                        None
+                    }
+                }
+            }
+            Value::String(s) if s.trim().is_empty() => Some(None),
+            Value::String(s) => match s.trim().parse::<i64>() {
+                Ok(i) => Some(Some(i)),
+                Err(_) => {
+                    self.error(key, "must be an integer");
+                    None
+                }
+            },
+            _ => {
+                self.error(key, "must be an integer");
+                None
+            }
+        }
+    }
+
+    /// A finite number (or a numeric string); `Some(None)` when null.
+    pub fn number(&mut self, key: &str) -> Option<Option<f64>> {
+        let v = match self.obj.get(key)? {
+            Value::Null => return Some(None),
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) if s.trim().is_empty() => return Some(None),
+            Value::String(s) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        };
+        match v.filter(|f| f.is_finite() && f.abs() < 1e13) {
+            Some(f) => Some(Some(f)),
+            None => {
+                self.error(key, "must be a number");
+                None
+            }
+        }
+    }
+
+    /// A calendar date `YYYY-MM-DD`; `Some(None)` when null or blank.
+    pub fn date(&mut self, key: &str) -> Option<Option<String>> {
+        let v = self.text(key, 10)?;
+        match v {
+            Some(d) if chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").is_err() => {
+                self.error(key, "must be a date (YYYY-MM-DD)");
+                None
+            }
+            v => Some(v),
+        }
+    }
+
+    /// A UNIX time in seconds; `Some(None)` when null.
+    pub fn unix_time(&mut self, key: &str) -> Option<Option<chrono::DateTime<chrono::Utc>>> {
+        let secs = self.integer(key)?;
+        match secs.map(|s| chrono::DateTime::from_timestamp(s, 0)) {
+            None => Some(None),
+            Some(Some(t)) => Some(Some(t)),
+            Some(None) => {
+                self.error(key, "is out of range");
+                None
+            }
+        }
+    }
+
+    /// Whether the body has `key` at all.
+    pub fn has(&self, key: &str) -> bool {
+        self.obj.contains_key(key)
+    }
+
     pub fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() { Ok(()) } else { Err(ApiError::invalid(self.errors)) }
     }

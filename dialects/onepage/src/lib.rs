@@ -1,15 +1,19 @@
 //! The OnePageCRM API v3 dialect, mounted at `/api/v3`: HTTP Basic `user_id:api_key`,
 //! 24-hex ids, the `{status, message, timestamp, data}` envelope.
 
+mod actions;
 mod auth;
 mod contacts;
+mod deals;
+mod engagements;
 mod input;
+mod params;
 pub mod wire;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
 use kith_http::AppState;
 
 use crate::wire::ApiError;
@@ -24,8 +28,88 @@ pub fn router() -> Router<AppState> {
             "/contacts/{id}",
             get(contacts::get).put(contacts::update).patch(contacts::update).delete(contacts::delete),
         )
+        // Activities: actions and the action streams, deals, notes, calls and meetings.
+        .route("/actions", get(actions::list).post(actions::create))
+        .route("/actions/{id}", get(actions::get).put(actions::update).patch(actions::update).delete(actions::delete))
+        .route("/actions/{id}/unassign", put(action_op_unassign))
+        .route("/actions/{id}/mark_as_done", put(action_op_mark_as_done))
+        .route("/actions/{id}/undo_completion", put(action_op_undo_completion))
+        .route("/actions/{id}/unlink", put(action_op_unlink))
+        .route("/actions/{id}/promote", put(action_op_promote))
+        .route("/actions/{id}/revert_promotion", put(action_op_revert_promotion))
+        .route("/actions/{id}/swap", put(action_op_swap))
+        .route("/action_stream", get(actions::action_stream))
+        .route("/team_stream", get(actions::team_stream))
+        .route("/contacts/{id}/actions", get(actions::list_for_contact).post(actions::create_for_contact))
+        .route("/companies/{id}/actions", get(actions::list_for_company))
+        .route("/deals", get(deals::list).post(deals::create))
+        .route("/deals/{id}", get(deals::get).put(deals::update).patch(deals::update).delete(deals::delete))
+        .route("/contacts/{id}/deals", get(deals::list_for_contact).post(deals::create_for_contact))
+        .route("/companies/{id}/deals", get(deals::list_for_company))
+        .route("/notes", get(engagements::notes::list).post(engagements::notes::create))
+        .route(
+            "/notes/{id}",
+            get(engagements::notes::get)
+                .put(engagements::notes::update)
+                .patch(engagements::notes::update)
+                .delete(engagements::notes::delete),
+        )
+        .route(
+            "/contacts/{id}/notes",
+            get(engagements::notes::list_for_contact).post(engagements::notes::create_for_contact),
+        )
+        .route("/companies/{id}/notes", get(engagements::notes::list_for_company))
+        .route("/calls", get(engagements::calls::list).post(engagements::calls::create))
+        .route(
+            "/calls/{id}",
+            get(engagements::calls::get)
+                .put(engagements::calls::update)
+                .patch(engagements::calls::update)
+                .delete(engagements::calls::delete),
+        )
+        .route(
+            "/contacts/{id}/calls",
+            get(engagements::calls::list_for_contact).post(engagements::calls::create_for_contact),
+        )
+        .route("/companies/{id}/calls", get(engagements::calls::list_for_company))
+        .route("/call_results", get(engagements::call_results))
+        .route("/meetings", get(engagements::meetings::list).post(engagements::meetings::create))
+        .route(
+            "/meetings/{id}",
+            get(engagements::meetings::get)
+                .put(engagements::meetings::update)
+                .patch(engagements::meetings::update)
+                .delete(engagements::meetings::delete),
+        )
+        .route(
+            "/contacts/{id}/meetings",
+            get(engagements::meetings::list_for_contact).post(engagements::meetings::create_for_contact),
+        )
+        .route("/companies/{id}/meetings", get(engagements::meetings::list_for_company))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+}
+
+macro_rules! action_operations {
+    ($($name:ident => $op:ident),* $(,)?) => {$(
+        async fn $name(
+            axum::extract::State(st): axum::extract::State<AppState>,
+            auth::Caller(actor): auth::Caller,
+            axum::extract::Path(id): axum::extract::Path<String>,
+        ) -> wire::ApiResult {
+            actions::operate(st, actor, id, actions::Operation::$op).await
+        }
+    )*};
+}
+
+action_operations! {
+    action_op_unassign => Unassign,
+    action_op_mark_as_done => MarkAsDone,
+    action_op_undo_completion => UndoCompletion,
+    action_op_unlink => Unlink,
+    action_op_promote => Promote,
+    action_op_revert_promotion => RevertPromotion,
+    action_op_swap => Swap,
 }
 
 async fn not_found() -> ApiError {

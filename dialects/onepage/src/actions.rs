@@ -1,0 +1,349 @@
+//! `/actions`, the per-contact and per-company action lists, `/action_stream` and `/team_stream`.
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use kith_domain::actions::{ACTION_STATUSES, ActionDraft, StreamOf, stream_order};
+use kith_domain::model::{Action, Company, Contact};
+use kith_domain::{Actor, Crm};
+use kith_http::AppState;
+use kith_store::{Field, Filter, ListQuery, Op, Value as SV};
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::input::Input;
+use crate::params::{Params, path_id, read_input};
+use crate::wire::{ApiError, ApiResult, hex_id, ok, time};
+
+pub fn render_action(a: &Action) -> Value {
+    let mut v = json!({
+        "id": hex_id(a.id),
+        "assignee_id": hex_id(a.assignee_id),
+        "contact_id": a.contact_id.map(hex_id).unwrap_or_default(),
+        "text": a.text,
+        "status": a.status,
+        "position": a.position,
+        "done": a.status == "done",
+        "externally_controlled": false,
+        "created_at": time(a.created_at),
+        "modified_at": time(a.updated_at),
+    });
+    if let Some(d) = &a.date {
+        v["date"] = json!(d);
+    }
+    if let Some(t) = a.exact_time {
+        v["exact_time"] = json!(t.timestamp());
+    }
+    if let Some(t) = a.done_at {
+        v["done_at"] = json!(t.date_naive().format("%Y-%m-%d").to_string());
+    }
+    v
+}
+
+fn action_data(a: &Action) -> Value {
+    json!({ "action": render_action(a) })
+}
+
+/// Reads an action body over `base`: with `partial`, absent fields keep `base`'s values;
+/// otherwise they take their defaults.
+fn read_draft(input: &mut Input, actor: Actor, base: ActionDraft, partial: bool) -> ActionDraft {
+    let mut d = if partial {
+        base
+    } else {
+        ActionDraft {
+            contact_id: base.contact_id,
+            assignee_id: actor.user_id,
+            text: String::new(),
+            status: "date".into(),
+            date: None,
+            exact_time: None,
+            position: 0,
+        }
+    };
+    if let Some(v) = input.id("contact_id") {
+        match v {
+            Some(id) => d.contact_id = id,
+            None => input.error("contact_id", "is required"),
+        }
+    }
+    if let Some(v) = input.id("assignee_id") {
+        d.assignee_id = v.unwrap_or(actor.user_id);
+    }
+    if let Some(v) = input.text("text", kith_domain::actions::ACTION_TEXT_MAX) {
+        d.text = v.unwrap_or_default();
+    }
+    if let Some(v) = input.one_of("status", ACTION_STATUSES) {
+        d.status = v.unwrap_or_else(|| "date".into());
+    }
+    if let Some(v) = input.date("date") {
+        d.date = v;
+    }
+    if let Some(v) = input.unix_time("exact_time") {
+        d.exact_time = v;
+    }
+    if let Some(v) = input.integer("position") {
+        d.position = v.unwrap_or(0);
+    }
+    d
+}
+
+async fn create_for(st: &AppState, actor: Actor, contact_id: Option<i64>, body: Body) -> ApiResult {
+    let mut input = read_input(st, body).await?;
+    let base = ActionDraft {
+        contact_id: contact_id.unwrap_or_default(),
+        assignee_id: actor.user_id,
+        text: String::new(),
+        status: "date".into(),
+        date: None,
+        exact_time: None,
+        position: 0,
+    };
+    if contact_id.is_none() && !input.has("contact_id") {
+        input.error("contact_id", "is required");
+    }
+    let mut d = read_draft(&mut input, actor, base, false);
+    if let Some(id) = contact_id {
+        d.contact_id = id;
+    }
+    input.finish()?;
+    let action = st.crm.create_action(actor, d).await?;
+    Ok(ok(StatusCode::CREATED, action_data(&action)))
+}
+
+pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Body) -> ApiResult {
+    create_for(&st, actor, None, body).await
+}
+
+pub async fn create_for_contact(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult {
+    let contact = st.crm.get::<Contact>(actor, path_id(&id, "contact")?).await?;
+    create_for(&st, actor, Some(contact.id), body).await
+}
+
+pub async fn get(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
+    let action = st.crm.get::<Action>(actor, path_id(&id, "action")?).await?;
+    Ok(ok(StatusCode::OK, action_data(&action)))
+}
+
+pub async fn update(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    body: Body,
+) -> ApiResult {
+    let params = Params::parse(raw.as_deref());
+    let id = path_id(&id, "action")?;
+    let partial = params.flag("partial")?.unwrap_or(false);
+    let done = params.flag("done")?.unwrap_or(false);
+    let existing = st.crm.get::<Action>(actor, id).await?;
+    let mut input = read_input(&st, body).await?;
+    let mut d = read_draft(&mut input, actor, existing.draft(), partial);
+    input.finish()?;
+    if done {
+        d.status = "done".into();
+    }
+    let action = st.crm.update_action(actor, id, d).await?;
+    Ok(ok(StatusCode::OK, action_data(&action)))
+}
+
+pub async fn delete(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let id = path_id(&id, "action")?;
+    if Params::parse(raw.as_deref()).flag("undo")?.unwrap_or(false) {
+        let action = st.crm.restore::<Action>(actor, id).await?;
+        return Ok(ok(StatusCode::OK, action_data(&action)));
+    }
+    st.crm.delete::<Action>(actor, id).await?;
+    Ok(ok(StatusCode::OK, json!({})))
+}
+
+/// The operations `PUT /actions/{id}/<operation>`.
+#[derive(Clone, Copy)]
+pub enum Operation {
+    Unassign,
+    MarkAsDone,
+    UndoCompletion,
+    Unlink,
+    Promote,
+    RevertPromotion,
+    Swap,
+}
+
+pub async fn operate(st: AppState, actor: Actor, id: String, op: Operation) -> ApiResult {
+    let id = path_id(&id, "action")?;
+    let crm = &st.crm;
+    let action = match op {
+        Operation::Unassign => crm.unassign_action(actor, id).await?,
+        Operation::MarkAsDone => crm.complete_action(actor, id).await?,
+        Operation::UndoCompletion => crm.undo_action_completion(actor, id).await?,
+        Operation::Promote => crm.promote_action(actor, id).await?,
+        Operation::Swap => crm.swap_action(actor, id).await?,
+        // Kith's actions never mirror an external event, and a promotion cannot be reverted (as
+        // on OnePage): both answer with the action unchanged.
+        Operation::Unlink | Operation::RevertPromotion => crm.get::<Action>(actor, id).await?,
+    };
+    Ok(ok(StatusCode::OK, action_data(&action)))
+}
+
+/// Ids of the live contacts of a company (for per-company lists).
+pub async fn company_contact_ids(crm: &Crm, actor: Actor, company_id: i64) -> ApiResult<Vec<SV>> {
+    let contacts = crm.all::<Contact>(actor, Some(Filter::eq("company_id", company_id))).await?;
+    Ok(contacts.into_iter().map(|c| SV::Int(c.id)).collect())
+}
+
+/// `GET /actions` and its per-contact and per-company forms.
+async fn list_actions(st: &AppState, actor: Actor, params: &Params, scope: Option<Filter>) -> ApiResult {
+    let paging = params.paging()?;
+    let mut q = ListQuery::all();
+    if let Some(f) = scope {
+        q = q.filter(f);
+    }
+    match params.flag("done")? {
+        Some(true) => q = q.filter(Filter::eq("status", "done")),
+        Some(false) => q = q.filter(Filter::cmp("status", Op::Ne, "done")),
+        None => {}
+    }
+    if let Some(s) = params.get("status") {
+        if !ACTION_STATUSES.contains(&s) {
+            return Err(ApiError::bad_request(format!("status must be one of: {}", ACTION_STATUSES.join(", "))));
+        }
+        q = q.filter(Filter::eq("status", s));
+    }
+    if let Some(id) = params.id("assignee_id")? {
+        q = q.filter(Filter::eq("assignee_id", id));
+    }
+    if let Some(id) = params.id("contact_id")? {
+        q = q.filter(Filter::eq("contact_id", id));
+    }
+    if let Some(id) = params.id("company_id")? {
+        let ids = company_contact_ids(&st.crm, actor, id).await?;
+        q = q.filter(Filter::In { field: Field::col("contact_id"), values: ids });
+    }
+    let (q, _) = params.date_filters(
+        q,
+        &[
+            ("created_at", "created_at", false),
+            ("modified_at", "updated_at", false),
+            ("updated_at", "updated_at", false),
+            ("date", "date", true),
+            ("close_date", "done_at", false),
+        ],
+    )?;
+    let sort = params.sort(&[("created_at", "created_at"), ("modified_at", "updated_at")])?;
+    let (rows, total) = match sort {
+        Some(s) => {
+            let mut paged = paging.query().sort(s);
+            paged.filter = q.filter;
+            let page = st.crm.list::<Action>(actor, &paged).await?;
+            (page.rows, page.total.unwrap_or(0))
+        }
+        None => {
+            // Action Stream order is computed, so the page is cut after sorting.
+            let mut all = st.crm.list::<Action>(actor, &q).await?.rows;
+            all.sort_by(stream_order);
+            let total = all.len() as u64;
+            let rows = all.into_iter().skip(paging.offset() as usize).take(paging.per_page as usize).collect();
+            (rows, total)
+        }
+    };
+    let items = rows.iter().map(action_data).collect();
+    Ok(ok(StatusCode::OK, paging.envelope("actions", items, total)))
+}
+
+pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
+    list_actions(&st, actor, &Params::parse(raw.as_deref()), None).await
+}
+
+pub async fn list_for_contact(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let contact = st.crm.get::<Contact>(actor, path_id(&id, "contact")?).await?;
+    list_actions(&st, actor, &Params::parse(raw.as_deref()), Some(Filter::eq("contact_id", contact.id))).await
+}
+
+pub async fn list_for_company(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let company = st.crm.get::<Company>(actor, path_id(&id, "company")?).await?;
+    let ids = company_contact_ids(&st.crm, actor, company.id).await?;
+    let scope = Filter::In { field: Field::col("contact_id"), values: ids };
+    list_actions(&st, actor, &Params::parse(raw.as_deref()), Some(scope)).await
+}
+
+async fn stream(st: &AppState, actor: Actor, params: &Params, of: StreamOf) -> ApiResult {
+    let lk = st.crm.contact_lookups(actor).await?;
+    let paging = params.paging()?;
+    // The stream takes the contact list's filters; its order is the stream's own.
+    let (contacts_query, _, _) = crate::contacts::list_query(params.pairs(), &lk)?;
+    let contacts_filter = contacts_query.filter;
+    let mut entries = st.crm.action_stream(actor, of, contacts_filter).await?;
+    if params.flag("waiting")?.unwrap_or(false) {
+        entries.retain(|e| e.next_actions.first().is_some_and(|a| a.status == "waiting"));
+    }
+    if params.flag("has_actions_for_me")?.unwrap_or(false) {
+        entries.retain(|e| {
+            e.contact.owner_id == actor.user_id && e.next_actions.iter().any(|a| a.assignee_id == actor.user_id)
+        });
+    } else if params.flag("has_actions")?.unwrap_or(false) {
+        entries.retain(|e| e.contact.owner_id == actor.user_id);
+    }
+    if let Some(want) = params.flag("pending_deal")? {
+        let ids: Vec<i64> = entries.iter().map(|e| e.contact.id).collect();
+        let stats = st.crm.deal_stats(actor, &ids).await?;
+        entries.retain(|e| stats.get(&e.contact.id).is_some_and(|s| s.pending > 0) == want);
+    }
+    let total = entries.len() as u64;
+    let page: Vec<_> = entries.into_iter().skip(paging.offset() as usize).take(paging.per_page as usize).collect();
+    let contacts: Vec<Contact> = page.iter().map(|e| e.contact.clone()).collect();
+    let rendered = crate::contacts::render_contacts(&st.crm, actor, &lk, &contacts).await?;
+    let items = page
+        .iter()
+        .zip(rendered)
+        .map(|(e, c)| {
+            let mut item = json!({
+                "contact": c,
+                "next_actions": e.next_actions.iter().map(render_action).collect::<Vec<_>>(),
+                "queued_actions": e.queued_actions.iter().map(render_action).collect::<Vec<_>>(),
+                "next_action_conflicts": e.conflicts.iter().map(render_action).collect::<Vec<_>>(),
+            });
+            if let Some(first) = e.next_actions.first() {
+                item["next_action"] = render_action(first);
+            }
+            item
+        })
+        .collect();
+    Ok(ok(StatusCode::OK, paging.envelope("contacts", items, total)))
+}
+
+pub async fn action_stream(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
+    let params = Params::parse(raw.as_deref());
+    let of = if params.flag("team")?.unwrap_or(false) { StreamOf::Team } else { StreamOf::User(actor.user_id) };
+    stream(&st, actor, &params, of).await
+}
+
+pub async fn team_stream(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
+    let params = Params::parse(raw.as_deref());
+    let of = match params.id("user_id")? {
+        Some(user) => {
+            st.crm.get::<kith_domain::model::User>(actor, user).await?;
+            StreamOf::User(user)
+        }
+        None => StreamOf::Team,
+    };
+    stream(&st, actor, &params, of).await
+}

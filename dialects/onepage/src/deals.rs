@@ -1,0 +1,451 @@
+//! `/deals` and the per-contact and per-company deal lists.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use kith_domain::deals::{COMMISSION_BASES, COMMISSION_TYPES, DEAL_STATUSES, DealDraft, DealItemDraft};
+use kith_domain::model::{Company, Contact, Deal, DealItem, User};
+use kith_domain::money::{from_major, to_major};
+use kith_domain::{Actor, Crm};
+use kith_http::AppState;
+use kith_store::{Filter, Op, Sort};
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::input::Input;
+use crate::params::{Params, path_id, read_input};
+use crate::wire::{ApiError, ApiResult, hex_id, ok, time};
+
+/// A user's short name as OnePage shows authors: "Jane D.".
+pub fn short_name(u: &User) -> String {
+    let first = u.first_name.clone().unwrap_or_default();
+    match u.last_name.as_deref().and_then(|l| l.chars().next()) {
+        Some(initial) if !first.is_empty() => format!("{first} {initial}."),
+        _ if !first.is_empty() => first,
+        _ => u.email.clone(),
+    }
+}
+
+fn full_name(u: &User) -> String {
+    let name = [u.first_name.as_deref(), u.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    if name.is_empty() { u.email.clone() } else { name }
+}
+
+/// The account's users by id, for rendering authors and owners.
+pub async fn users(crm: &Crm, actor: Actor) -> ApiResult<HashMap<i64, User>> {
+    Ok(crm.all::<User>(actor, None).await?.into_iter().map(|u| (u.id, u)).collect())
+}
+
+struct Context {
+    users: HashMap<i64, User>,
+    contacts: HashMap<i64, Contact>,
+    items: HashMap<i64, Vec<DealItem>>,
+}
+
+async fn context(crm: &Crm, actor: Actor, deals: &[Deal]) -> ApiResult<Context> {
+    let contact_ids: Vec<i64> = deals.iter().filter_map(|d| d.contact_id).collect();
+    let contacts = if contact_ids.is_empty() {
+        HashMap::new()
+    } else {
+        let f = Filter::In {
+            field: kith_store::Field::col("id"),
+            values: contact_ids.iter().map(|i| kith_store::Value::Int(*i)).collect(),
+        };
+        crm.all::<Contact>(actor, Some(f)).await?.into_iter().map(|c| (c.id, c)).collect()
+    };
+    let ids: Vec<i64> = deals.iter().map(|d| d.id).collect();
+    Ok(Context { users: users(crm, actor).await?, contacts, items: crm.deal_items(actor, &ids).await? })
+}
+
+fn money(minor: i64, currency: &str) -> f64 {
+    to_major(minor, currency)
+}
+
+fn render_item(i: &DealItem, currency: &str) -> Value {
+    let mut v = json!({
+        "id": hex_id(i.id),
+        "name": i.name,
+        "description": i.description.clone().unwrap_or_default(),
+        "cost": money(i.cost_minor.unwrap_or(0), currency),
+        "price": money(i.unit_price_minor, currency),
+        "amount": money(i.amount_minor, currency),
+        "qty": i.quantity as i64,
+        "deal_id": hex_id(i.deal_id),
+        "position": i.position,
+        "created_at": time(i.created_at),
+        "modified_at": time(i.updated_at),
+    });
+    if let Some(p) = i.predefined_item_id {
+        v["predefined_item_id"] = json!(hex_id(p));
+    }
+    v
+}
+
+fn render_deal(d: &Deal, cx: &Context) -> Value {
+    let c = &d.currency;
+    let months = d.months.max(1);
+    let total = d.value_minor.unwrap_or(0);
+    let total_cost = d.cost_minor.unwrap_or(0);
+    let items = cx.items.get(&d.id).map(Vec::as_slice).unwrap_or_default();
+    let owner = cx.users.get(&d.owner_id);
+    let contact = d.contact_id.and_then(|id| cx.contacts.get(&id));
+    let mut v = json!({
+        "id": hex_id(d.id),
+        "contact_id": d.contact_id.map(hex_id).unwrap_or_default(),
+        "owner_id": hex_id(d.owner_id),
+        "name": d.name,
+        "text": d.description.clone().unwrap_or_default(),
+        "status": d.status,
+        "date": d.date.clone().unwrap_or_else(|| d.created_at.date_naive().format("%Y-%m-%d").to_string()),
+        "amount": money(total / months, c),
+        "months": months,
+        "cost": money(total_cost / months, c),
+        "margin": money((total - total_cost) / months, c),
+        "total_amount": money(total, c),
+        "total_cost": money(total_cost, c),
+        "commission_base": d.commission_base.clone().unwrap_or_else(|| "amount".into()),
+        "commission_type": d.commission_type.clone().unwrap_or_else(|| "none".into()),
+        "commission": money(d.commission_minor.unwrap_or(0), c),
+        "commission_percentage": d.commission_percentage.unwrap_or(0.0),
+        "deal_fields": [],
+        "has_deal_items": !items.is_empty(),
+        "deal_items": items.iter().map(|i| render_item(i, c)).collect::<Vec<_>>(),
+        "author": d.author_id.and_then(|a| cx.users.get(&a)).map(short_name).unwrap_or_default(),
+        "attachments": [],
+        "contact_info": {
+            "contact_name": contact.map(Contact::display_name).unwrap_or_default(),
+            "company": contact.and_then(|c| c.company_name.clone()).unwrap_or_default(),
+        },
+        "owner": {
+            "id": hex_id(d.owner_id),
+            "name": owner.map(full_name).unwrap_or_default(),
+            "email": owner.map(|o| o.email.clone()).unwrap_or_default(),
+        },
+        "linked_contacts": [],
+        "created_at": time(d.created_at),
+        "modified_at": time(d.updated_at),
+    });
+    if let Some(p) = d.pipeline_id {
+        v["pipeline_id"] = json!(hex_id(p));
+        v["sales_pipeline_id"] = json!(hex_id(p));
+    }
+    if let Some(s) = d.probability {
+        v["stage"] = json!(s);
+    }
+    if let Some(e) = &d.expected_close_date {
+        v["expected_close_date"] = json!(e);
+    }
+    if let Some(e) = &d.close_date {
+        v["close_date"] = json!(e);
+    }
+    if let Some(r) = d.loss_reason_id {
+        v["reason_lost_id"] = json!(hex_id(r));
+    }
+    v
+}
+
+async fn deal_data(crm: &Crm, actor: Actor, deal: &Deal) -> ApiResult<Value> {
+    let cx = context(crm, actor, std::slice::from_ref(deal)).await?;
+    Ok(json!({ "deal": render_deal(deal, &cx) }))
+}
+
+fn minor(input: &mut Input, key: &str, currency: &str) -> Option<i64> {
+    let v = input.number(key)??;
+    match from_major(v, currency) {
+        Some(m) => Some(m),
+        None => {
+            input.error(key, "is out of range");
+            None
+        }
+    }
+}
+
+fn read_items(input: &mut Input, currency: &str) -> Option<Vec<DealItemDraft>> {
+    let items = input.objects("deal_items", 500)?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let mut sub = Input::new(item);
+        let name = sub.text("name", 255).flatten();
+        let description = sub.text("description", 7168).flatten();
+        let quantity = sub.integer("qty").flatten().unwrap_or(1);
+        let price_minor = minor(&mut sub, "price", currency).unwrap_or(0);
+        let cost_minor = minor(&mut sub, "cost", currency).unwrap_or(0);
+        let predefined_item_id = sub.id("predefined_item_id").flatten();
+        if let Err(e) = sub.finish() {
+            for (field, message) in e.errors {
+                input.error(format!("deal_items[{i}].{field}"), message.as_str().unwrap_or_default());
+            }
+            continue;
+        }
+        out.push(DealItemDraft {
+            name: name.unwrap_or_default(),
+            description,
+            quantity,
+            price_minor,
+            cost_minor,
+            predefined_item_id,
+        });
+    }
+    Some(out)
+}
+
+fn new_draft(actor: Actor, contact_id: i64) -> DealDraft {
+    DealDraft {
+        contact_id,
+        owner_id: actor.user_id,
+        pipeline_id: None,
+        name: String::new(),
+        text: None,
+        stage: None,
+        status: "pending".into(),
+        expected_close_date: None,
+        close_date: None,
+        date: None,
+        amount_minor: 0,
+        months: 1,
+        cost_minor: 0,
+        commission_base: None,
+        commission_type: None,
+        commission_minor: 0,
+        commission_percentage: 0.0,
+        items: None,
+    }
+}
+
+/// Reads a deal body over `base` (absent fields keep `base`'s values).
+fn read_draft(input: &mut Input, actor: Actor, mut d: DealDraft, currency: &str) -> DealDraft {
+    if let Some(v) = input.id("contact_id") {
+        match v {
+            Some(id) => d.contact_id = id,
+            None => input.error("contact_id", "is required"),
+        }
+    }
+    if let Some(v) = input.id("owner_id") {
+        d.owner_id = v.unwrap_or(actor.user_id);
+    }
+    if let Some(v) = input.id("pipeline_id") {
+        d.pipeline_id = v;
+    }
+    if let Some(v) = input.id("sales_pipeline_id") {
+        d.pipeline_id = v.or(d.pipeline_id);
+    }
+    // Longer names are truncated, as the document says.
+    if let Some(v) = input.text("name", usize::MAX) {
+        d.name = v.unwrap_or_default();
+    }
+    if let Some(v) = input.text("text", kith_domain::deals::DEAL_TEXT_MAX) {
+        d.text = v;
+    }
+    if let Some(v) = input.integer("stage") {
+        d.stage = v;
+    }
+    if let Some(v) = input.one_of("status", DEAL_STATUSES) {
+        d.status = v.unwrap_or_else(|| "pending".into());
+    }
+    for key in ["expected_close_date", "close_date", "date"] {
+        if let Some(v) = input.date(key) {
+            match key {
+                "expected_close_date" => d.expected_close_date = v,
+                "close_date" => d.close_date = v,
+                _ => d.date = v,
+            }
+        }
+    }
+    if input.has("amount") {
+        d.amount_minor = minor(input, "amount", currency).unwrap_or(0);
+    }
+    if let Some(v) = input.integer("months") {
+        d.months = v.unwrap_or(1);
+    }
+    if input.has("cost") {
+        d.cost_minor = minor(input, "cost", currency).unwrap_or(0);
+    }
+    if let Some(v) = input.one_of("commission_base", COMMISSION_BASES) {
+        d.commission_base = v;
+    }
+    if let Some(v) = input.one_of("commission_type", COMMISSION_TYPES) {
+        d.commission_type = v;
+    }
+    if input.has("commission") {
+        d.commission_minor = minor(input, "commission", currency).unwrap_or(0);
+    }
+    if let Some(v) = input.number("commission_percentage") {
+        d.commission_percentage = v.unwrap_or(0.0);
+    }
+    if let Some(items) = read_items(input, currency) {
+        d.items = Some(items);
+    }
+    d
+}
+
+async fn create_for(st: &AppState, actor: Actor, contact_id: Option<i64>, body: Body) -> ApiResult {
+    let mut input = read_input(st, body).await?;
+    if contact_id.is_none() && !input.has("contact_id") {
+        input.error("contact_id", "is required");
+    }
+    if !input.has("name") {
+        input.error("name", "is required");
+    }
+    let mut d = read_draft(
+        &mut input,
+        actor,
+        new_draft(actor, contact_id.unwrap_or_default()),
+        kith_domain::deals::DEFAULT_CURRENCY,
+    );
+    if let Some(id) = contact_id {
+        d.contact_id = id;
+    }
+    input.finish()?;
+    let deal = st.crm.create_deal(actor, d).await?;
+    Ok(ok(StatusCode::CREATED, deal_data(&st.crm, actor, &deal).await?))
+}
+
+pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Body) -> ApiResult {
+    create_for(&st, actor, None, body).await
+}
+
+pub async fn create_for_contact(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult {
+    let contact = st.crm.get::<Contact>(actor, path_id(&id, "contact")?).await?;
+    create_for(&st, actor, Some(contact.id), body).await
+}
+
+pub async fn get(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
+    let deal = st.crm.get::<Deal>(actor, path_id(&id, "deal")?).await?;
+    Ok(ok(StatusCode::OK, deal_data(&st.crm, actor, &deal).await?))
+}
+
+pub async fn update(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    body: Body,
+) -> ApiResult {
+    let params = Params::parse(raw.as_deref());
+    let id = path_id(&id, "deal")?;
+    let partial = params.flag("partial")?.unwrap_or(false);
+    let existing = st.crm.get::<Deal>(actor, id).await?;
+    let mut input = read_input(&st, body).await?;
+    let base = if partial {
+        existing.draft()
+    } else {
+        let mut d = new_draft(actor, existing.contact_id.unwrap_or_default());
+        if !input.has("name") {
+            input.error("name", "is required");
+        }
+        d.pipeline_id = existing.pipeline_id;
+        d
+    };
+    let d = read_draft(&mut input, actor, base, &existing.currency);
+    input.finish()?;
+    let deal = st.crm.update_deal(actor, id, d).await?;
+    Ok(ok(StatusCode::OK, deal_data(&st.crm, actor, &deal).await?))
+}
+
+pub async fn delete(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let id = path_id(&id, "deal")?;
+    if Params::parse(raw.as_deref()).flag("undo")?.unwrap_or(false) {
+        let deal = st.crm.restore::<Deal>(actor, id).await?;
+        return Ok(ok(StatusCode::OK, deal_data(&st.crm, actor, &deal).await?));
+    }
+    st.crm.delete::<Deal>(actor, id).await?;
+    Ok(ok(StatusCode::OK, json!({})))
+}
+
+async fn list_deals(st: &AppState, actor: Actor, params: &Params, scope: Option<Filter>) -> ApiResult {
+    let paging = params.paging()?;
+    let mut q = paging.query();
+    if let Some(f) = scope {
+        q = q.filter(f);
+    }
+    for key in ["name", "search"] {
+        if let Some(v) = params.get(key) {
+            q = q.filter(Filter::cmp("name", Op::Contains, v));
+        }
+    }
+    if let Some(s) = params.get("status") {
+        if !DEAL_STATUSES.contains(&s) {
+            return Err(ApiError::bad_request(format!("status must be one of: {}", DEAL_STATUSES.join(", "))));
+        }
+        q = q.filter(Filter::eq("status", s));
+    }
+    if let Some(s) = params.get("stage") {
+        let stage: i64 = s.parse().map_err(|_| ApiError::bad_request("stage must be an integer"))?;
+        q = q.filter(Filter::eq("probability", stage));
+    }
+    for (param, column) in [
+        ("pipeline_id", "pipeline_id"),
+        ("sales_pipeline_id", "pipeline_id"),
+        ("owner_id", "owner_id"),
+        ("contact_id", "contact_id"),
+        ("company_id", "company_id"),
+    ] {
+        if let Some(id) = params.id(param)? {
+            q = q.filter(Filter::eq(column, id));
+        }
+    }
+    if let Some(tag) = params.get("tag") {
+        q = q.filter(Crm::tag_filter("deal", tag));
+    }
+    let (mut q, ranged) = params.date_filters(
+        q,
+        &[
+            ("created_at", "created_at", false),
+            ("modified_at", "updated_at", false),
+            ("updated_at", "updated_at", false),
+            ("date", "date", true),
+            ("close_date", "close_date", true),
+            ("expected_close_date", "expected_close_date", true),
+        ],
+    )?;
+    let sort = params.sort(&[
+        ("created_at", "created_at"),
+        ("modified_at", "updated_at"),
+        ("date", "date"),
+        ("close_date", "close_date"),
+        ("expected_close_date", "expected_close_date"),
+    ])?;
+    // Newest first unless asked otherwise.
+    let _ = ranged;
+    q = q.sort(sort.unwrap_or_else(|| Sort::desc("created_at")));
+    let page = st.crm.list::<Deal>(actor, &q).await?;
+    let cx = context(&st.crm, actor, &page.rows).await?;
+    let items = page.rows.iter().map(|d| json!({ "deal": render_deal(d, &cx) })).collect();
+    Ok(ok(StatusCode::OK, paging.envelope("deals", items, page.total.unwrap_or(0))))
+}
+
+pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
+    list_deals(&st, actor, &Params::parse(raw.as_deref()), None).await
+}
+
+pub async fn list_for_contact(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let contact = st.crm.get::<Contact>(actor, path_id(&id, "contact")?).await?;
+    list_deals(&st, actor, &Params::parse(raw.as_deref()), Some(Filter::eq("contact_id", contact.id))).await
+}
+
+pub async fn list_for_company(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let company = st.crm.get::<Company>(actor, path_id(&id, "company")?).await?;
+    list_deals(&st, actor, &Params::parse(raw.as_deref()), Some(Filter::eq("company_id", company.id))).await
+}

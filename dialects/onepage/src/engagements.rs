@@ -1,0 +1,514 @@
+//! `/notes`, `/calls`, `/call_results` and `/meetings`, with their per-contact and per-company lists.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use kith_domain::engagements::{CALL_RESULTS, CALL_VIAS, CallDraft, MeetingDraft, NoteDraft};
+use kith_domain::model::{Call, Company, Contact, Deal, Meeting, Note, User};
+use kith_domain::{Actor, Crm, Entity};
+use kith_http::AppState;
+use kith_store::{Field, Filter, Sort, Value as SV};
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::deals::{short_name, users};
+use crate::input::Input;
+use crate::params::{Params, path_id, read_input};
+use crate::wire::{ApiResult, hex_id, ok, time};
+
+/// The three kinds of logged engagement, which share their list and delete behaviour.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Note,
+    Call,
+    Meeting,
+}
+
+impl Kind {
+    fn one(self) -> &'static str {
+        match self {
+            Kind::Note => "note",
+            Kind::Call => "call",
+            Kind::Meeting => "meeting",
+        }
+    }
+
+    fn many(self) -> &'static str {
+        match self {
+            Kind::Note => "notes",
+            Kind::Call => "calls",
+            Kind::Meeting => "meetings",
+        }
+    }
+
+    /// `date_filter` values: name, column, whether the column is a calendar date.
+    fn date_columns(self) -> Vec<(&'static str, &'static str, bool)> {
+        let mut v = vec![
+            ("created_at", "created_at", false),
+            ("modified_at", "updated_at", false),
+            ("updated_at", "updated_at", false),
+        ];
+        v.push(match self {
+            Kind::Note => ("date", "date", true),
+            Kind::Call => ("call_time", "called_at", false),
+            Kind::Meeting => ("meeting_time", "starts_at", false),
+        });
+        v
+    }
+}
+
+/// What rendering needs besides the record: authors and linked deals' names.
+struct Context {
+    users: HashMap<i64, User>,
+    deals: HashMap<i64, String>,
+}
+
+async fn context(crm: &Crm, actor: Actor, deal_ids: Vec<i64>) -> ApiResult<Context> {
+    let deals = if deal_ids.is_empty() {
+        HashMap::new()
+    } else {
+        let f = Filter::In { field: Field::col("id"), values: deal_ids.into_iter().map(SV::Int).collect() };
+        crm.all::<Deal>(actor, Some(f)).await?.into_iter().map(|d| (d.id, d.name)).collect()
+    };
+    Ok(Context { users: users(crm, actor).await?, deals })
+}
+
+fn author(cx: &Context, id: i64) -> String {
+    cx.users.get(&id).map(short_name).unwrap_or_default()
+}
+
+fn render_note(n: &Note, cx: &Context) -> Value {
+    json!({
+        "id": hex_id(n.id),
+        "contact_id": n.contact_id.map(hex_id).unwrap_or_default(),
+        "text": n.text,
+        "date": n.date.clone().unwrap_or_else(|| n.created_at.date_naive().format("%Y-%m-%d").to_string()),
+        "linked_deal_id": n.deal_id.map(hex_id),
+        "linked_deal_name": n.deal_id.and_then(|d| cx.deals.get(&d).cloned()).unwrap_or_default(),
+        "author": author(cx, n.author_id),
+        "attachments": [],
+        "created_at": time(n.created_at),
+        "modified_at": time(n.updated_at),
+    })
+}
+
+fn render_call(c: &Call, cx: &Context) -> Value {
+    json!({
+        "id": hex_id(c.id),
+        "contact_id": c.contact_id.map(hex_id).unwrap_or_default(),
+        "text": c.text.clone().unwrap_or_default(),
+        "call_result": c.call_result.clone().unwrap_or_default(),
+        "call_time_int": c.called_at.timestamp(),
+        "via": c.via.clone().unwrap_or_else(|| "unknown".into()),
+        "phone_number": c.phone_number.clone().unwrap_or_default(),
+        "recording_link": c.recording_url,
+        "author": author(cx, c.author_id),
+        "attachments": [],
+        "created_at": time(c.created_at),
+        "modified_at": time(c.updated_at),
+    })
+}
+
+fn render_meeting(m: &Meeting, cx: &Context) -> Value {
+    json!({
+        "id": hex_id(m.id),
+        "contact_id": m.contact_id.map(hex_id).unwrap_or_default(),
+        "text": m.text.clone().unwrap_or_default(),
+        "meeting_time_int": m.starts_at.timestamp(),
+        "place": m.place.clone().unwrap_or_default(),
+        "author": author(cx, m.author_id),
+        "attachments": [],
+        "created_at": time(m.created_at),
+        "modified_at": time(m.updated_at),
+    })
+}
+
+async fn note_data(crm: &Crm, actor: Actor, n: &Note) -> ApiResult<Value> {
+    let cx = context(crm, actor, n.deal_id.into_iter().collect()).await?;
+    Ok(json!({ "note": render_note(n, &cx) }))
+}
+
+async fn call_data(crm: &Crm, actor: Actor, c: &Call) -> ApiResult<Value> {
+    let cx = context(crm, actor, Vec::new()).await?;
+    Ok(json!({ "call": render_call(c, &cx) }))
+}
+
+async fn meeting_data(crm: &Crm, actor: Actor, m: &Meeting) -> ApiResult<Value> {
+    let cx = context(crm, actor, Vec::new()).await?;
+    Ok(json!({ "meeting": render_meeting(m, &cx) }))
+}
+
+/// Where a new engagement's contact comes from: the path, or the body's `contact_id`.
+fn contact_of(input: &mut Input, from_path: Option<i64>) -> i64 {
+    match (from_path, input.id("contact_id")) {
+        (Some(id), _) => id,
+        (None, Some(Some(id))) => id,
+        (None, Some(None) | None) => {
+            if !input.has("contact_id") {
+                input.error("contact_id", "is required");
+            }
+            0
+        }
+    }
+}
+
+fn read_note(input: &mut Input, mut d: NoteDraft) -> NoteDraft {
+    if let Some(v) = input.text("text", kith_domain::engagements::ENGAGEMENT_TEXT_MAX) {
+        d.text = v.unwrap_or_default();
+    }
+    if let Some(v) = input.date("date") {
+        d.date = v;
+    }
+    if let Some(v) = input.id("linked_deal_id") {
+        d.deal_id = v;
+    }
+    d
+}
+
+fn read_call(input: &mut Input, mut d: CallDraft) -> CallDraft {
+    if let Some(v) = input.text("text", kith_domain::engagements::ENGAGEMENT_TEXT_MAX) {
+        d.text = v;
+    }
+    if let Some(v) = input.text("call_result", 100) {
+        d.call_result = v;
+    }
+    if let Some(v) = input.unix_time("call_time_int") {
+        d.called_at = v;
+    }
+    if let Some(v) = input.one_of("via", CALL_VIAS) {
+        d.via = v;
+    }
+    if let Some(v) = input.text("phone_number", 100) {
+        d.phone_number = v;
+    }
+    if let Some(v) = input.text("recording_link", 2048) {
+        d.recording_url = v;
+    }
+    d
+}
+
+fn read_meeting(input: &mut Input, mut d: MeetingDraft) -> MeetingDraft {
+    if let Some(v) = input.text("text", kith_domain::engagements::ENGAGEMENT_TEXT_MAX) {
+        d.text = v;
+    }
+    if let Some(v) = input.text("place", kith_domain::engagements::MEETING_PLACE_MAX) {
+        d.place = v;
+    }
+    if let Some(v) = input.unix_time("meeting_time_int") {
+        d.starts_at = v;
+    }
+    d
+}
+
+async fn create_for(st: &AppState, actor: Actor, kind: Kind, from_path: Option<i64>, body: Body) -> ApiResult {
+    let mut input = read_input(st, body).await?;
+    let contact_id = contact_of(&mut input, from_path);
+    let data = match kind {
+        Kind::Note => {
+            let d = read_note(&mut input, NoteDraft { contact_id, text: String::new(), date: None, deal_id: None });
+            input.finish()?;
+            let n = st.crm.create_note(actor, d).await?;
+            note_data(&st.crm, actor, &n).await?
+        }
+        Kind::Call => {
+            let empty = CallDraft {
+                contact_id,
+                text: None,
+                call_result: None,
+                called_at: None,
+                via: None,
+                phone_number: None,
+                recording_url: None,
+            };
+            let d = read_call(&mut input, empty);
+            input.finish()?;
+            let c = st.crm.create_call(actor, d).await?;
+            call_data(&st.crm, actor, &c).await?
+        }
+        Kind::Meeting => {
+            let d = read_meeting(&mut input, MeetingDraft { contact_id, text: None, place: None, starts_at: None });
+            input.finish()?;
+            let m = st.crm.create_meeting(actor, d).await?;
+            meeting_data(&st.crm, actor, &m).await?
+        }
+    };
+    Ok(ok(StatusCode::CREATED, data))
+}
+
+pub async fn create(st: AppState, actor: Actor, kind: Kind, body: Body) -> ApiResult {
+    create_for(&st, actor, kind, None, body).await
+}
+
+pub async fn create_for_contact(st: AppState, actor: Actor, kind: Kind, id: String, body: Body) -> ApiResult {
+    let contact = st.crm.get::<Contact>(actor, path_id(&id, "contact")?).await?;
+    create_for(&st, actor, kind, Some(contact.id), body).await
+}
+
+pub async fn get(st: AppState, actor: Actor, kind: Kind, id: String) -> ApiResult {
+    let id = path_id(&id, kind.one())?;
+    let data = match kind {
+        Kind::Note => note_data(&st.crm, actor, &st.crm.get::<Note>(actor, id).await?).await?,
+        Kind::Call => call_data(&st.crm, actor, &st.crm.get::<Call>(actor, id).await?).await?,
+        Kind::Meeting => meeting_data(&st.crm, actor, &st.crm.get::<Meeting>(actor, id).await?).await?,
+    };
+    Ok(ok(StatusCode::OK, data))
+}
+
+/// `PUT`: a full replace unless `?partial=true`; the contact cannot change.
+pub async fn update(st: AppState, actor: Actor, kind: Kind, id: String, raw: Option<String>, body: Body) -> ApiResult {
+    let id = path_id(&id, kind.one())?;
+    let partial = Params::parse(raw.as_deref()).flag("partial")?.unwrap_or(false);
+    let data = match kind {
+        Kind::Note => {
+            let n = st.crm.get::<Note>(actor, id).await?;
+            let mut input = read_input(&st, body).await?;
+            let contact_id = input.id("contact_id").flatten().unwrap_or(n.contact_id.unwrap_or_default());
+            let base = if partial {
+                NoteDraft { contact_id, text: n.text.clone(), date: n.date.clone(), deal_id: n.deal_id }
+            } else {
+                NoteDraft { contact_id, text: String::new(), date: None, deal_id: None }
+            };
+            let d = read_note(&mut input, base);
+            input.finish()?;
+            let n = st.crm.update_note(actor, id, d).await?;
+            note_data(&st.crm, actor, &n).await?
+        }
+        Kind::Call => {
+            let c = st.crm.get::<Call>(actor, id).await?;
+            let mut input = read_input(&st, body).await?;
+            let contact_id = input.id("contact_id").flatten().unwrap_or(c.contact_id.unwrap_or_default());
+            let base = if partial {
+                CallDraft {
+                    contact_id,
+                    text: c.text.clone(),
+                    call_result: c.call_result.clone(),
+                    called_at: Some(c.called_at),
+                    via: c.via.clone(),
+                    phone_number: c.phone_number.clone(),
+                    recording_url: c.recording_url.clone(),
+                }
+            } else {
+                CallDraft {
+                    contact_id,
+                    text: None,
+                    call_result: None,
+                    called_at: None,
+                    via: None,
+                    phone_number: None,
+                    recording_url: None,
+                }
+            };
+            let d = read_call(&mut input, base);
+            input.finish()?;
+            let c = st.crm.update_call(actor, id, d).await?;
+            call_data(&st.crm, actor, &c).await?
+        }
+        Kind::Meeting => {
+            let m = st.crm.get::<Meeting>(actor, id).await?;
+            let mut input = read_input(&st, body).await?;
+            let contact_id = input.id("contact_id").flatten().unwrap_or(m.contact_id.unwrap_or_default());
+            let base = if partial {
+                MeetingDraft { contact_id, text: m.text.clone(), place: m.place.clone(), starts_at: Some(m.starts_at) }
+            } else {
+                MeetingDraft { contact_id, text: None, place: None, starts_at: None }
+            };
+            let d = read_meeting(&mut input, base);
+            input.finish()?;
+            let m = st.crm.update_meeting(actor, id, d).await?;
+            meeting_data(&st.crm, actor, &m).await?
+        }
+    };
+    Ok(ok(StatusCode::OK, data))
+}
+
+pub async fn delete(st: AppState, actor: Actor, kind: Kind, id: String, raw: Option<String>) -> ApiResult {
+    let id = path_id(&id, kind.one())?;
+    if Params::parse(raw.as_deref()).flag("undo")?.unwrap_or(false) {
+        let data = match kind {
+            Kind::Note => note_data(&st.crm, actor, &st.crm.restore::<Note>(actor, id).await?).await?,
+            Kind::Call => call_data(&st.crm, actor, &st.crm.restore::<Call>(actor, id).await?).await?,
+            Kind::Meeting => meeting_data(&st.crm, actor, &st.crm.restore::<Meeting>(actor, id).await?).await?,
+        };
+        return Ok(ok(StatusCode::OK, data));
+    }
+    match kind {
+        Kind::Note => st.crm.delete::<Note>(actor, id).await?,
+        Kind::Call => st.crm.delete::<Call>(actor, id).await?,
+        Kind::Meeting => st.crm.delete::<Meeting>(actor, id).await?,
+    }
+    Ok(ok(StatusCode::OK, json!({})))
+}
+
+/// Where a list is scoped: the whole account, one contact, or one company's contacts.
+pub enum Scope {
+    Account,
+    Contact(String),
+    Company(String),
+}
+
+async fn page_of<E: Entity>(
+    st: &AppState,
+    actor: Actor,
+    kind: Kind,
+    params: &Params,
+    scope: Option<Filter>,
+) -> ApiResult<(Vec<E>, u64, crate::params::Paging)> {
+    let paging = params.paging()?;
+    let mut q = paging.query();
+    if let Some(f) = scope {
+        q = q.filter(f);
+    }
+    if let Some(id) = params.id("contact_id")? {
+        q = q.filter(Filter::eq("contact_id", id));
+    }
+    if let Some(id) = params.id("company_id")? {
+        let ids = crate::actions::company_contact_ids(&st.crm, actor, id).await?;
+        q = q.filter(Filter::In { field: Field::col("contact_id"), values: ids });
+    }
+    let (q, _) = params.date_filters(q, &kind.date_columns())?;
+    let mut sorts = vec![("created_at", "created_at"), ("modified_at", "updated_at"), ("updated_at", "updated_at")];
+    if kind == Kind::Note {
+        sorts.push(("date", "date"));
+    }
+    let default = match kind {
+        Kind::Note => Sort::desc("date"),
+        Kind::Call => Sort::desc("called_at"),
+        Kind::Meeting => Sort::desc("starts_at"),
+    };
+    let q = match params.sort(&sorts)? {
+        Some(s) => q.sort(s),
+        None => q.sort(default).sort(Sort::desc("created_at")),
+    };
+    let page = st.crm.list::<E>(actor, &q).await?;
+    Ok((page.rows, page.total.unwrap_or(0), paging))
+}
+
+pub async fn list(st: AppState, actor: Actor, kind: Kind, scope: Scope, raw: Option<String>) -> ApiResult {
+    let params = Params::parse(raw.as_deref());
+    let filter = match scope {
+        Scope::Account => None,
+        Scope::Contact(id) => {
+            let c = st.crm.get::<Contact>(actor, path_id(&id, "contact")?).await?;
+            Some(Filter::eq("contact_id", c.id))
+        }
+        Scope::Company(id) => {
+            let c = st.crm.get::<Company>(actor, path_id(&id, "company")?).await?;
+            let ids = crate::actions::company_contact_ids(&st.crm, actor, c.id).await?;
+            Some(Filter::In { field: Field::col("contact_id"), values: ids })
+        }
+    };
+    let (items, total, paging) = match kind {
+        Kind::Note => {
+            let (rows, total, paging) = page_of::<Note>(&st, actor, kind, &params, filter).await?;
+            let cx = context(&st.crm, actor, rows.iter().filter_map(|n| n.deal_id).collect()).await?;
+            (rows.iter().map(|n| json!({ "note": render_note(n, &cx) })).collect(), total, paging)
+        }
+        Kind::Call => {
+            let (rows, total, paging) = page_of::<Call>(&st, actor, kind, &params, filter).await?;
+            let cx = context(&st.crm, actor, Vec::new()).await?;
+            (rows.iter().map(|c| json!({ "call": render_call(c, &cx) })).collect(), total, paging)
+        }
+        Kind::Meeting => {
+            let (rows, total, paging) = page_of::<Meeting>(&st, actor, kind, &params, filter).await?;
+            let cx = context(&st.crm, actor, Vec::new()).await?;
+            (rows.iter().map(|m| json!({ "meeting": render_meeting(m, &cx) })).collect(), total, paging)
+        }
+    };
+    Ok(ok(StatusCode::OK, paging.envelope(kind.many(), items, total)))
+}
+
+/// `GET /call_results`: the account's call results with how often the caller, each user and the
+/// whole account used them.
+pub async fn call_results(State(st): State<AppState>, Caller(actor): Caller) -> ApiResult {
+    let calls = st.crm.all::<Call>(actor, None).await?;
+    let mut per_user: HashMap<(&str, i64), u64> = HashMap::new();
+    for c in &calls {
+        if let Some(r) = c.call_result.as_deref() {
+            *per_user.entry((r, c.author_id)).or_default() += 1;
+        }
+    }
+    let users = users(&st.crm, actor).await?;
+    let mut user_ids: Vec<i64> = users.keys().copied().collect();
+    user_ids.sort_unstable();
+    let data: Vec<Value> = CALL_RESULTS
+        .iter()
+        .map(|(key, text)| {
+            let count = |u: i64| per_user.get(&(*key, u)).copied().unwrap_or(0);
+            let total: u64 = per_user.iter().filter(|((r, _), _)| r == key).map(|(_, n)| n).sum();
+            json!({ "call_result": {
+                "result": key,
+                "text": text,
+                "counts": count(actor.user_id),
+                "total_counts": total,
+                "team_counts": user_ids.iter().map(|u| json!({ "user_id": hex_id(*u), "counts": count(*u) })).collect::<Vec<_>>(),
+            }})
+        })
+        .collect();
+    Ok(ok(StatusCode::OK, Value::Array(data)))
+}
+
+/// Handlers with the extractors axum needs, one per route and kind.
+macro_rules! engagement_routes {
+    ($module:ident, $kind:expr) => {
+        pub mod $module {
+            use super::*;
+
+            pub async fn list(State(st): State<AppState>, Caller(a): Caller, RawQuery(q): RawQuery) -> ApiResult {
+                super::list(st, a, $kind, Scope::Account, q).await
+            }
+            pub async fn create(State(st): State<AppState>, Caller(a): Caller, body: Body) -> ApiResult {
+                super::create(st, a, $kind, body).await
+            }
+            pub async fn get(State(st): State<AppState>, Caller(a): Caller, Path(id): Path<String>) -> ApiResult {
+                super::get(st, a, $kind, id).await
+            }
+            pub async fn update(
+                State(st): State<AppState>,
+                Caller(a): Caller,
+                Path(id): Path<String>,
+                RawQuery(q): RawQuery,
+                body: Body,
+            ) -> ApiResult {
+                super::update(st, a, $kind, id, q, body).await
+            }
+            pub async fn delete(
+                State(st): State<AppState>,
+                Caller(a): Caller,
+                Path(id): Path<String>,
+                RawQuery(q): RawQuery,
+            ) -> ApiResult {
+                super::delete(st, a, $kind, id, q).await
+            }
+            pub async fn list_for_contact(
+                State(st): State<AppState>,
+                Caller(a): Caller,
+                Path(id): Path<String>,
+                RawQuery(q): RawQuery,
+            ) -> ApiResult {
+                super::list(st, a, $kind, Scope::Contact(id), q).await
+            }
+            pub async fn create_for_contact(
+                State(st): State<AppState>,
+                Caller(a): Caller,
+                Path(id): Path<String>,
+                body: Body,
+            ) -> ApiResult {
+                super::create_for_contact(st, a, $kind, id, body).await
+            }
+            pub async fn list_for_company(
+                State(st): State<AppState>,
+                Caller(a): Caller,
+                Path(id): Path<String>,
+                RawQuery(q): RawQuery,
+            ) -> ApiResult {
+                super::list(st, a, $kind, Scope::Company(id), q).await
+            }
+        }
+    };
+}
+
+engagement_routes!(notes, Kind::Note);
+engagement_routes!(calls, Kind::Call);
+engagement_routes!(meetings, Kind::Meeting);
