@@ -75,9 +75,9 @@ pub fn render_contact(c: &Contact, lk: &Lookups, stats: DealStats, company_size:
         .and_then(|s| s.chars().next())
         .map(|ch| ch.to_lowercase().to_string())
         .unwrap_or_default();
-    json!({
+    let mut v = json!({
         "id": hex_id(c.id),
-        "title": c.salutation.clone().unwrap_or_default(),
+        "title": c.salutation,
         "first_name": c.first_name.clone().unwrap_or_default(),
         "last_name": c.last_name.clone().unwrap_or_default(),
         "job_title": c.job_title.clone().unwrap_or_default(),
@@ -110,7 +110,16 @@ pub fn render_contact(c: &Contact, lk: &Lookups, stats: DealStats, company_size:
         })).collect::<Vec<_>>(),
         "created_at": time(c.created_at),
         "modified_at": time(c.updated_at),
-    })
+    });
+    // The document types these as (non-null) strings: absent ones are left out.
+    if let Value::Object(map) = &mut v {
+        for key in ["title", "company_id", "status_id", "lead_source_id", "lead_source"] {
+            if map.get(key).is_some_and(Value::is_null) {
+                map.remove(key);
+            }
+        }
+    }
+    v
 }
 
 /// Renders contacts with their deal figures and company sizes, loading those in batches.

@@ -2,6 +2,8 @@
 //! SQLite on a temp file always, PostgreSQL when `KITH_TEST_DATABASE_URL` is set.
 #![allow(dead_code)]
 
+pub mod openapi;
+
 use kith_domain::{Crm, NewAccount};
 use kith_onepage::wire::hex_id;
 use kith_store::testing::{PG_ENV, PgTestDatabase, pg_url};
@@ -79,12 +81,17 @@ impl App {
     }
 
     /// A OnePage request as `who`.
+    /// Every response is checked against the OpenAPI document's schema for its operation and status.
     pub async fn op_as(&self, who: &NewAccount, method: Method, path: &str, body: Option<Value>) -> Reply {
         let req = self
             .client
-            .request(method, format!("{}/api/v3{path}", self.base))
+            .request(method.clone(), format!("{}/api/v3{path}", self.base))
             .basic_auth(hex_id(who.user_id), Some(&who.key.secret));
-        self.send(req, body).await
+        let reply = self.send(req, body).await;
+        if let Err(e) = openapi::ONEPAGE.check(method.as_str(), path, reply.status.as_u16(), &reply.body) {
+            panic!("{}: {e}\nbody: {}", self.label, reply.body);
+        }
+        reply
     }
 
     /// A OnePage request as the first account's owner.
