@@ -145,23 +145,94 @@ impl Crm {
         let mut tx = self.begin(actor).await?;
         let mut contact = get_in::<Contact>(&mut tx, id).await?;
         let old_tags = contact.tags.0.clone();
+        let old_company = contact.company_id;
         apply_draft(&mut tx, actor, &defs, &mut contact, draft).await?;
         contact.normalize();
         let contact = save_in(&mut tx, &contact).await?;
         if contact.tags.0 != old_tags {
             set_taggings(&mut tx, "contact", contact.id, &contact.tags.0).await?;
         }
+        if old_company != contact.company_id {
+            drop_company_if_empty(&mut tx, old_company).await?;
+        }
         tx.commit().await?;
         Ok(contact)
     }
 
+    /// Deletes a contact; its company goes too when it was the company's last contact.
     pub async fn delete_contact(&self, actor: Actor, id: i64) -> Result<()> {
-        self.delete::<Contact>(actor, id).await
+        let mut tx = self.begin(actor).await?;
+        let contact = get_in::<Contact>(&mut tx, id).await?;
+        tx.delete(Contact::SPEC, id).await?;
+        drop_company_if_empty(&mut tx, contact.company_id).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
-    /// Undoes a deletion. `NotFound` when the contact is not deleted (or not there).
+    /// Undoes a deletion, bringing back its company if that went with it. `NotFound` when the
+    /// contact is not deleted (or not there).
     pub async fn restore_contact(&self, actor: Actor, id: i64) -> Result<Contact> {
-        self.restore::<Contact>(actor, id).await
+        let mut tx = self.begin(actor).await?;
+        if !tx.restore(Contact::SPEC, id).await? {
+            return Err(DomainError::NotFound { kind: Contact::SPEC.kind });
+        }
+        let contact = get_in::<Contact>(&mut tx, id).await?;
+        if let Some(company) = contact.company_id
+            && tx.get(Company::SPEC, company, kith_store::Visibility::Live).await?.is_none()
+        {
+            tx.restore(Company::SPEC, company).await?;
+        }
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    /// Closes the caller's sales cycle on a contact. With open actions of the caller on the
+    /// contact this is a conflict, unless `force`, which deletes those actions first.
+    pub async fn close_sales_cycle(
+        &self,
+        actor: Actor,
+        id: i64,
+        comment: Option<String>,
+        force: bool,
+    ) -> Result<Contact> {
+        let mut errors = Errors::default();
+        errors.max_len("comment", comment.as_deref(), 140);
+        errors.finish()?;
+        let mut tx = self.begin(actor).await?;
+        let mut contact = get_in::<Contact>(&mut tx, id).await?;
+        let open = ListQuery::all().filter(Filter::All(vec![
+            Filter::eq("contact_id", id),
+            Filter::eq("assignee_id", actor.user_id),
+            Filter::cmp("status", Op::Ne, "done"),
+        ]));
+        let actions = tx.list(crate::model::Action::SPEC, &open).await?.rows;
+        if !actions.is_empty() && !force {
+            return Err(DomainError::Conflict(
+                "the contact has actions of yours that are not complete; complete them or force the close".into(),
+            ));
+        }
+        for a in actions {
+            tx.delete(crate::model::Action::SPEC, a.id).await?;
+        }
+        contact.closed_sales.0.retain(|s| s.user_id != actor.user_id);
+        contact.closed_sales.0.push(crate::model::ClosedSale {
+            user_id: actor.user_id,
+            closed_at: Utc::now(),
+            comment,
+        });
+        let contact = save_in(&mut tx, &contact).await?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    /// Reopens the caller's closed sales cycle on a contact (nothing to do when it is open).
+    pub async fn reopen_sales_cycle(&self, actor: Actor, id: i64) -> Result<Contact> {
+        let mut tx = self.begin(actor).await?;
+        let mut contact = get_in::<Contact>(&mut tx, id).await?;
+        contact.closed_sales.0.retain(|s| s.user_id != actor.user_id);
+        let contact = save_in(&mut tx, &contact).await?;
+        tx.commit().await?;
+        Ok(contact)
     }
 
     /// Contacts carrying a tag (ignoring case), as a list filter.
@@ -301,6 +372,16 @@ fn normalize_tags(errors: &mut Errors, tags: &[String]) -> Vec<String> {
 }
 
 /// A record of a keyed reference list (statuses, lead sources) by its key.
+/// A company exists only with at least one contact: deletes it when its last one has gone.
+async fn drop_company_if_empty(tx: &mut Tx, company: Option<i64>) -> Result<()> {
+    let Some(company) = company else { return Ok(()) };
+    let q = ListQuery::new(kith_store::Page::Offset { offset: 0, limit: 1 }).filter(Filter::eq("company_id", company));
+    if tx.list(Contact::SPEC, &q).await?.rows.is_empty() {
+        tx.delete(Company::SPEC, company).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn find_by_key<E: Entity>(tx: &mut Tx, key: &str) -> Result<Option<E>> {
     let q = ListQuery::all().filter(Filter::eq("key", key));
     tx.list(E::SPEC, &q).await?.rows.into_iter().next().map(E::from_row).transpose()

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod companies;
 pub mod contacts;
 pub mod crm;
 pub mod custom_fields;

@@ -207,6 +207,18 @@ impl Input {
         }
     }
 
+    /// A JSON object; `Some(None)` when null.
+    pub fn object(&mut self, key: &str) -> Option<Option<Map<String, Value>>> {
+        match self.obj.get(key)? {
+            Value::Null => Some(None),
+            Value::Object(o) => Some(Some(o.clone())),
+            _ => {
+                self.error(key, "must be an object");
+                None
+            }
+        }
+    }
+
     /// Whether the body has `key` at all.
     pub fn has(&self, key: &str) -> bool {
         self.obj.contains_key(key)

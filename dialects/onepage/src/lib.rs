@@ -3,6 +3,8 @@
 
 mod actions;
 mod auth;
+mod companies;
+mod contact_ops;
 mod contacts;
 mod deals;
 mod engagements;
@@ -27,6 +29,26 @@ pub fn router() -> Router<AppState> {
         .route(
             "/contacts/{id}",
             get(contacts::get).put(contacts::update).patch(contacts::update).delete(contacts::delete),
+        )
+        // Operations on contacts, bulk delete and cascade; companies.
+        .route("/contacts/delete", axum::routing::delete(contact_ops::delete_many))
+        .route("/contacts/cascade", get(contact_ops::cascade))
+        .route("/contacts/cascade/{last_id}", get(contact_ops::cascade_from))
+        .route("/contacts/{id}/assign_tag/{tag}", put(contact_ops::assign_tag))
+        .route("/contacts/{id}/unassign_tag/{tag}", put(contact_ops::unassign_tag))
+        .route("/contacts/{id}/change_status/{status_id}", put(contact_ops::change_status))
+        .route("/contacts/{id}/change_owner/{owner_id}", put(contact_ops::change_owner))
+        .route("/contacts/{id}/star", put(contact_ops::star))
+        .route("/contacts/{id}/unstar", put(contact_ops::unstar))
+        .route("/contacts/{id}/close_sales_cycle", put(contact_ops::close_sales_cycle))
+        .route("/contacts/{id}/force_close_sales_cycle", put(contact_ops::force_close_sales_cycle))
+        .route("/contacts/{id}/reopen_sales_cycle", put(contact_ops::reopen_sales_cycle))
+        .route("/contacts/{id}/split", put(contact_ops::split))
+        .route("/companies", get(companies::list))
+        .route("/companies/{id}", get(companies::get).put(companies::update).patch(companies::update))
+        .route(
+            "/companies/{id}/synced_status",
+            axum::routing::post(companies::sync_status).delete(companies::unsync_status),
         )
         // Activities: actions and the action streams, deals, notes, calls and meetings.
         .route("/actions", get(actions::list).post(actions::create))

@@ -1,0 +1,157 @@
+//! `/companies`, one company, and its synced status.
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use kith_domain::companies::{COMPANY_DESCRIPTION_MAX, COMPANY_NAME_MAX, CompanyDraft};
+use kith_domain::model::{Address, Company};
+use kith_domain::{Actor, Crm};
+use kith_http::AppState;
+use kith_store::{Filter, Op, Sort};
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::params::{Params, path_id, read_input};
+use crate::wire::{ApiResult, hex_id, ok, time};
+
+fn render_address(a: &Address) -> Value {
+    json!({
+        "address": a.address.clone().unwrap_or_default(),
+        "city": a.city.clone().unwrap_or_default(),
+        "state": a.state.clone().unwrap_or_default(),
+        "zip_code": a.zip_code.clone().unwrap_or_default(),
+        "country_code": a.country_code.clone().unwrap_or_default(),
+    })
+}
+
+async fn render_company(crm: &Crm, actor: Actor, c: &Company) -> ApiResult<Value> {
+    let s = crm.company_stats(actor, c.id).await?;
+    let mut v = json!({
+        "id": hex_id(c.id),
+        "name": c.name,
+        "description": c.description.clone().unwrap_or_default(),
+        "phone": c.phone.clone().unwrap_or_default(),
+        "url": c.url.clone().unwrap_or_default(),
+        "address": c.address.0.as_ref().map(render_address).unwrap_or_else(|| render_address(&Address::default())),
+        "company_fields": [],
+        "syncing_status": c.synced_status_id().is_some(),
+        "syncing_tags": false,
+        "synced_tags": [],
+        "contacts_count": s.contacts,
+        "won_deals_count": s.won_deals,
+        "total_won_amount": s.won_amount,
+        "pending_deals_count": s.pending_deals,
+        "total_pending_amount": s.pending_amount,
+        "created_at": time(c.created_at),
+        "modified_at": time(c.updated_at),
+    });
+    if let Some(status) = c.synced_status_id() {
+        v["synced_status_id"] = json!(hex_id(status));
+    }
+    Ok(v)
+}
+
+async fn company_data(crm: &Crm, actor: Actor, c: &Company) -> ApiResult<Value> {
+    Ok(json!({ "company": render_company(crm, actor, c).await? }))
+}
+
+pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
+    let params = Params::parse(raw.as_deref());
+    let paging = params.paging()?;
+    let mut q = paging.query();
+    if let Some(name) = params.get("name") {
+        q = q.filter(Filter::cmp("name", Op::Contains, name));
+    }
+    if let Some(phone) = params.get("phone") {
+        q = q.filter(Filter::cmp("phone", Op::Contains, phone));
+    }
+    if let Some(letter) = params.get("letter") {
+        q = q.filter(Filter::cmp("name", Op::Prefix, letter));
+    }
+    let sort = params.sort(&[("created_at", "created_at"), ("modified_at", "updated_at"), ("name", "name")])?;
+    q = q.sort(sort.unwrap_or_else(|| Sort::asc("name")));
+    let page = st.crm.list::<Company>(actor, &q).await?;
+    let mut items = Vec::with_capacity(page.rows.len());
+    for c in &page.rows {
+        items.push(json!({ "company": render_company(&st.crm, actor, c).await? }));
+    }
+    Ok(ok(StatusCode::OK, paging.envelope("companies", items, page.total.unwrap_or(0))))
+}
+
+pub async fn get(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
+    let company = st.crm.get::<Company>(actor, path_id(&id, "company")?).await?;
+    Ok(ok(StatusCode::OK, company_data(&st.crm, actor, &company).await?))
+}
+
+/// `PUT /companies/{id}`: changes the fields sent (`?partial=true` or not: a company's name is
+/// required, so a full replace would need it anyway).
+pub async fn update(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult {
+    let id = path_id(&id, "company")?;
+    let company = st.crm.get::<Company>(actor, id).await?;
+    let mut input = read_input(&st, body).await?;
+    let mut d: CompanyDraft = company.draft();
+    if let Some(v) = input.text("name", COMPANY_NAME_MAX) {
+        match v {
+            Some(n) => d.name = n,
+            None => input.error("name", "is required"),
+        }
+    }
+    if let Some(v) = input.text("description", COMPANY_DESCRIPTION_MAX) {
+        d.description = v;
+    }
+    if let Some(v) = input.text("url", 2048) {
+        d.url = v;
+    }
+    if let Some(v) = input.text("phone", 100) {
+        d.phone = v;
+    }
+    if input.has("address") {
+        match input.object("address") {
+            Some(Some(a)) => {
+                let text = |k: &str| {
+                    a.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+                };
+                d.address = Some(Address {
+                    kind: None,
+                    address: text("address"),
+                    city: text("city"),
+                    state: text("state"),
+                    zip_code: text("zip_code"),
+                    country_code: text("country_code").map(|c| c.to_ascii_uppercase()),
+                });
+            }
+            Some(None) => d.address = None,
+            None => {}
+        }
+    }
+    input.finish()?;
+    let company = st.crm.update_company(actor, id, d).await?;
+    Ok(ok(StatusCode::OK, company_data(&st.crm, actor, &company).await?))
+}
+
+pub async fn sync_status(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult {
+    let id = path_id(&id, "company")?;
+    let mut input = read_input(&st, body).await?;
+    let status = input.id("status_id").flatten();
+    if status.is_none() {
+        input.error("status_id", "is required");
+    }
+    input.finish()?;
+    let company = st.crm.set_synced_status(actor, id, status).await?;
+    Ok(ok(StatusCode::CREATED, company_data(&st.crm, actor, &company).await?))
+}
+
+pub async fn unsync_status(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
+    let company = st.crm.set_synced_status(actor, path_id(&id, "company")?, None).await?;
+    Ok(ok(StatusCode::OK, company_data(&st.crm, actor, &company).await?))
+}
