@@ -160,6 +160,7 @@ fn new_user(email: &str, role: &str) -> User {
         active: true,
         timezone: None,
         phone: None,
+        company_name: None,
     }
 }
 

@@ -14,6 +14,7 @@ pub mod error;
 pub mod model;
 pub mod money;
 mod provision;
+pub mod settings;
 
 pub use auth::{IssuedKey, NewAccount, open};
 pub use contacts::{CompanyLink, ContactDraft, DealStats, Lookups};

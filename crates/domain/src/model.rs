@@ -63,6 +63,8 @@ entity! {
         active: bool,
         timezone: Option<String>,
         phone: Option<String>,
+        /// The company the user works for, as the user gives it.
+        company_name: Option<String>,
     }
 }
 

@@ -10,6 +10,7 @@ mod deals;
 mod engagements;
 mod input;
 mod params;
+mod settings;
 pub mod wire;
 
 use axum::Router;
@@ -30,6 +31,53 @@ pub fn router() -> Router<AppState> {
             "/contacts/{id}",
             get(contacts::get).put(contacts::update).patch(contacts::update).delete(contacts::delete),
         )
+        // Account settings.
+        .route("/bootstrap", get(settings::bootstrap))
+        .route("/change_auth_key", axum::routing::post(settings::change_auth_key))
+        .route("/users", get(settings::users))
+        .route("/users/{id}", get(settings::user).put(settings::update_user).patch(settings::update_user))
+        .route("/statuses", get(settings::statuses).post(settings::create_status))
+        .route(
+            "/statuses/{id}",
+            get(settings::status)
+                .put(settings::update_status)
+                .patch(settings::update_status)
+                .delete(settings::delete_status),
+        )
+        .route("/lead_sources", get(settings::lead_sources).post(settings::create_lead_source))
+        .route(
+            "/lead_sources/{id}",
+            get(settings::lead_source)
+                .put(settings::update_lead_source)
+                .patch(settings::update_lead_source)
+                .delete(settings::delete_lead_source),
+        )
+        .route("/custom_fields", get(settings::contact_fields::list).post(settings::contact_fields::create))
+        .route(
+            "/custom_fields/{id}",
+            get(settings::contact_fields::get)
+                .put(settings::contact_fields::update)
+                .patch(settings::contact_fields::update)
+                .delete(settings::contact_fields::delete),
+        )
+        .route("/company_fields", get(settings::company_fields::list).post(settings::company_fields::create))
+        .route(
+            "/company_fields/{id}",
+            get(settings::company_fields::get)
+                .put(settings::company_fields::update)
+                .patch(settings::company_fields::update)
+                .delete(settings::company_fields::delete),
+        )
+        .route("/deal_fields", get(settings::deal_fields::list).post(settings::deal_fields::create))
+        .route(
+            "/deal_fields/{id}",
+            get(settings::deal_fields::get)
+                .put(settings::deal_fields::update)
+                .patch(settings::deal_fields::update)
+                .delete(settings::deal_fields::delete),
+        )
+        .route("/pipelines", get(settings::pipelines))
+        .route("/pipelines/{id}", get(settings::pipeline))
         // Operations on contacts, bulk delete and cascade; companies.
         .route("/contacts/delete", axum::routing::delete(contact_ops::delete_many))
         .route("/contacts/cascade", get(contact_ops::cascade))
