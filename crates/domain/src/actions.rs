@@ -198,6 +198,14 @@ impl Crm {
         };
         let action = insert_in(&mut tx, action).await?;
         Self::demote_other_asap(&mut tx, &action).await?;
+        crate::notifications::notify_in(
+            &mut tx,
+            action.assignee_id,
+            "assigned_action",
+            &action.text,
+            action.contact_id,
+        )
+        .await?;
         tx.commit().await?;
         Ok(action)
     }
@@ -211,6 +219,10 @@ impl Crm {
         }
         let d = self.check_action(&mut tx, draft).await?;
         let was_done = action.status == "done";
+        if d.assignee_id != action.assignee_id {
+            crate::notifications::notify_in(&mut tx, d.assignee_id, "assigned_action", &d.text, action.contact_id)
+                .await?;
+        }
         if d.status == "done" && !was_done {
             action.status_before_done = Some(action.status.clone());
             action.done_at = Some(Utc::now());

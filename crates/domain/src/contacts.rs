@@ -146,7 +146,12 @@ impl Crm {
         let mut contact = get_in::<Contact>(&mut tx, id).await?;
         let old_tags = contact.tags.0.clone();
         let old_company = contact.company_id;
+        let old_owner = contact.owner_id;
         apply_draft(&mut tx, actor, &defs, &mut contact, draft).await?;
+        if contact.owner_id != old_owner {
+            let text = contact.display_name();
+            crate::notifications::notify_in(&mut tx, contact.owner_id, "contact_assigned", &text, Some(id)).await?;
+        }
         contact.normalize();
         let contact = save_in(&mut tx, &contact).await?;
         if contact.tags.0 != old_tags {

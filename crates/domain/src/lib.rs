@@ -13,7 +13,9 @@ pub mod entity;
 pub mod error;
 pub mod model;
 pub mod money;
+pub mod notifications;
 mod provision;
+pub mod saved_filters;
 pub mod settings;
 
 pub use auth::{IssuedKey, NewAccount, open};

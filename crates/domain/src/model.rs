@@ -496,6 +496,8 @@ entity! {
         entity_kind: Option<String>,
         entity_id: Option<i64>,
         read_at: Option<DateTime<Utc>>,
+        /// The user whose change caused the notification.
+        actor_id: Option<i64>,
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kith_domain::Crm;
+use kith_domain::saved_filters::Condition;
 use kith_onepage::wire::{hex_id, parse_id};
 use serde_json::json;
 
@@ -66,6 +67,40 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Manage saved contact filters (OnePage `/filters`).
+    #[command(subcommand)]
+    Filter(FilterCommand),
+}
+
+#[derive(Subcommand)]
+enum FilterCommand {
+    /// Save a contact filter. Each `--condition` is `FIELD OP VALUE`; a contact must meet all.
+    ///
+    /// Fields: first_name, last_name, company_name, job_title, email, phone (eq, ne, contains,
+    /// prefix); status, lead_source (by key: eq, ne); tag (eq, ne); starred (eq true|false);
+    /// owner (by email: eq, ne); created_at, modified_at (gt, gte, lt, lte YYYY-MM-DD);
+    /// custom:NAME (eq, ne, contains, prefix, gt, gte, lt, lte).
+    Create {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "condition", required = true)]
+        conditions: Vec<String>,
+    },
+    /// List an account's saved filters.
+    List {
+        #[arg(long)]
+        account: i64,
+    },
+    /// Delete a saved filter.
+    Delete {
+        #[arg(long)]
+        account: i64,
+        /// The filter id (24-hex or decimal).
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -149,9 +184,14 @@ fn init_logging(format: LogFormat) {
 }
 
 fn user_id(raw: &str) -> anyhow::Result<i64> {
+    record_id(raw, "user")
+}
+
+/// An id as the API shows it (24 hex characters) or as a number.
+fn record_id(raw: &str, what: &str) -> anyhow::Result<i64> {
     parse_id(raw.trim())
         .or_else(|| raw.trim().parse().ok())
-        .with_context(|| format!("{raw:?} is not a user id (24 hex characters or a number)"))
+        .with_context(|| format!("{raw:?} is not a {what} id (24 hex characters or a number)"))
 }
 
 fn print_key(json_out: bool, account_id: i64, key: &kith_domain::IssuedKey) {
@@ -197,7 +237,33 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Key(cmd) => key_command(&kith::open(&url, 2).await?, cmd).await,
+        Command::Filter(cmd) => filter_command(&kith::open(&url, 2).await?, cmd).await,
     }
+}
+
+async fn filter_command(crm: &Crm, cmd: FilterCommand) -> anyhow::Result<()> {
+    match cmd {
+        FilterCommand::Create { account, name, conditions } => {
+            let parsed = conditions
+                .iter()
+                .map(|c| Condition::parse(c).with_context(|| format!("{c:?} is not `FIELD OP VALUE`")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let filter = crm.create_saved_filter(account, &name, parsed).await?;
+            println!("{}", hex_id(filter.id));
+        }
+        FilterCommand::List { account } => {
+            for f in crm.saved_filters(account).await? {
+                let conditions: Vec<String> =
+                    f.conditions().iter().map(|c| format!("{} {} {}", c.field, c.op, c.value)).collect();
+                println!("{}\t{}\t{}", hex_id(f.id), f.name, conditions.join(" AND "));
+            }
+        }
+        FilterCommand::Delete { account, id } => {
+            crm.delete_saved_filter(account, record_id(&id, "filter")?).await?;
+            println!("filter {id} deleted");
+        }
+    }
+    Ok(())
 }
 
 async fn key_command(crm: &Crm, cmd: KeyCommand) -> anyhow::Result<()> {

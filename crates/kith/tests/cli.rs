@@ -133,4 +133,30 @@ fn account_user_and_key_commands() {
     assert!(!run(&["key", "revoke", "--account", "1", "--key", &key_id]).0);
     let (ok, out, _) = run(&["migrate"]);
     assert!(ok && out.contains("schema at version"), "{out}");
+
+    // Saved filters: conditions are checked when the filter is saved.
+    let (ok, out, err) = run(&[
+        "filter",
+        "create",
+        "--account",
+        &account,
+        "--name",
+        "Hot leads",
+        "--condition",
+        "status eq lead",
+        "--condition",
+        "tag eq hot",
+    ]);
+    assert!(ok, "{err}");
+    let filter_id = out.trim().to_owned();
+    assert_eq!(filter_id.len(), 24);
+    let (ok, _, err) =
+        run(&["filter", "create", "--account", &account, "--name", "Bad", "--condition", "status eq nope"]);
+    assert!(!ok && err.contains("nope"), "{err}");
+    let (ok, _, _) = run(&["filter", "create", "--account", &account, "--name", "Bad", "--condition", "colour"]);
+    assert!(!ok);
+    let (ok, out, _) = run(&["filter", "list", "--account", &account]);
+    assert!(ok && out.contains("Hot leads") && out.contains("status eq lead AND tag eq hot"), "{out}");
+    assert!(run(&["filter", "delete", "--account", &account, "--id", &filter_id]).0);
+    assert!(!run(&["filter", "delete", "--account", &account, "--id", &filter_id]).0);
 }

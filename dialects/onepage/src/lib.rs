@@ -8,7 +8,9 @@ mod contact_ops;
 mod contacts;
 mod deals;
 mod engagements;
+mod filters;
 mod input;
+mod notifications;
 mod params;
 mod settings;
 pub mod wire;
@@ -31,6 +33,14 @@ pub fn router() -> Router<AppState> {
             "/contacts/{id}",
             get(contacts::get).put(contacts::update).patch(contacts::update).delete(contacts::delete),
         )
+        // Saved filters and notifications.
+        .route("/filters", get(filters::list))
+        .route("/filters/{id}", get(filters::get))
+        .route("/contacts/filters/{id}", get(filters::contacts))
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/mark_all_as_read", axum::routing::post(notifications::mark_all_as_read))
+        .route("/notifications/{id}", get(notifications::get))
+        .route("/notifications/{id}/mark_as_read", axum::routing::post(notifications::mark_as_read))
         // Account settings.
         .route("/bootstrap", get(settings::bootstrap))
         .route("/change_auth_key", axum::routing::post(settings::change_auth_key))

@@ -1,0 +1,94 @@
+//! Saved filters: `/filters`, `/filters/{id}` and `/contacts/filters/{id}` (the matching contacts).
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use kith_domain::actions::StreamOf;
+use kith_domain::model::{Contact, SavedFilter};
+use kith_domain::{Actor, Crm};
+use kith_http::AppState;
+use kith_store::{Field, Filter, ListQuery, Page, Sort, Value as SV};
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::params::{Paging, Params, path_id};
+use crate::wire::{ApiError, ApiResult, hex_id, ok};
+
+/// Saved filters' contact pages are fixed at 25, as on OnePage.
+const FILTERED_PER_PAGE: u64 = 25;
+
+fn render_filter(f: &SavedFilter) -> Value {
+    json!({
+        "id": hex_id(f.id),
+        "name": f.name,
+        "conditions": f.conditions().iter().map(|c| json!([c.field, c.op, c.value])).collect::<Vec<_>>(),
+    })
+}
+
+pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
+    let paging = Params::parse(raw.as_deref()).paging()?;
+    let q = paging.query().filter(Filter::eq("entity_kind", "contact")).sort(Sort::asc("name"));
+    let page = st.crm.list::<SavedFilter>(actor, &q).await?;
+    let items = page.rows.iter().map(|f| json!({ "filter": render_filter(f) })).collect();
+    Ok(ok(StatusCode::OK, paging.envelope("filters", items, page.total.unwrap_or(0))))
+}
+
+async fn saved(crm: &Crm, actor: Actor, id: &str) -> ApiResult<SavedFilter> {
+    Ok(crm.get::<SavedFilter>(actor, path_id(id, "filter")?).await?)
+}
+
+/// The contacts a saved filter matches, in Action Stream order: those with a next action of
+/// the caller first (as the stream orders them), then the rest by name.
+async fn matching(st: &AppState, actor: Actor, filter: &SavedFilter, paging: Paging) -> ApiResult {
+    let f = st.crm.saved_filter_query(actor, filter).await?;
+    let total = st.crm.count_contacts(actor, f.clone()).await?;
+    let stream = st.crm.action_stream(actor, StreamOf::User(actor.user_id), Some(f.clone())).await?;
+    let offset = paging.offset() as usize;
+    let limit = paging.per_page as usize;
+    let mut contacts: Vec<Contact> = stream.iter().skip(offset).take(limit).map(|e| e.contact.clone()).collect();
+    if contacts.len() < limit {
+        let in_stream: Vec<SV> = stream.iter().map(|e| SV::Int(e.contact.id)).collect();
+        let rest_offset = offset.saturating_sub(stream.len()) as u64;
+        let q = ListQuery::new(Page::Offset { offset: rest_offset, limit: (limit - contacts.len()) as u64 })
+            .filter(f)
+            .filter(Filter::Not(Box::new(Filter::In { field: Field::col("id"), values: in_stream })))
+            .sort(Sort::asc("last_name"))
+            .sort(Sort::asc("first_name"));
+        contacts.extend(st.crm.list::<Contact>(actor, &q).await?.rows);
+    }
+    let lk = st.crm.contact_lookups(actor).await?;
+    let rendered = crate::contacts::render_contacts(&st.crm, actor, &lk, &contacts).await?;
+    let mut data = paging.envelope("contacts", rendered.into_iter().map(|c| json!({ "contact": c })).collect(), total);
+    data["filter"] = render_filter(filter);
+    Ok(ok(StatusCode::OK, data))
+}
+
+pub async fn get(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let filter = saved(&st.crm, actor, &id).await?;
+    let paging = Params::parse(raw.as_deref()).paging()?;
+    matching(&st, actor, &filter, paging).await
+}
+
+/// `GET /contacts/filters/{id}`: 25 per page; `per_page` is accepted and ignored.
+pub async fn contacts(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let filter = saved(&st.crm, actor, &id).await?;
+    let params = Params::parse(raw.as_deref());
+    let page = match params.get("page") {
+        None => 1,
+        Some(p) => p
+            .parse::<u64>()
+            .ok()
+            .filter(|p| (1..=1_000_000_000).contains(p))
+            .ok_or_else(|| ApiError::bad_request("page must be a positive integer"))?,
+    };
+    matching(&st, actor, &filter, Paging { page, per_page: FILTERED_PER_PAGE }).await
+}
