@@ -432,6 +432,7 @@ entity! {
         /// Days from today the action is due; none for ASAP.
         days: Option<i64>,
         position: i64,
+        action_group_id: Option<i64>,
     }
 }
 
@@ -448,6 +449,7 @@ entity! {
         currency: String,
         item_group_id: Option<i64>,
         active: bool,
+        position: i64,
     }
 }
 

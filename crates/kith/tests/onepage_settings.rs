@@ -219,3 +219,86 @@ async fn custom_company_and_deal_fields() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn predefined_actions_and_items() {
+    for app in apps().await {
+        let a =
+            ok(&app, Method::POST, "/predefined_actions", Some(json!({"text": "Email [first name]", "days": 4})), 201)
+                .await;
+        let aid = a["predefined_action"]["id"].as_str().expect("id").to_owned();
+        assert_eq!(a["predefined_action"]["days"], 4);
+        for (body, field) in
+            [(json!({"text": "x".repeat(141), "days": 1}), "text"), (json!({"text": "t", "days": -1}), "days")]
+        {
+            let r = app.op(Method::POST, "/predefined_actions", Some(body)).await;
+            assert_error(&r, 400, "invalid_request_data");
+            assert!(r.body["errors"][field].is_string(), "{}", r.body);
+        }
+        assert_error(
+            &app.op(Method::POST, "/predefined_actions", Some(json!({"text": "No days"}))).await,
+            400,
+            "invalid_request_data",
+        );
+        let u =
+            ok(&app, Method::PUT, &format!("/predefined_actions/{aid}?partial=true"), Some(json!({"days": 7})), 200)
+                .await;
+        assert_eq!(u["predefined_action"]["text"], "Email [first name]");
+        assert_eq!(u["predefined_action"]["days"], 7);
+        assert_eq!(
+            ok(&app, Method::GET, "/predefined_actions", None, 200).await["predefined_actions"]
+                .as_array()
+                .map(Vec::len),
+            Some(1)
+        );
+        ok(&app, Method::DELETE, &format!("/predefined_actions/{aid}"), None, 200).await;
+        assert_error(
+            &app.op(Method::GET, &format!("/predefined_actions/{aid}"), None).await,
+            404,
+            "resource_not_found",
+        );
+
+        let i = ok(
+            &app,
+            Method::POST,
+            "/predefined_items",
+            Some(json!({"name": "Solar panel", "price": 149.99, "cost": 95, "description": "2019 model"})),
+            201,
+        )
+        .await;
+        let iid = i["predefined_item"]["id"].as_str().expect("id").to_owned();
+        assert_eq!(i["predefined_item"]["price"], 149.99);
+        assert_eq!(i["predefined_item"]["item_group_id"], "");
+        let r = app.op(Method::POST, "/predefined_items", Some(json!({"name": "solar PANEL"}))).await;
+        assert_error(&r, 409, "conflict");
+        let r = app.op(Method::POST, "/predefined_items", Some(json!({"name": "Bad", "price": "cheap"}))).await;
+        assert_error(&r, 400, "invalid_request_data");
+        // A full update resets what it does not send; a partial one keeps it.
+        let u = ok(
+            &app,
+            Method::PUT,
+            &format!("/predefined_items/{iid}?partial=true"),
+            Some(json!({"price": 139.99})),
+            200,
+        )
+        .await;
+        assert_eq!(u["predefined_item"]["cost"], 95.0);
+        let u =
+            ok(&app, Method::PUT, &format!("/predefined_items/{iid}"), Some(json!({"name": "Solar panel v2"})), 200)
+                .await;
+        assert_eq!(u["predefined_item"]["price"], 0.0);
+        assert_eq!(u["predefined_item"]["description"], "");
+        ok(&app, Method::POST, "/predefined_items", Some(json!({"name": "Inverter", "price": 500})), 201).await;
+        let list = ok(&app, Method::GET, "/predefined_items?search=invert", None, 200).await;
+        assert_eq!(list["total_count"], 1);
+        let rival = app.other_account().await;
+        assert_error(
+            &app.op_as(&rival, Method::GET, &format!("/predefined_items/{iid}"), None).await,
+            404,
+            "resource_not_found",
+        );
+        ok(&app, Method::DELETE, &format!("/predefined_items/{iid}"), None, 200).await;
+        assert_eq!(ok(&app, Method::GET, "/predefined_items", None, 200).await["total_count"], 1);
+        app.finish().await;
+    }
+}

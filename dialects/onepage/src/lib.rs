@@ -3,6 +3,7 @@
 
 mod actions;
 mod auth;
+mod catalog;
 mod companies;
 mod contact_ops;
 mod contacts;
@@ -32,6 +33,20 @@ pub fn router() -> Router<AppState> {
         .route(
             "/contacts/{id}",
             get(contacts::get).put(contacts::update).patch(contacts::update).delete(contacts::delete),
+        )
+        // Predefined actions and items.
+        .route("/predefined_actions", get(catalog::list_actions).post(catalog::create_action))
+        .route(
+            "/predefined_actions/{id}",
+            get(catalog::get_action)
+                .put(catalog::update_action)
+                .patch(catalog::update_action)
+                .delete(catalog::delete_action),
+        )
+        .route("/predefined_items", get(catalog::list_items).post(catalog::create_item))
+        .route(
+            "/predefined_items/{id}",
+            get(catalog::get_item).put(catalog::update_item).patch(catalog::update_item).delete(catalog::delete_item),
         )
         // Saved filters and notifications.
         .route("/filters", get(filters::list))
