@@ -16,6 +16,7 @@ pub mod model;
 pub mod money;
 pub mod notifications;
 mod provision;
+pub mod relationships;
 pub mod saved_filters;
 pub mod settings;
 

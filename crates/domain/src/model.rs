@@ -409,6 +409,9 @@ entity! {
         name: String,
         inverse_name: Option<String>,
         position: i64,
+        /// Ids of the type's variants: one for a symmetrical type (`name`), two for a directional
+        /// one (`name`, then `inverse_name`).
+        variant_ids: Json<Vec<i64>>,
     }
 }
 
@@ -421,6 +424,9 @@ entity! {
         related_contact_id: Option<i64>,
         related_company_id: Option<i64>,
         note: Option<String>,
+        /// The variant (label) of each end: `contact_id`'s and `related_contact_id`'s.
+        variant_id: Option<i64>,
+        related_variant_id: Option<i64>,
     }
 }
 

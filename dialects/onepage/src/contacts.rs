@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, NaiveDate, Utc};
 use kith_domain::contacts::DealStats;
 use kith_domain::custom_fields::{FieldKind, custom_filter};
 use kith_domain::model::{Address, Contact, CustomFieldDefinition};
@@ -16,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::input::{Input, channels};
+use crate::params::{parse_time, read_input};
 use crate::wire::{ApiError, ApiResult, hex_id, ok, parse_id, time};
 
 const TITLES: &[&str] = &["Mr", "Mrs", "Ms"];
@@ -144,20 +144,6 @@ async fn contact_data(crm: &Crm, actor: Actor, lk: &Lookups, contact: &Contact) 
 
 fn path_id(raw: &str) -> ApiResult<i64> {
     parse_id(raw).ok_or_else(|| ApiError::not_found("contact"))
-}
-
-/// A date (`YYYY-MM-DD`, start of day UTC) or unix timestamp; `end_of_day` moves a date to
-/// its last second, for `until`.
-fn parse_time(key: &str, raw: &str, end_of_day: bool) -> ApiResult<DateTime<Utc>> {
-    let raw = raw.trim();
-    if let Ok(secs) = raw.parse::<i64>() {
-        return DateTime::from_timestamp(secs, 0)
-            .ok_or_else(|| ApiError::bad_request(format!("{key} is out of range")));
-    }
-    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| ApiError::bad_request(format!("{key} must be YYYY-MM-DD or a UNIX timestamp")))?;
-    let t = if end_of_day { date.and_hms_opt(23, 59, 59) } else { date.and_hms_opt(0, 0, 0) };
-    t.map(|t| t.and_utc()).ok_or_else(|| ApiError::bad_request(format!("{key} is out of range")))
 }
 
 fn parse_bool(key: &str, raw: &str) -> ApiResult<bool> {
@@ -325,15 +311,6 @@ pub async fn get(State(st): State<AppState>, Caller(actor): Caller, Path(id): Pa
     let contact = st.crm.get::<Contact>(actor, path_id(&id)?).await?;
     let lk = st.crm.contact_lookups(actor).await?;
     Ok(ok(StatusCode::OK, contact_data(&st.crm, actor, &lk, &contact).await?))
-}
-
-async fn read_input(st: &AppState, body: Body) -> ApiResult<Input> {
-    let bytes = kith_http::read_body(body, st.config.json_body_limit).await.map_err(|e| match e {
-        kith_http::BodyError::TooLarge => ApiError::payload_too_large(),
-        kith_http::BodyError::Unreadable => ApiError::bad_request("the request body could not be read"),
-    })?;
-    let obj = kith_http::parse_json_object(&bytes).map_err(|e| ApiError::bad_request(e.0))?;
-    Ok(Input::new(obj))
 }
 
 pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Body) -> ApiResult {

@@ -13,6 +13,7 @@ mod filters;
 mod input;
 mod notifications;
 mod params;
+mod relationships;
 mod settings;
 pub mod wire;
 
@@ -33,6 +34,23 @@ pub fn router() -> Router<AppState> {
         .route(
             "/contacts/{id}",
             get(contacts::get).put(contacts::update).patch(contacts::update).delete(contacts::delete),
+        )
+        // Relationship types and relationships.
+        .route("/relationship_types", get(relationships::list_types).post(relationships::create_type))
+        .route(
+            "/relationship_types/{id}",
+            get(relationships::get_type)
+                .put(relationships::update_type)
+                .patch(relationships::update_type)
+                .delete(relationships::delete_type),
+        )
+        .route("/contacts/{id}/relationships", get(relationships::list).post(relationships::create))
+        .route(
+            "/contacts/{id}/relationships/{relationship_id}",
+            get(relationships::get)
+                .put(relationships::update)
+                .patch(relationships::update)
+                .delete(relationships::delete),
         )
         // Predefined actions and items.
         .route("/predefined_actions", get(catalog::list_actions).post(catalog::create_action))
