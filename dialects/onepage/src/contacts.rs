@@ -147,11 +147,7 @@ fn path_id(raw: &str) -> ApiResult<i64> {
 }
 
 fn parse_bool(key: &str, raw: &str) -> ApiResult<bool> {
-    match raw {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        _ => Err(ApiError::bad_request(format!("{key} must be true or false"))),
-    }
+    crate::params::parse_flag(key, raw)
 }
 
 /// A boolean query flag, false when absent.

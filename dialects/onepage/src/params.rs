@@ -57,12 +57,7 @@ impl Params {
     }
 
     pub fn flag(&self, key: &str) -> ApiResult<Option<bool>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some("true" | "1") => Ok(Some(true)),
-            Some("false" | "0") => Ok(Some(false)),
-            Some(_) => Err(ApiError::bad_request(format!("{key} must be true or false"))),
-        }
+        self.get(key).map(|raw| parse_flag(key, raw)).transpose()
     }
 
     pub fn id(&self, key: &str) -> ApiResult<Option<i64>> {
@@ -142,6 +137,18 @@ impl Params {
             return Err(ApiError::bad_request(format!("sort_by must be one of: {}", names.join(", "))));
         };
         Ok(Some(if desc { Sort::desc(column) } else { Sort::asc(column) }))
+    }
+}
+
+/// A boolean query parameter: `true`/`false` in any case (OnePage's Python client sends
+/// Python's `True`), or `1`/`0`.
+pub fn parse_flag(key: &str, raw: &str) -> ApiResult<bool> {
+    if raw == "1" || raw.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if raw == "0" || raw.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err(ApiError::bad_request(format!("{key} must be true or false")))
     }
 }
 
