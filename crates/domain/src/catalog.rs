@@ -5,6 +5,7 @@ use chrono::Utc;
 use kith_store::Filter;
 
 use crate::crm::{Actor, Crm};
+use crate::entity::Entity;
 use crate::error::{DomainError, Errors, Result};
 use crate::model::{PredefinedAction, PredefinedItem};
 
@@ -151,5 +152,98 @@ impl Crm {
             item.position = p;
         }
         self.save(actor, item).await
+    }
+}
+
+pub const ITEM_GROUP_NAME_MAX: usize = 255;
+/// A group bundles at most this many items.
+pub const ITEM_GROUP_ITEMS_MAX: usize = 200;
+
+impl Crm {
+    /// Bundles predefined items under a unique name; each item belongs to at most one group, so
+    /// items move here from any group they were in.
+    pub async fn create_item_group(
+        &self,
+        actor: Actor,
+        name: &str,
+        item_ids: Vec<i64>,
+    ) -> Result<crate::model::PredefinedItemGroup> {
+        use crate::model::PredefinedItemGroup;
+        let name = name.trim();
+        let mut e = Errors::default();
+        if name.is_empty() {
+            e.add("name", "is required");
+        }
+        e.max_len("name", Some(name), ITEM_GROUP_NAME_MAX);
+        if item_ids.len() > ITEM_GROUP_ITEMS_MAX {
+            e.add("deal_items", format!("must list at most {ITEM_GROUP_ITEMS_MAX} items"));
+        }
+        e.finish()?;
+        let groups = self.all::<PredefinedItemGroup>(actor, None).await?;
+        if groups.iter().any(|g| g.name.eq_ignore_ascii_case(name)) {
+            return Err(DomainError::Conflict(format!("a predefined item group named {name:?} exists")));
+        }
+        let mut ids: Vec<i64> = Vec::with_capacity(item_ids.len());
+        for id in item_ids {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        let mut tx = self.begin(actor).await?;
+        let mut e = Errors::default();
+        let mut items = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            match tx.get(PredefinedItem::SPEC, *id, kith_store::Visibility::Live).await? {
+                Some(row) => items.push(PredefinedItem::from_row(row)?),
+                None => e.add(format!("deal_items[{i}]"), "no such predefined item"),
+            }
+        }
+        e.finish()?;
+        let t = Utc::now();
+        let group = crate::crm::insert_in(
+            &mut tx,
+            PredefinedItemGroup {
+                id: 0,
+                created_at: t,
+                updated_at: t,
+                deleted_at: None,
+                name: name.to_owned(),
+                position: groups.len() as i64,
+                item_ids: kith_store::Json(ids),
+            },
+        )
+        .await?;
+        for mut item in items {
+            if let Some(old) = item.item_group_id {
+                // Leave the old group without this item.
+                if let Some(row) = tx.get(PredefinedItemGroup::SPEC, old, kith_store::Visibility::Live).await? {
+                    let mut g = PredefinedItemGroup::from_row(row)?;
+                    g.item_ids.0.retain(|i| *i != item.id);
+                    crate::crm::save_in(&mut tx, &g).await?;
+                }
+            }
+            item.item_group_id = Some(group.id);
+            crate::crm::save_in(&mut tx, &item).await?;
+        }
+        tx.commit().await?;
+        Ok(group)
+    }
+
+    /// Deletes a group; its items stay, ungrouped.
+    pub async fn delete_item_group(&self, actor: Actor, id: i64) -> Result<()> {
+        let mut tx = self.begin(actor).await?;
+        let group: crate::model::PredefinedItemGroup = crate::crm::get_in(&mut tx, id).await?;
+        for item_id in &group.item_ids.0 {
+            if let Some(row) = tx.get(PredefinedItem::SPEC, *item_id, kith_store::Visibility::Live).await? {
+                let mut item = PredefinedItem::from_row(row)?;
+                if item.item_group_id == Some(id) {
+                    item.item_group_id = None;
+                    crate::crm::save_in(&mut tx, &item).await?;
+                }
+            }
+        }
+        tx.delete(crate::model::PredefinedItemGroup::SPEC, id).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

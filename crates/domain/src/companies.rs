@@ -157,3 +157,67 @@ pub struct CompanyStats {
     pub pending_deals: u64,
     pub pending_amount: f64,
 }
+
+/// A company holds at most this many linked contacts.
+pub const LINKED_CONTACTS_MAX: usize = 100;
+
+impl Crm {
+    /// Links a contact of another company to this company.
+    pub async fn link_contact(&self, actor: Actor, company_id: i64, contact_id: i64) -> Result<Contact> {
+        use crate::model::CompanyContactLink;
+        let mut tx = self.begin(actor).await?;
+        get_in::<Company>(&mut tx, company_id).await?;
+        let contact = match tx.get(Contact::SPEC, contact_id, Visibility::Live).await? {
+            Some(row) => Contact::from_row(row)?,
+            None => return Err(DomainError::invalid("contact_id", "no such contact")),
+        };
+        if contact.company_id == Some(company_id) {
+            return Err(DomainError::invalid("contact_id", "the contact already works at this company"));
+        }
+        let links =
+            tx.list(CompanyContactLink::SPEC, &ListQuery::all().filter(Filter::eq("company_id", company_id))).await?;
+        let links: Vec<CompanyContactLink> =
+            links.rows.into_iter().map(CompanyContactLink::from_row).collect::<Result<_>>()?;
+        if links.iter().any(|l| l.contact_id == contact_id) {
+            return Err(DomainError::Conflict("the contact is already linked to this company".into()));
+        }
+        if links.len() >= LINKED_CONTACTS_MAX {
+            return Err(DomainError::Conflict(format!(
+                "a company holds at most {LINKED_CONTACTS_MAX} linked contacts"
+            )));
+        }
+        let t = chrono::Utc::now();
+        let link = CompanyContactLink { id: 0, created_at: t, updated_at: t, deleted_at: None, company_id, contact_id };
+        crate::crm::insert_in(&mut tx, link).await?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    pub async fn unlink_contact(&self, actor: Actor, company_id: i64, contact_id: i64) -> Result<()> {
+        use crate::model::CompanyContactLink;
+        let mut tx = self.begin(actor).await?;
+        get_in::<Company>(&mut tx, company_id).await?;
+        let q = ListQuery::all()
+            .filter(Filter::All(vec![Filter::eq("company_id", company_id), Filter::eq("contact_id", contact_id)]));
+        let Some(link) = tx.list(CompanyContactLink::SPEC, &q).await?.rows.into_iter().next() else {
+            return Err(DomainError::NotFound { kind: CompanyContactLink::SPEC.kind });
+        };
+        tx.delete(CompanyContactLink::SPEC, link.id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Live contacts linked to a company, by link order.
+    pub async fn linked_contacts(&self, actor: Actor, company_id: i64) -> Result<Vec<Contact>> {
+        use crate::model::CompanyContactLink;
+        self.get::<Company>(actor, company_id).await?;
+        let links = self.all::<CompanyContactLink>(actor, Some(Filter::eq("company_id", company_id))).await?;
+        let mut out = Vec::with_capacity(links.len());
+        for l in links {
+            if let Some(c) = self.find::<Contact>(actor, l.contact_id).await? {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod catalog;
 pub mod companies;
 pub mod contacts;
+pub mod countries;
 pub mod crm;
 pub mod custom_fields;
 pub mod deals;

@@ -465,6 +465,8 @@ entity! {
     {
         name: String,
         position: i64,
+        /// The predefined items the group bundles, in order.
+        item_ids: Json<Vec<i64>>,
     }
 }
 
@@ -541,6 +543,16 @@ entity! {
     }
 }
 
+entity! {
+    /// A contact of another company linked to a company (OnePage "linked contacts").
+    CompanyContactLink, table = "company_contact_links", kind = "company_contact_link", soft_delete = false,
+    indexes = [&["company_id"]], unique = [&["company_id", "contact_id"]],
+    {
+        company_id: i64,
+        contact_id: i64,
+    }
+}
+
 use crate::entity::Entity;
 
 /// Every entity table, for migrations.
@@ -576,5 +588,6 @@ pub fn specs() -> Vec<&'static kith_store::EntitySpec> {
         Notification::SPEC,
         Webhook::SPEC,
         WebhookDelivery::SPEC,
+        CompanyContactLink::SPEC,
     ]
 }

@@ -239,3 +239,52 @@ async fn bulk_delete_and_cascade() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn linked_contacts_of_a_company() {
+    for app in apps().await {
+        let insider = create(&app, json!({"last_name": "Insider", "company_name": "Hub Ltd"})).await;
+        let company = insider["company_id"].as_str().expect("company").to_owned();
+        let outsider = id(&create(&app, json!({"last_name": "Outsider", "company_name": "Elsewhere"})).await);
+        let r = app
+            .op(Method::POST, &format!("/companies/{company}/linked_contacts"), Some(json!({"contact_id": outsider})))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["data"]["linked_contact"]["contact"]["last_name"], "Outsider");
+        assert_eq!(r.body["data"]["linked_contact"]["linked_with"], json!([id(&insider)]));
+        let r = app
+            .op(Method::POST, &format!("/companies/{company}/linked_contacts"), Some(json!({"contact_id": outsider})))
+            .await;
+        assert_error(&r, 409, "conflict");
+        let r = app
+            .op(
+                Method::POST,
+                &format!("/companies/{company}/linked_contacts"),
+                Some(json!({"contact_id": id(&insider)})),
+            )
+            .await;
+        assert_error(&r, 400, "invalid_request_data");
+        assert_error(
+            &app.op(Method::POST, &format!("/companies/{company}/linked_contacts"), Some(json!({}))).await,
+            400,
+            "invalid_request_data",
+        );
+        let list = get(&app, &format!("/companies/{company}/linked_contacts")).await;
+        assert_eq!(list["total_count"], 1);
+        let r = app.op(Method::DELETE, &format!("/companies/{company}/linked_contacts/{outsider}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(get(&app, &format!("/companies/{company}/linked_contacts")).await["total_count"], 0);
+        assert_error(
+            &app.op(Method::DELETE, &format!("/companies/{company}/linked_contacts/{outsider}"), None).await,
+            404,
+            "resource_not_found",
+        );
+        let rival = app.other_account().await;
+        assert_error(
+            &app.op_as(&rival, Method::GET, &format!("/companies/{company}/linked_contacts"), None).await,
+            404,
+            "resource_not_found",
+        );
+        app.finish().await;
+    }
+}

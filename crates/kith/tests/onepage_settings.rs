@@ -302,3 +302,68 @@ async fn predefined_actions_and_items() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn item_groups_and_countries() {
+    for app in apps().await {
+        let mut ids = Vec::new();
+        for (name, price, cost) in [("Panel", 150, 90), ("Inverter", 500, 300), ("Cable", 10, 2)] {
+            let i = ok(
+                &app,
+                Method::POST,
+                "/predefined_items",
+                Some(json!({"name": name, "price": price, "cost": cost})),
+                201,
+            )
+            .await;
+            ids.push(i["predefined_item"]["id"].as_str().expect("id").to_owned());
+        }
+        let g = ok(
+            &app,
+            Method::POST,
+            "/predefined_item_groups",
+            Some(json!({"name": "Solar kit", "deal_items": [ids[0], ids[1]]})),
+            201,
+        )
+        .await;
+        let gid = g["predefined_item"]["id"].as_str().expect("id").to_owned();
+        assert_eq!(g["predefined_item"]["count"], 2);
+        assert_eq!(g["predefined_item"]["price"], 650.0);
+        assert_eq!(
+            ok(&app, Method::GET, &format!("/predefined_items/{}", ids[0]), None, 200).await["predefined_item"]["item_group_id"],
+            gid
+        );
+        let r = app.op(Method::POST, "/predefined_item_groups", Some(json!({"name": "solar KIT"}))).await;
+        assert_error(&r, 409, "conflict");
+        let r = app
+            .op(
+                Method::POST,
+                "/predefined_item_groups",
+                Some(json!({"name": "Ghost", "deal_items": ["000000000000000000000bad"]})),
+            )
+            .await;
+        assert_error(&r, 400, "invalid_request_data");
+        let list = ok(&app, Method::GET, "/predefined_item_groups?include_items=true", None, 200).await;
+        assert_eq!(list["predefined_item_groups"][0]["predefined_item_group"]["item_ids"], json!([ids[0], ids[1]]));
+        ok(&app, Method::GET, &format!("/predefined_item_groups/{gid}"), None, 200).await;
+        ok(&app, Method::DELETE, &format!("/predefined_item_groups/{gid}"), None, 200).await;
+        assert_eq!(
+            ok(&app, Method::GET, &format!("/predefined_items/{}", ids[0]), None, 200).await["predefined_item"]["item_group_id"],
+            "",
+            "items stay, ungrouped"
+        );
+        assert_error(
+            &app.op(Method::GET, &format!("/predefined_item_groups/{gid}"), None).await,
+            404,
+            "resource_not_found",
+        );
+
+        let c = ok(&app, Method::GET, "/countries", None, 200).await;
+        let list = c["countries"].as_array().expect("countries");
+        assert!(list.len() >= 240);
+        let ie = list.iter().find(|c| c["country"]["code"] == "IE").expect("IE");
+        assert_eq!(ie["country"]["phone_prefix"], "+353");
+        assert_eq!(ie["country"]["name"], "Ireland");
+        app.finish().await;
+    }
+}

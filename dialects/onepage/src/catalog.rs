@@ -7,7 +7,7 @@ use kith_domain::catalog::{
     PREDEFINED_ACTION_TEXT_MAX, PREDEFINED_ITEM_DESCRIPTION_MAX, PREDEFINED_ITEM_NAME_MAX, PredefinedActionDraft,
     PredefinedItemDraft,
 };
-use kith_domain::model::{PredefinedAction, PredefinedItem};
+use kith_domain::model::{PredefinedAction, PredefinedItem, PredefinedItemGroup};
 use kith_domain::money::{from_major, to_major};
 use kith_http::AppState;
 use kith_store::{Filter, Op, Sort};
@@ -192,4 +192,75 @@ pub async fn update_item(
 pub async fn delete_item(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
     st.crm.delete::<PredefinedItem>(actor, path_id(&id, "predefined item")?).await?;
     Ok(ok(StatusCode::OK, json!({})))
+}
+
+fn render_group(g: &PredefinedItemGroup, items: &[PredefinedItem], include_items: bool) -> Value {
+    let members: Vec<&PredefinedItem> =
+        g.item_ids.0.iter().filter_map(|id| items.iter().find(|i| i.id == *id)).collect();
+    let currency = kith_domain::deals::DEFAULT_CURRENCY;
+    let mut v = json!({
+        "id": hex_id(g.id),
+        "name": g.name,
+        "position": g.position,
+        "count": members.len(),
+        "item_ids": members.iter().map(|i| hex_id(i.id)).collect::<Vec<_>>(),
+        "cost": to_major(members.iter().map(|i| i.cost_minor.unwrap_or(0)).sum(), currency),
+        "price": to_major(members.iter().map(|i| i.price_minor).sum(), currency),
+    });
+    if include_items {
+        v["items"] = json!(members.iter().map(|i| json!({ "predefined_item": render_item(i) })).collect::<Vec<_>>());
+    }
+    v
+}
+
+pub async fn list_groups(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
+    let params = Params::parse(raw.as_deref());
+    let include = params.flag("include_items")?.unwrap_or(false);
+    let mut groups = st.crm.all::<PredefinedItemGroup>(actor, None).await?;
+    groups.sort_by_key(|g| (g.position, g.id));
+    let items = st.crm.all::<PredefinedItem>(actor, None).await?;
+    let list: Vec<Value> =
+        groups.iter().map(|g| json!({ "predefined_item_group": render_group(g, &items, include) })).collect();
+    Ok(ok(StatusCode::OK, json!({ "predefined_item_groups": list })))
+}
+
+pub async fn get_group(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
+    let g = st.crm.get::<PredefinedItemGroup>(actor, path_id(&id, "predefined item group")?).await?;
+    let items = st.crm.all::<PredefinedItem>(actor, None).await?;
+    Ok(ok(StatusCode::OK, json!({ "predefined_item_group": render_group(&g, &items, true) })))
+}
+
+/// `POST /predefined_item_groups` with `name` and `deal_items` (item ids).
+pub async fn create_group(State(st): State<AppState>, Caller(actor): Caller, body: Body) -> ApiResult {
+    let mut input = read_input(&st, body).await?;
+    let name = input.text("name", kith_domain::catalog::ITEM_GROUP_NAME_MAX).flatten();
+    if name.is_none() {
+        input.error("name", "is required");
+    }
+    let mut ids = Vec::new();
+    for (i, raw) in input.strings("deal_items", 24).unwrap_or_default().iter().enumerate() {
+        match crate::wire::parse_id(raw) {
+            Some(id) => ids.push(id),
+            None => input.error(format!("deal_items[{i}]"), "is not a valid id"),
+        }
+    }
+    input.finish()?;
+    let g = st.crm.create_item_group(actor, &name.unwrap_or_default(), ids).await?;
+    let items = st.crm.all::<PredefinedItem>(actor, None).await?;
+    // The document names the created group `predefined_item`.
+    Ok(ok(StatusCode::CREATED, json!({ "predefined_item": render_group(&g, &items, false) })))
+}
+
+pub async fn delete_group(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
+    st.crm.delete_item_group(actor, path_id(&id, "predefined item group")?).await?;
+    Ok(ok(StatusCode::OK, json!({})))
+}
+
+/// `GET /countries`: every country with its ISO code and calling prefix, sorted by code.
+pub async fn countries(Caller(_): Caller) -> ApiResult {
+    let list: Vec<Value> = kith_domain::countries::countries()
+        .iter()
+        .map(|c| json!({ "country": { "name": c.name, "code": c.code, "phone_prefix": c.phone_prefix } }))
+        .collect();
+    Ok(ok(StatusCode::OK, json!({ "countries": list })))
 }

@@ -155,3 +155,65 @@ pub async fn unsync_status(State(st): State<AppState>, Caller(actor): Caller, Pa
     let company = st.crm.set_synced_status(actor, path_id(&id, "company")?, None).await?;
     Ok(ok(StatusCode::OK, company_data(&st.crm, actor, &company).await?))
 }
+
+/// Linked contacts with the caller's actions and `linked_with`: the company's own contacts.
+async fn linked_items(
+    st: &AppState,
+    actor: Actor,
+    company: i64,
+    contacts: &[kith_domain::model::Contact],
+) -> ApiResult<Vec<Value>> {
+    let own = st.crm.all::<kith_domain::model::Contact>(actor, Some(Filter::eq("company_id", company))).await?;
+    let own: Vec<String> = own.iter().map(|c| hex_id(c.id)).collect();
+    let lk = st.crm.contact_lookups(actor).await?;
+    let items = crate::contact_ops::contact_items(&st.crm, actor, &lk, contacts).await?;
+    Ok(items
+        .into_iter()
+        .map(|mut item| {
+            item["linked_with"] = json!(own);
+            json!({ "linked_contact": item })
+        })
+        .collect())
+}
+
+pub async fn linked_contacts(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let id = path_id(&id, "company")?;
+    let paging = Params::parse(raw.as_deref()).paging()?;
+    let all = st.crm.linked_contacts(actor, id).await?;
+    let total = all.len() as u64;
+    let page: Vec<_> = all.into_iter().skip(paging.offset() as usize).take(paging.per_page as usize).collect();
+    let items = linked_items(&st, actor, id, &page).await?;
+    Ok(ok(StatusCode::OK, paging.envelope("linked_contacts", items, total)))
+}
+
+pub async fn link_contact(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult {
+    let id = path_id(&id, "company")?;
+    let mut input = read_input(&st, body).await?;
+    let contact = input.id("contact_id").flatten();
+    if contact.is_none() {
+        input.error("contact_id", "is required");
+    }
+    input.finish()?;
+    let contact = st.crm.link_contact(actor, id, contact.unwrap_or_default()).await?;
+    let mut items = linked_items(&st, actor, id, std::slice::from_ref(&contact)).await?;
+    Ok(ok(StatusCode::CREATED, items.pop().unwrap_or_else(|| json!({}))))
+}
+
+pub async fn unlink_contact(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path((id, contact)): Path<(String, String)>,
+) -> ApiResult {
+    st.crm.unlink_contact(actor, path_id(&id, "company")?, path_id(&contact, "contact")?).await?;
+    Ok(ok(StatusCode::OK, json!({})))
+}

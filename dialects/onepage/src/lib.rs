@@ -66,6 +66,9 @@ pub fn router() -> Router<AppState> {
             "/predefined_items/{id}",
             get(catalog::get_item).put(catalog::update_item).patch(catalog::update_item).delete(catalog::delete_item),
         )
+        .route("/predefined_item_groups", get(catalog::list_groups).post(catalog::create_group))
+        .route("/predefined_item_groups/{id}", get(catalog::get_group).delete(catalog::delete_group))
+        .route("/countries", get(catalog::countries))
         // Saved filters and notifications.
         .route("/filters", get(filters::list))
         .route("/filters/{id}", get(filters::get))
@@ -136,6 +139,8 @@ pub fn router() -> Router<AppState> {
         .route("/contacts/{id}/reopen_sales_cycle", put(contact_ops::reopen_sales_cycle))
         .route("/contacts/{id}/split", put(contact_ops::split))
         .route("/companies", get(companies::list))
+        .route("/companies/{id}/linked_contacts", get(companies::linked_contacts).post(companies::link_contact))
+        .route("/companies/{id}/linked_contacts/{contact_id}", axum::routing::delete(companies::unlink_contact))
         .route("/companies/{id}", get(companies::get).put(companies::update).patch(companies::update))
         .route(
             "/companies/{id}/synced_status",
