@@ -20,6 +20,8 @@ pub struct CompanyDraft {
     pub url: Option<String>,
     pub phone: Option<String>,
     pub address: Option<Address>,
+    /// Company-field values to set (by definition id; null clears one); `None` keeps them all.
+    pub custom_fields: Option<std::collections::BTreeMap<i64, serde_json::Value>>,
 }
 
 impl Company {
@@ -30,6 +32,7 @@ impl Company {
             url: self.url.clone(),
             phone: self.phone.clone(),
             address: self.address.0.clone(),
+            custom_fields: None,
         }
     }
 
@@ -37,6 +40,27 @@ impl Company {
     pub fn synced_status_id(&self) -> Option<i64> {
         self.sync_status.as_deref().and_then(|s| s.parse().ok())
     }
+}
+
+/// Merges new custom values over old ones (null clears a value) and validates the result.
+pub(crate) fn merge_values(
+    defs: &[crate::model::CustomFieldDefinition],
+    kind: &str,
+    old: &crate::model::CustomValues,
+    new: std::collections::BTreeMap<i64, serde_json::Value>,
+) -> Result<crate::model::CustomValues> {
+    let mut all: std::collections::BTreeMap<i64, serde_json::Value> =
+        old.iter().filter_map(|(k, v)| k.parse().ok().map(|k| (k, v.clone()))).collect();
+    // Values of definitions deleted since are dropped.
+    all.retain(|k, _| defs.iter().any(|d| d.id == *k));
+    for (k, v) in new {
+        if v.is_null() {
+            all.remove(&k);
+        } else {
+            all.insert(k, v);
+        }
+    }
+    crate::custom_fields::validate_values(defs, kind, &all)
 }
 
 async fn company_contacts(tx: &mut Tx, company_id: i64) -> Result<Vec<Contact>> {
@@ -59,6 +83,10 @@ impl Crm {
         e.finish()?;
         let mut tx = self.begin(actor).await?;
         let mut company: Company = get_in(&mut tx, id).await?;
+        if let Some(values) = d.custom_fields {
+            let defs = self.custom_fields(actor, "company").await?;
+            company.custom_fields = kith_store::Json(merge_values(&defs, "company", &company.custom_fields.0, values)?);
+        }
         let renamed = company.name != name;
         company.name = name;
         company.description = d.description;

@@ -55,6 +55,8 @@ pub struct DealDraft {
     pub commission_percentage: f64,
     /// `None` keeps the deal's items; `Some` replaces them.
     pub items: Option<Vec<DealItemDraft>>,
+    /// Deal-field values to set (by definition id; null clears one); `None` keeps them all.
+    pub custom_fields: Option<std::collections::BTreeMap<i64, serde_json::Value>>,
 }
 
 impl Deal {
@@ -83,6 +85,7 @@ impl Deal {
             commission_minor: self.commission_minor.unwrap_or(0),
             commission_percentage: self.commission_percentage.unwrap_or(0.0),
             items: None,
+            custom_fields: None,
         }
     }
 }
@@ -179,7 +182,16 @@ impl Crm {
     }
 
     /// Fills a deal's fields from a checked draft; with items, amount and cost are their sums.
-    fn apply_deal(deal: &mut Deal, d: &DealDraft, contact: &Contact) -> Result<()> {
+    fn apply_deal(
+        deal: &mut Deal,
+        d: &DealDraft,
+        contact: &Contact,
+        defs: &[crate::model::CustomFieldDefinition],
+    ) -> Result<()> {
+        if let Some(values) = &d.custom_fields {
+            deal.custom_fields =
+                kith_store::Json(crate::companies::merge_values(defs, "deal", &deal.custom_fields.0, values.clone())?);
+        }
         let (mut amount, mut cost) = (d.amount_minor, d.cost_minor);
         if let Some(items) = &d.items
             && !items.is_empty()
@@ -237,6 +249,7 @@ impl Crm {
     }
 
     pub async fn create_deal(&self, actor: Actor, draft: DealDraft) -> Result<Deal> {
+        let defs = self.custom_fields(actor, "deal").await?;
         let mut tx = self.begin(actor).await?;
         let (d, contact) = self.check_deal(&mut tx, draft).await?;
         let mut deal = Deal {
@@ -271,7 +284,7 @@ impl Crm {
             commission_percentage: None,
             author_id: Some(actor.user_id),
         };
-        Self::apply_deal(&mut deal, &d, &contact)?;
+        Self::apply_deal(&mut deal, &d, &contact, &defs)?;
         let deal = insert_in(&mut tx, deal).await?;
         if let Some(items) = &d.items {
             Self::replace_items(&mut tx, deal.id, items).await?;
@@ -282,6 +295,7 @@ impl Crm {
 
     /// Replaces a deal's writable fields; its contact cannot change.
     pub async fn update_deal(&self, actor: Actor, id: i64, draft: DealDraft) -> Result<Deal> {
+        let defs = self.custom_fields(actor, "deal").await?;
         let mut tx = self.begin(actor).await?;
         let mut deal: Deal = get_in(&mut tx, id).await?;
         if deal.contact_id != Some(draft.contact_id) {
@@ -306,13 +320,13 @@ impl Crm {
                         })
                         .collect(),
                 );
-                Self::apply_deal(&mut deal, &d, &contact)?;
+                Self::apply_deal(&mut deal, &d, &contact, &defs)?;
                 let deal = save_in(&mut tx, &deal).await?;
                 tx.commit().await?;
                 return Ok(deal);
             }
         }
-        Self::apply_deal(&mut deal, &d, &contact)?;
+        Self::apply_deal(&mut deal, &d, &contact, &defs)?;
         let deal = save_in(&mut tx, &deal).await?;
         if let Some(items) = &d.items {
             Self::replace_items(&mut tx, deal.id, items).await?;

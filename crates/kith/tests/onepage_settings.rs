@@ -367,3 +367,80 @@ async fn item_groups_and_countries() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn company_and_deal_field_values() {
+    for app in apps().await {
+        let cf = ok(
+            &app,
+            Method::POST,
+            "/company_fields",
+            Some(json!({"name": "Size", "type": "select_box", "choices": ["S", "M", "L"]})),
+            201,
+        )
+        .await;
+        let cf_id = cf["company_field"]["id"].clone();
+        let df = ok(&app, Method::POST, "/deal_fields", Some(json!({"name": "Seats", "type": "number"})), 201).await;
+        let df_id = df["deal_field"]["id"].clone();
+        let c =
+            ok(&app, Method::POST, "/contacts", Some(json!({"last_name": "Valued", "company_name": "Valued Co"})), 201)
+                .await;
+        let (contact, company) =
+            (c["contact"]["id"].clone(), c["contact"]["company_id"].as_str().expect("company").to_owned());
+
+        let co = ok(
+            &app,
+            Method::PUT,
+            &format!("/companies/{company}"),
+            Some(json!({"company_fields": [{"company_field": {"id": cf_id}, "value": "M"}]})),
+            200,
+        )
+        .await;
+        assert_eq!(co["company"]["company_fields"][0]["value"], "M");
+        assert_eq!(co["company"]["company_fields"][0]["company_field"]["name"], "Size");
+        let r = app
+            .op(
+                Method::PUT,
+                &format!("/companies/{company}"),
+                Some(json!({"company_fields": [{"company_field": {"id": cf_id}, "value": "XXL"}]})),
+            )
+            .await;
+        assert_error(&r, 400, "invalid_request_data");
+        let r = app
+            .op(
+                Method::PUT,
+                &format!("/companies/{company}"),
+                Some(json!({"company_fields": [{"company_field": {"name": "Colour"}, "value": "red"}]})),
+            )
+            .await;
+        assert_error(&r, 400, "invalid_request_data");
+        // Other updates keep the value; null clears it.
+        let co = ok(&app, Method::PUT, &format!("/companies/{company}"), Some(json!({"phone": "123"})), 200).await;
+        assert_eq!(co["company"]["company_fields"][0]["value"], "M");
+        let co = ok(
+            &app,
+            Method::PUT,
+            &format!("/companies/{company}"),
+            Some(json!({"company_fields": [{"company_field": {"name": "size"}, "value": null}]})),
+            200,
+        )
+        .await;
+        assert_eq!(co["company"]["company_fields"], json!([]));
+
+        let d = ok(&app, Method::POST, "/deals", Some(json!({"contact_id": contact, "name": "Licences", "deal_fields": [{"deal_field": {"id": df_id}, "value": "25"}]})), 201).await;
+        assert_eq!(d["deal"]["deal_fields"][0]["value"], "25");
+        let r = app.op(Method::POST, "/deals", Some(json!({"contact_id": contact, "name": "Bad", "deal_fields": [{"deal_field": {"id": df_id}, "value": "many"}]}))).await;
+        assert_error(&r, 400, "invalid_request_data");
+        let id = d["deal"]["id"].as_str().expect("id");
+        let d = ok(
+            &app,
+            Method::PUT,
+            &format!("/deals/{id}?partial=true"),
+            Some(json!({"deal_fields": [{"deal_field": {"id": df_id}, "value": 30}]})),
+            200,
+        )
+        .await;
+        assert_eq!(d["deal"]["deal_fields"][0]["value"], "30");
+        app.finish().await;
+    }
+}

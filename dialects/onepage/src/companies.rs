@@ -26,6 +26,14 @@ fn render_address(a: &Address) -> Value {
 
 async fn render_company(crm: &Crm, actor: Actor, c: &Company) -> ApiResult<Value> {
     let s = crm.company_stats(actor, c.id).await?;
+    let defs = crm.custom_fields(actor, "company").await?;
+    let fields: Vec<Value> = defs
+        .iter()
+        .filter_map(|d| {
+            let v = c.custom_fields.0.get(&d.id.to_string())?;
+            Some(json!({ "company_field": crate::contacts::render_custom_field(d), "value": crate::input::value_text(v) }))
+        })
+        .collect();
     let mut v = json!({
         "id": hex_id(c.id),
         "name": c.name,
@@ -33,7 +41,7 @@ async fn render_company(crm: &Crm, actor: Actor, c: &Company) -> ApiResult<Value
         "phone": c.phone.clone().unwrap_or_default(),
         "url": c.url.clone().unwrap_or_default(),
         "address": c.address.0.as_ref().map(render_address).unwrap_or_else(|| render_address(&Address::default())),
-        "company_fields": [],
+        "company_fields": fields,
         "syncing_status": c.synced_status_id().is_some(),
         "syncing_tags": false,
         "synced_tags": [],
@@ -129,6 +137,8 @@ pub async fn update(
             None => {}
         }
     }
+    let defs = st.crm.custom_fields(actor, "company").await?;
+    d.custom_fields = crate::input::field_values(&mut input, "company_fields", "company_field", &defs);
     input.finish()?;
     let company = st.crm.update_company(actor, id, d).await?;
     Ok(ok(StatusCode::OK, company_data(&st.crm, actor, &company).await?))

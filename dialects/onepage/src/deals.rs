@@ -39,6 +39,7 @@ pub async fn users(crm: &Crm, actor: Actor) -> ApiResult<HashMap<i64, User>> {
 }
 
 struct Context {
+    fields: Vec<kith_domain::model::CustomFieldDefinition>,
     users: HashMap<i64, User>,
     contacts: HashMap<i64, Contact>,
     items: HashMap<i64, Vec<DealItem>>,
@@ -56,7 +57,12 @@ async fn context(crm: &Crm, actor: Actor, deals: &[Deal]) -> ApiResult<Context> 
         crm.all::<Contact>(actor, Some(f)).await?.into_iter().map(|c| (c.id, c)).collect()
     };
     let ids: Vec<i64> = deals.iter().map(|d| d.id).collect();
-    Ok(Context { users: users(crm, actor).await?, contacts, items: crm.deal_items(actor, &ids).await? })
+    Ok(Context {
+        fields: crm.custom_fields(actor, "deal").await?,
+        users: users(crm, actor).await?,
+        contacts,
+        items: crm.deal_items(actor, &ids).await?,
+    })
 }
 
 fn money(minor: i64, currency: &str) -> f64 {
@@ -109,7 +115,10 @@ fn render_deal(d: &Deal, cx: &Context) -> Value {
         "commission_type": d.commission_type.clone().unwrap_or_else(|| "none".into()),
         "commission": money(d.commission_minor.unwrap_or(0), c),
         "commission_percentage": d.commission_percentage.unwrap_or(0.0),
-        "deal_fields": [],
+        "deal_fields": cx.fields.iter().filter_map(|f| {
+            let v = d.custom_fields.0.get(&f.id.to_string())?;
+            Some(json!({ "deal_field": crate::contacts::render_custom_field(f), "value": crate::input::value_text(v) }))
+        }).collect::<Vec<_>>(),
         "has_deal_items": !items.is_empty(),
         "deal_items": items.iter().map(|i| render_item(i, c)).collect::<Vec<_>>(),
         "author": d.author_id.and_then(|a| cx.users.get(&a)).map(short_name).unwrap_or_default(),
@@ -211,11 +220,21 @@ fn new_draft(actor: Actor, contact_id: i64) -> DealDraft {
         commission_minor: 0,
         commission_percentage: 0.0,
         items: None,
+        custom_fields: None,
     }
 }
 
 /// Reads a deal body over `base` (absent fields keep `base`'s values).
-fn read_draft(input: &mut Input, actor: Actor, mut d: DealDraft, currency: &str) -> DealDraft {
+fn read_draft(
+    input: &mut Input,
+    actor: Actor,
+    mut d: DealDraft,
+    currency: &str,
+    fields: &[kith_domain::model::CustomFieldDefinition],
+) -> DealDraft {
+    if let Some(values) = crate::input::field_values(input, "deal_fields", "deal_field", fields) {
+        d.custom_fields = Some(values);
+    }
     if let Some(v) = input.id("contact_id") {
         match v {
             Some(id) => d.contact_id = id,
@@ -288,12 +307,9 @@ async fn create_for(st: &AppState, actor: Actor, contact_id: Option<i64>, body: 
     if !input.has("name") {
         input.error("name", "is required");
     }
-    let mut d = read_draft(
-        &mut input,
-        actor,
-        new_draft(actor, contact_id.unwrap_or_default()),
-        kith_domain::deals::DEFAULT_CURRENCY,
-    );
+    let fields = st.crm.custom_fields(actor, "deal").await?;
+    let base = new_draft(actor, contact_id.unwrap_or_default());
+    let mut d = read_draft(&mut input, actor, base, kith_domain::deals::DEFAULT_CURRENCY, &fields);
     if let Some(id) = contact_id {
         d.contact_id = id;
     }
@@ -343,7 +359,8 @@ pub async fn update(
         d.pipeline_id = existing.pipeline_id;
         d
     };
-    let d = read_draft(&mut input, actor, base, &existing.currency);
+    let fields = st.crm.custom_fields(actor, "deal").await?;
+    let d = read_draft(&mut input, actor, base, &existing.currency, &fields);
     input.finish()?;
     let deal = st.crm.update_deal(actor, id, d).await?;
     Ok(ok(StatusCode::OK, deal_data(&st.crm, actor, &deal).await?))

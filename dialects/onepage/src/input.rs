@@ -229,6 +229,47 @@ impl Input {
     }
 }
 
+/// Reads `[{<item_key>: {id} or {name}, value}]` (company or deal field values) into values by
+/// definition id; unknown fields are errors. `None` when `key` is absent.
+pub fn field_values(
+    input: &mut Input,
+    key: &str,
+    item_key: &str,
+    defs: &[kith_domain::model::CustomFieldDefinition],
+) -> Option<std::collections::BTreeMap<i64, Value>> {
+    let items = input.objects(key, 200)?;
+    let mut out = std::collections::BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = item.get(item_key);
+        let by_id = field.and_then(|f| f.get("id")).and_then(Value::as_str).and_then(parse_id);
+        let by_name = field.and_then(|f| f.get("name")).and_then(Value::as_str).map(str::trim);
+        let def = defs.iter().find(|d| Some(d.id) == by_id || by_name.is_some_and(|n| d.name.eq_ignore_ascii_case(n)));
+        match def {
+            Some(d) => {
+                out.insert(d.id, item.get("value").cloned().unwrap_or(Value::Null));
+            }
+            None => input.error(format!("{key}[{i}].{item_key}"), "no such field"),
+        }
+    }
+    Some(out)
+}
+
+/// A stored custom value as the document's `value` string: numbers and flags as text, lists
+/// joined with commas.
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(","),
+        Value::Null => String::new(),
+        // Whole numbers read as integers (numbers are stored as floats).
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            _ => n.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
 /// Reads `type`/`value` pairs, checking the type against `kinds`.
 pub fn channels(input: &mut Input, key: &str, kinds: &[&str]) -> Option<Vec<kith_domain::model::Channel>> {
     let items = input.objects(key, 50)?;
