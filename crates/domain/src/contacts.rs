@@ -31,7 +31,8 @@ pub struct ContactDraft {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub job_title: Option<String>,
-    pub starred: bool,
+    /// Stars or unstars the contact for the caller (stars are per user); `None` leaves it.
+    pub starred: Option<bool>,
     pub company: CompanyLink,
     /// Defaults to the caller.
     pub owner_id: Option<i64>,
@@ -56,7 +57,7 @@ impl Contact {
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
             job_title: self.job_title.clone(),
-            starred: self.starred,
+            starred: None,
             company: self.company_id.map_or(CompanyLink::None, CompanyLink::Id),
             owner_id: Some(self.owner_id),
             status_id: self.status_id,
@@ -131,6 +132,10 @@ impl Crm {
             custom_fields: Json(BTreeMap::new()),
             closed_sales: Json(Vec::new()),
             photo_url: None,
+            emails_text: None,
+            urls_text: None,
+            starred_by: Json(Vec::new()),
+            starred_by_text: None,
         };
         apply_draft(&mut tx, actor, &defs, &mut contact, draft).await?;
         let contact = insert_in(&mut tx, contact).await?;
@@ -340,7 +345,17 @@ async fn apply_draft(
     c.first_name = d.first_name;
     c.last_name = d.last_name;
     c.job_title = d.job_title;
-    c.starred = d.starred;
+    if let Some(star) = d.starred {
+        c.starred_by.0.retain(|u| *u != actor.user_id);
+        if star {
+            c.starred_by.0.push(actor.user_id);
+        }
+        c.starred = !c.starred_by.0.is_empty();
+        c.starred_by_text = (!c.starred_by.0.is_empty()).then(|| {
+            let ids: Vec<String> = c.starred_by.0.iter().map(i64::to_string).collect();
+            format!("{SEP}{}{SEP}", ids.join(&SEP.to_string()))
+        });
+    }
     c.company_id = company.as_ref().map(|co| co.id);
     c.company_name = company.map(|co| co.name);
     c.owner_id = owner_id;
@@ -349,6 +364,8 @@ async fn apply_draft(
     c.background = d.background;
     c.email = d.emails.first().map(|e| e.value.trim().to_owned());
     c.phone = d.phones.first().map(|p| p.value.trim().to_owned());
+    c.emails_text = lines(&d.emails);
+    c.urls_text = lines(&d.urls);
     c.emails = Json(trim_channels(d.emails));
     c.phones = Json(trim_channels(d.phones));
     c.urls = Json(trim_channels(d.urls));
@@ -377,6 +394,40 @@ fn normalize_tags(errors: &mut Errors, tags: &[String]) -> Vec<String> {
 }
 
 /// A record of a keyed reference list (statuses, lead sources) by its key.
+/// Separates values in the `*_text` columns: a control character, so trimming keeps it and no
+/// address or URL contains it.
+const SEP: char = '\u{1f}';
+
+/// Channel values lower-cased between separators, for "any of them" filters.
+fn lines(list: &[Channel]) -> Option<String> {
+    (!list.is_empty()).then(|| {
+        let values: Vec<String> = list.iter().map(|c| c.value.trim().to_lowercase()).collect();
+        format!("{SEP}{}{SEP}", values.join(&SEP.to_string()))
+    })
+}
+
+impl Contact {
+    /// Whether `user` starred the contact.
+    pub fn starred_by(&self, user: i64) -> bool {
+        self.starred_by.0.contains(&user)
+    }
+}
+
+/// A filter matching contacts `user` starred (or, with `starred == false`, did not).
+pub fn starred_filter(user: i64, starred: bool) -> Filter {
+    let f = Filter::cmp("starred_by_text", Op::Contains, format!("{SEP}{user}{SEP}"));
+    if starred {
+        f
+    } else {
+        Filter::Any(vec![Filter::IsNull(kith_store::Field::col("starred_by_text")), Filter::Not(Box::new(f))])
+    }
+}
+
+/// A filter matching contacts with `email` among their addresses, whole, ignoring case.
+pub fn any_email_filter(email: &str) -> Filter {
+    Filter::cmp("emails_text", Op::Contains, format!("{SEP}{}{SEP}", email.trim().to_lowercase()))
+}
+
 /// A company exists only with at least one contact: deletes it when its last one has gone.
 async fn drop_company_if_empty(tx: &mut Tx, company: Option<i64>) -> Result<()> {
     let Some(company) = company else { return Ok(()) };

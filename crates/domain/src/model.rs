@@ -135,6 +135,14 @@ entity! {
         custom_fields: Json<CustomValues>,
         closed_sales: Json<Vec<ClosedSale>>,
         photo_url: Option<String>,
+        /// Every email address and every URL, lower-cased, between separators (`contacts::SEP`),
+        /// so that a filter can match any of them.
+        emails_text: Option<String>,
+        urls_text: Option<String>,
+        /// Users who starred the contact (stars are per user), and the same between separators for
+        /// filtering.
+        starred_by: Json<Vec<i64>>,
+        starred_by_text: Option<String>,
     }
 }
 

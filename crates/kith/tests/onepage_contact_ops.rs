@@ -288,3 +288,45 @@ async fn linked_contacts_of_a_company() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn stars_are_per_user() {
+    for app in apps().await {
+        let (col, col_key) = app.crm.add_user(app.owner.account_id, "col@acme.test", "user").await.expect("user");
+        let colleague = kith_domain::NewAccount { account_id: app.owner.account_id, user_id: col.id, key: col_key };
+        let c = id(&create(&app, json!({"last_name": "Starry", "starred": true})).await);
+        create(&app, json!({"last_name": "Plain"})).await;
+        assert_eq!(get(&app, &format!("/contacts/{c}")).await["contact"]["starred"], true);
+        let theirs = app.op_as(&colleague, Method::GET, &format!("/contacts/{c}"), None).await;
+        assert_eq!(theirs.body["data"]["contact"]["starred"], false, "my star is mine");
+        assert_eq!(
+            app.op_as(&colleague, Method::GET, "/contacts?starred=true", None).await.body["data"]["total_count"],
+            0
+        );
+        assert_eq!(
+            app.op_as(&colleague, Method::GET, "/contacts?starred=false", None).await.body["data"]["total_count"],
+            2
+        );
+        let r = app.op_as(&colleague, Method::PUT, &format!("/contacts/{c}/star"), None).await;
+        assert_eq!(r.body["data"]["contact"]["starred"], true, "{}", r.body);
+        put(&app, &format!("/contacts/{c}/unstar"), None).await;
+        assert_eq!(get(&app, "/contacts?starred=true").await["total_count"], 0);
+        assert_eq!(
+            app.op_as(&colleague, Method::GET, "/contacts?starred=true", None).await.body["data"]["total_count"],
+            1
+        );
+        // A partial update that does not mention the star keeps it.
+        app.op_as(
+            &colleague,
+            Method::PUT,
+            &format!("/contacts/{c}?partial=true"),
+            Some(json!({"job_title": "Astronomer"})),
+        )
+        .await;
+        assert_eq!(
+            app.op_as(&colleague, Method::GET, &format!("/contacts/{c}"), None).await.body["data"]["contact"]["starred"],
+            true
+        );
+        app.finish().await;
+    }
+}

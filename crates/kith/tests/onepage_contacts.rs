@@ -128,7 +128,9 @@ async fn list_filters_sorts_and_pages() {
             ("Eve", "Vance", None, "RED", false),
         ] {
             let mut body = json!({"first_name": first, "last_name": last, "tags": [tag], "starred": starred,
-                "emails": [{"type": "work", "value": format!("{}@example.test", first.to_lowercase())}]});
+                "emails": [{"type": "work", "value": format!("{}@example.test", first.to_lowercase())},
+                           {"type": "home", "value": format!("{}@Home.test", first.to_lowercase())}],
+                "urls": [{"type": "website", "value": format!("https://{}.example.org", last.to_lowercase())}]});
             if let Some(c) = company {
                 body["company_name"] = json!(c);
             }
@@ -157,6 +159,10 @@ async fn list_filters_sorts_and_pages() {
         assert_eq!(names(&list("?search=acm").await), ["walsh", "Zed"]);
         assert_eq!(names(&list("?search=dee%20acme").await), ["walsh"]);
         assert_eq!(names(&list("?email=cid@example.test").await), ["Xu"]);
+        // Any of a contact's addresses matches, ignoring case, but only whole.
+        assert_eq!(names(&list("?email=CID@home.test").await), ["Xu"]);
+        assert_eq!(names(&list("?email=id@home.test").await), Vec::<String>::new());
+        assert_eq!(names(&list("?url=walsh.example").await), ["walsh"]);
         assert_eq!(names(&list("?letter=W").await), ["walsh"]);
         // Paging: page 2 of 2 per page, with totals.
         let p2 = list("?per_page=2&page=2").await;

@@ -156,3 +156,110 @@ async fn assignments_by_others_notify() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn list_parameters_that_need_the_database() {
+    for app in apps().await {
+        let ids: Vec<Value> = {
+            let mut v = Vec::new();
+            for (last, tag) in [("Hot", "hot"), ("Warm", "warm"), ("Cold", "cold")] {
+                let c = data(
+                    &app,
+                    Method::POST,
+                    "/contacts",
+                    Some(json!({"last_name": last, "tags": [tag], "company_name": format!("{last} Co")})),
+                    201,
+                )
+                .await;
+                v.push(c["contact"]["id"].clone());
+            }
+            v
+        };
+        let f = app
+            .crm
+            .create_saved_filter(app.owner.account_id, "Hot only", conditions(&["tag eq hot"]))
+            .await
+            .expect("filter");
+        let fid = hex_id(f.id);
+        assert_eq!(
+            last_names(&data(&app, Method::GET, &format!("/contacts?filter_id={fid}"), None, 200).await),
+            vec!["Hot"]
+        );
+        assert_error(
+            &app.op(Method::GET, "/contacts?filter_id=000000000000000000000bad", None).await,
+            404,
+            "resource_not_found",
+        );
+
+        // action_stream and has_actions_today.
+        data(
+            &app,
+            Method::POST,
+            "/actions",
+            Some(json!({"contact_id": ids[1], "text": "Later", "date": "2999-01-01"})),
+            201,
+        )
+        .await;
+        data(&app, Method::POST, "/actions", Some(json!({"contact_id": ids[2], "text": "Now", "status": "asap"})), 201)
+            .await;
+        assert_eq!(
+            last_names(&data(&app, Method::GET, "/contacts?action_stream=true", None, 200).await),
+            vec!["Cold", "Warm"]
+        );
+        assert_eq!(
+            last_names(&data(&app, Method::GET, "/contacts?has_actions_today=true", None, 200).await),
+            vec!["Cold"]
+        );
+        assert_eq!(
+            last_names(&data(&app, Method::GET, &format!("/action_stream?filter_id={fid}"), None, 200).await),
+            Vec::<String>::new()
+        );
+
+        // not_linked_with.
+        let hub = data(&app, Method::GET, &format!("/contacts/{}", ids[0].as_str().unwrap_or("")), None, 200).await["contact"]["company_id"].clone();
+        let hub = hub.as_str().expect("company");
+        data(
+            &app,
+            Method::POST,
+            &format!("/companies/{hub}/linked_contacts"),
+            Some(json!({"contact_id": ids[1]})),
+            201,
+        )
+        .await;
+        assert_eq!(
+            last_names(&data(&app, Method::GET, &format!("/contacts?not_linked_with={hub}"), None, 200).await),
+            vec!["Cold", "Hot"]
+        );
+
+        // fields=…(all) nests full records; deals take filter_id, fields=contacts(all), include_history.
+        data(&app, Method::POST, "/deals", Some(json!({"contact_id": ids[0], "name": "Big one", "stage": 40})), 201)
+            .await;
+        data(&app, Method::POST, "/deals", Some(json!({"contact_id": ids[2], "name": "Small one"})), 201).await;
+        data(&app, Method::POST, "/notes", Some(json!({"contact_id": ids[0], "text": "Keen"})), 201).await;
+        let with = data(
+            &app,
+            Method::GET,
+            &format!("/contacts?filter_id={fid}&fields=deals(all),notes(all),calls(all)"),
+            None,
+            200,
+        )
+        .await;
+        assert_eq!(with["contacts"][0]["deals"][0]["name"], "Big one");
+        assert_eq!(with["contacts"][0]["notes"][0]["text"], "Keen");
+        assert_eq!(with["contacts"][0]["calls"], json!([]));
+        assert_error(&app.op(Method::GET, "/contacts?fields=emails(all)", None).await, 400, "invalid_request_data");
+        let deals = data(
+            &app,
+            Method::GET,
+            &format!("/deals?filter_id={fid}&fields=contacts(all)&include_history=true"),
+            None,
+            200,
+        )
+        .await;
+        assert_eq!(deals["total_count"], 1);
+        assert_eq!(deals["deals"][0]["contacts"][0]["last_name"], "Hot");
+        let pipeline = deals["deals"][0]["deal"]["pipeline_id"].as_str().expect("pipeline").to_owned();
+        assert_eq!(deals["deals"][0]["deal"]["previous_pipeline_stages"][pipeline], 40);
+        app.finish().await;
+    }
+}

@@ -289,8 +289,11 @@ async fn stream(st: &AppState, actor: Actor, params: &Params, of: StreamOf) -> A
     let lk = st.crm.contact_lookups(actor).await?;
     let paging = params.paging()?;
     // The stream takes the contact list's filters; its order is the stream's own.
-    let (contacts_query, _, _) = crate::contacts::list_query(params.pairs(), &lk)?;
-    let contacts_filter = contacts_query.filter;
+    let (contacts_query, _, _) = crate::contacts::list_query(params.pairs(), &lk, actor.user_id)?;
+    let mut contacts_filter = contacts_query.filter;
+    for f in crate::filters::contact_scope(&st.crm, actor, params).await? {
+        contacts_filter = Some(Filter::and(contacts_filter, f));
+    }
     let mut entries = st.crm.action_stream(actor, of, contacts_filter).await?;
     if params.flag("waiting")?.unwrap_or(false) {
         entries.retain(|e| e.next_actions.first().is_some_and(|a| a.status == "waiting"));

@@ -109,11 +109,11 @@ pub async fn change_owner(
 }
 
 pub async fn star(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
-    change(&st, actor, &id, |d| d.starred = true).await
+    change(&st, actor, &id, |d| d.starred = Some(true)).await
 }
 
 pub async fn unstar(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
-    change(&st, actor, &id, |d| d.starred = false).await
+    change(&st, actor, &id, |d| d.starred = Some(false)).await
 }
 
 async fn close(st: AppState, actor: Actor, id: String, body: Body, force: bool) -> ApiResult {

@@ -57,7 +57,8 @@ fn render_address(a: &Address) -> Value {
     })
 }
 
-pub fn render_contact(c: &Contact, lk: &Lookups, stats: DealStats, company_size: u64) -> Value {
+/// Renders a contact as `viewer` sees it (stars are per user).
+pub fn render_contact(c: &Contact, viewer: i64, lk: &Lookups, stats: DealStats, company_size: u64) -> Value {
     let status = c.status_id.and_then(|id| lk.statuses.get(&id));
     let source = c.lead_source_id.and_then(|id| lk.lead_sources.get(&id));
     let custom: Vec<Value> = lk
@@ -81,7 +82,7 @@ pub fn render_contact(c: &Contact, lk: &Lookups, stats: DealStats, company_size:
         "first_name": c.first_name.clone().unwrap_or_default(),
         "last_name": c.last_name.clone().unwrap_or_default(),
         "job_title": c.job_title.clone().unwrap_or_default(),
-        "starred": c.starred,
+        "starred": c.starred_by(viewer),
         "photo_url": c.photo_url.clone().unwrap_or_default(),
         "company_id": c.company_id.map(hex_id),
         "company_name": c.company_name.clone().unwrap_or_default(),
@@ -132,7 +133,7 @@ pub async fn render_contacts(crm: &Crm, actor: Actor, lk: &Lookups, contacts: &[
         .iter()
         .map(|c| {
             let size = c.company_id.and_then(|id| sizes.get(&id).copied()).unwrap_or(0);
-            render_contact(c, lk, stats.get(&c.id).copied().unwrap_or_default(), size)
+            render_contact(c, actor.user_id, lk, stats.get(&c.id).copied().unwrap_or_default(), size)
         })
         .collect())
 }
@@ -160,7 +161,7 @@ fn query_id(key: &str, raw: &str) -> ApiResult<i64> {
 }
 
 /// Builds the list query from OnePage's documented parameters.
-pub(crate) fn list_query(params: &[(String, String)], lk: &Lookups) -> ApiResult<(ListQuery, u64, u64)> {
+pub(crate) fn list_query(params: &[(String, String)], lk: &Lookups, viewer: i64) -> ApiResult<(ListQuery, u64, u64)> {
     let get = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let page = match get("page") {
         None | Some("") => 1,
@@ -190,7 +191,10 @@ pub(crate) fn list_query(params: &[(String, String)], lk: &Lookups) -> ApiResult
         q = q.filter(Filter::All(words.collect()));
     }
     if let Some(email) = get("email").map(str::trim).filter(|s| !s.is_empty()) {
-        q = q.filter(Filter::eq("email", email));
+        q = q.filter(kith_domain::contacts::any_email_filter(email));
+    }
+    if let Some(url) = get("url").map(str::trim).filter(|s| !s.is_empty()) {
+        q = q.filter(Filter::cmp("urls_text", Op::Contains, url.to_lowercase()));
     }
     if let Some(phone) = get("phone").map(str::trim).filter(|s| !s.is_empty()) {
         q = q.filter(Filter::cmp("phone", Op::Contains, phone));
@@ -204,7 +208,7 @@ pub(crate) fn list_query(params: &[(String, String)], lk: &Lookups) -> ApiResult
         q = q.filter(Crm::tag_filter("contact", tag));
     }
     if let Some(raw) = get("starred").filter(|s| !s.is_empty()) {
-        q = q.filter(Filter::eq("starred", parse_bool("starred", raw)?));
+        q = q.filter(kith_domain::contacts::starred_filter(viewer, parse_bool("starred", raw)?));
     }
     if let Some(key) = get("lead_source_id").or(get("lead_source")).map(str::trim).filter(|s| !s.is_empty()) {
         let ids: Vec<SV> = lk.lead_sources.values().filter(|s| s.key == key).map(|s| SV::Int(s.id)).collect();
@@ -286,11 +290,16 @@ pub(crate) fn list_query(params: &[(String, String)], lk: &Lookups) -> ApiResult
 pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
     let params = kith_http::query_pairs(raw.as_deref());
     let lk = st.crm.contact_lookups(actor).await?;
-    let (q, page, per_page) = list_query(&params, &lk)?;
+    let (mut q, page, per_page) = list_query(&params, &lk, actor.user_id)?;
+    let scoped = crate::params::Params::parse(raw.as_deref());
+    for f in crate::filters::contact_scope(&st.crm, actor, &scoped).await? {
+        q = q.filter(f);
+    }
     let result = st.crm.list::<Contact>(actor, &q).await?;
     let total = result.total.unwrap_or(0);
     let items = render_contacts(&st.crm, actor, &lk, &result.rows).await?;
-    let contacts: Vec<Value> = items.into_iter().map(|c| json!({ "contact": c })).collect();
+    let mut contacts: Vec<Value> = items.into_iter().map(|c| json!({ "contact": c })).collect();
+    with_related(&st.crm, actor, scoped.get("fields"), &result.rows, &mut contacts).await?;
     Ok(ok(
         StatusCode::OK,
         json!({
@@ -301,6 +310,39 @@ pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(ra
             "max_page": total.div_ceil(per_page).max(1),
         }),
     ))
+}
+
+/// `fields=deals(all),notes(all),calls(all),meetings(all)`: full related records next to each
+/// contact. (`pinned_attachments` is accepted and empty: Kith has no attachments yet.)
+async fn with_related(
+    crm: &Crm,
+    actor: Actor,
+    fields: Option<&str>,
+    contacts: &[Contact],
+    items: &mut [Value],
+) -> ApiResult<()> {
+    use crate::engagements::{Kind, by_contact};
+    let Some(fields) = fields else { return Ok(()) };
+    let ids: Vec<i64> = contacts.iter().map(|c| c.id).collect();
+    for part in fields.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let name = part.strip_suffix("(all)").unwrap_or(part);
+        let mut related = match name {
+            "deals" => crate::deals::deals_by_contact(crm, actor, &ids).await?,
+            "notes" => by_contact(crm, actor, Kind::Note, &ids).await?,
+            "calls" => by_contact(crm, actor, Kind::Call, &ids).await?,
+            "meetings" => by_contact(crm, actor, Kind::Meeting, &ids).await?,
+            "pinned_attachments" => Default::default(),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "fields takes deals(all), notes(all), calls(all), meetings(all) or pinned_attachments(all)",
+                ));
+            }
+        };
+        for (c, item) in contacts.iter().zip(items.iter_mut()) {
+            item[name] = Value::Array(related.remove(&c.id).unwrap_or_default());
+        }
+    }
+    Ok(())
 }
 
 pub async fn get(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
@@ -383,7 +425,10 @@ fn draft_from(input: &mut Input, mut d: ContactDraft, lk: &Lookups, mode: Mode) 
         d.background = v;
     }
     if let Some(v) = input.boolean("starred") {
-        d.starred = v;
+        d.starred = Some(v);
+    } else if mode == Mode::Replace {
+        // A full update clears the caller's star when it is left out, like every other field.
+        d.starred = Some(false);
     }
     if let Some(v) = channels(input, "urls", URL_TYPES) {
         d.urls = v;

@@ -332,9 +332,28 @@ pub async fn create_for_contact(
     create_for(&st, actor, Some(contact.id), body).await
 }
 
-pub async fn get(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
+/// `include_history=true`: the last stage of the deal in each pipeline. Kith keeps a deal's
+/// current pipeline and stage only, so that is the one entry.
+fn add_history(rendered: &mut Value, d: &Deal) {
+    let mut map = serde_json::Map::new();
+    if let (Some(p), Some(s)) = (d.pipeline_id, d.probability) {
+        map.insert(hex_id(p), json!(s));
+    }
+    rendered["previous_pipeline_stages"] = Value::Object(map);
+}
+
+pub async fn get(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     let deal = st.crm.get::<Deal>(actor, path_id(&id, "deal")?).await?;
-    Ok(ok(StatusCode::OK, deal_data(&st.crm, actor, &deal).await?))
+    let mut data = deal_data(&st.crm, actor, &deal).await?;
+    if Params::parse(raw.as_deref()).flag("include_history")?.unwrap_or(false) {
+        add_history(&mut data["deal"], &deal);
+    }
+    Ok(ok(StatusCode::OK, data))
 }
 
 pub async fn update(
@@ -416,6 +435,14 @@ async fn list_deals(st: &AppState, actor: Actor, params: &Params, scope: Option<
     if let Some(tag) = params.get("tag") {
         q = q.filter(Crm::tag_filter("deal", tag));
     }
+    if let Some(id) = params.id("filter_id")? {
+        // Deals of the contacts the saved filter matches.
+        let saved = st.crm.get::<kith_domain::model::SavedFilter>(actor, id).await?;
+        let f = st.crm.saved_filter_query(actor, &saved).await?;
+        let ids =
+            st.crm.all::<Contact>(actor, Some(f)).await?.into_iter().map(|c| kith_store::Value::Int(c.id)).collect();
+        q = q.filter(Filter::In { field: kith_store::Field::col("contact_id"), values: ids });
+    }
     let (mut q, ranged) = params.date_filters(
         q,
         &[
@@ -437,9 +464,28 @@ async fn list_deals(st: &AppState, actor: Actor, params: &Params, scope: Option<
     // Newest first unless asked otherwise.
     let _ = ranged;
     q = q.sort(sort.unwrap_or_else(|| Sort::desc("created_at")));
+    let with_contacts = match params.get("fields") {
+        None => false,
+        Some("contacts(all)" | "contacts") => true,
+        Some(_) => return Err(ApiError::bad_request("fields supports contacts(all)")),
+    };
+    let history = params.flag("include_history")?.unwrap_or(false);
     let page = st.crm.list::<Deal>(actor, &q).await?;
     let cx = context(&st.crm, actor, &page.rows).await?;
-    let items = page.rows.iter().map(|d| json!({ "deal": render_deal(d, &cx) })).collect();
+    let lk = if with_contacts { Some(st.crm.contact_lookups(actor).await?) } else { None };
+    let mut items = Vec::with_capacity(page.rows.len());
+    for d in &page.rows {
+        let mut deal = render_deal(d, &cx);
+        if history {
+            add_history(&mut deal, d);
+        }
+        let mut item = json!({ "deal": deal });
+        if let Some(lk) = &lk {
+            let own: Vec<Contact> = d.contact_id.and_then(|c| cx.contacts.get(&c).cloned()).into_iter().collect();
+            item["contacts"] = json!(crate::contacts::render_contacts(&st.crm, actor, lk, &own).await?);
+        }
+        items.push(item);
+    }
     Ok(ok(StatusCode::OK, paging.envelope("deals", items, page.total.unwrap_or(0))))
 }
 
@@ -465,4 +511,21 @@ pub async fn list_for_company(
 ) -> ApiResult {
     let company = st.crm.get::<Company>(actor, path_id(&id, "company")?).await?;
     list_deals(&st, actor, &Params::parse(raw.as_deref()), Some(Filter::eq("company_id", company.id))).await
+}
+
+/// The deals of contacts, rendered and grouped by contact (for `fields=deals(all)`).
+pub async fn deals_by_contact(crm: &Crm, actor: Actor, contact_ids: &[i64]) -> ApiResult<HashMap<i64, Vec<Value>>> {
+    let f = Filter::In {
+        field: kith_store::Field::col("contact_id"),
+        values: contact_ids.iter().map(|i| kith_store::Value::Int(*i)).collect(),
+    };
+    let deals = crm.all::<Deal>(actor, Some(f)).await?;
+    let cx = context(crm, actor, &deals).await?;
+    let mut out: HashMap<i64, Vec<Value>> = HashMap::new();
+    for d in &deals {
+        if let Some(c) = d.contact_id {
+            out.entry(c).or_default().push(render_deal(d, &cx));
+        }
+    }
+    Ok(out)
 }

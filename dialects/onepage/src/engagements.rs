@@ -512,3 +512,38 @@ macro_rules! engagement_routes {
 engagement_routes!(notes, Kind::Note);
 engagement_routes!(calls, Kind::Call);
 engagement_routes!(meetings, Kind::Meeting);
+
+/// Notes, calls or meetings of contacts, rendered and grouped by contact (for `fields=…(all)`).
+pub async fn by_contact(
+    crm: &Crm,
+    actor: Actor,
+    kind: Kind,
+    contact_ids: &[i64],
+) -> ApiResult<HashMap<i64, Vec<Value>>> {
+    let f = Filter::In { field: Field::col("contact_id"), values: contact_ids.iter().map(|i| SV::Int(*i)).collect() };
+    let mut out: HashMap<i64, Vec<Value>> = HashMap::new();
+    match kind {
+        Kind::Note => {
+            let rows = crm.all::<Note>(actor, Some(f)).await?;
+            let cx = context(crm, actor, rows.iter().filter_map(|n| n.deal_id).collect()).await?;
+            for n in &rows {
+                out.entry(n.contact_id.unwrap_or_default()).or_default().push(render_note(n, &cx));
+            }
+        }
+        Kind::Call => {
+            let rows = crm.all::<Call>(actor, Some(f)).await?;
+            let cx = context(crm, actor, Vec::new()).await?;
+            for c in &rows {
+                out.entry(c.contact_id.unwrap_or_default()).or_default().push(render_call(c, &cx));
+            }
+        }
+        Kind::Meeting => {
+            let rows = crm.all::<Meeting>(actor, Some(f)).await?;
+            let cx = context(crm, actor, Vec::new()).await?;
+            for m in &rows {
+                out.entry(m.contact_id.unwrap_or_default()).or_default().push(render_meeting(m, &cx));
+            }
+        }
+    }
+    Ok(out)
+}

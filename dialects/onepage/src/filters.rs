@@ -92,3 +92,43 @@ pub async fn contacts(
     };
     matching(&st, actor, &filter, Paging { page, per_page: FILTERED_PER_PAGE }).await
 }
+
+/// Contact narrowing that needs the database: `filter_id`, `action_stream`, `has_actions_today`
+/// and `not_linked_with` (shared by `/contacts`, the streams and, through the contacts, `/deals`).
+pub async fn contact_scope(crm: &Crm, actor: Actor, params: &Params) -> ApiResult<Vec<Filter>> {
+    let mut out = Vec::new();
+    if let Some(id) = params.id("filter_id")? {
+        let saved = crm.get::<SavedFilter>(actor, id).await?;
+        out.push(crm.saved_filter_query(actor, &saved).await?);
+    }
+    let in_ids = |ids: Vec<i64>| Filter::In { field: Field::col("id"), values: ids.into_iter().map(SV::Int).collect() };
+    if params.flag("action_stream")?.unwrap_or(false) {
+        let stream = crm.action_stream(actor, StreamOf::User(actor.user_id), None).await?;
+        out.push(in_ids(stream.iter().map(|e| e.contact.id).collect()));
+    }
+    if params.flag("has_actions_today")?.unwrap_or(false) {
+        // Due today or earlier (overdue), or ASAP: what the caller has to do today.
+        let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
+        let f = Filter::All(vec![
+            Filter::eq("assignee_id", actor.user_id),
+            Filter::Any(vec![
+                Filter::eq("status", "asap"),
+                Filter::All(vec![
+                    Filter::In { field: Field::col("status"), values: vec!["date".into(), "date_time".into()] },
+                    Filter::cmp("date", kith_store::Op::Lte, today),
+                ]),
+            ]),
+        ]);
+        let actions = crm.all::<kith_domain::model::Action>(actor, Some(f)).await?;
+        out.push(in_ids(actions.iter().filter_map(|a| a.contact_id).collect()));
+        out.push(Filter::eq("owner_id", actor.user_id));
+    }
+    if let Some(company) = params.id("not_linked_with")? {
+        if params.get("company_id").is_some() {
+            return Err(ApiError::bad_request("not_linked_with cannot be used with company_id"));
+        }
+        let linked = crm.linked_contacts(actor, company).await?;
+        out.push(Filter::Not(Box::new(in_ids(linked.iter().map(|c| c.id).collect()))));
+    }
+    Ok(out)
+}
