@@ -442,6 +442,11 @@ async fn notes_calls_and_meetings() {
         let r = app.op(Method::POST, "/meetings", Some(json!({"contact_id": c, "place": "p".repeat(101)}))).await;
         assert!(r.body["errors"]["place"].is_string(), "{}", r.body);
 
+        assert_eq!(get(&app, &format!("/contacts/{c}/calls")).await["total_count"], 1);
+        assert_eq!(get(&app, &format!("/contacts/{c}/meetings")).await["total_count"], 1);
+        let moved = put(&app, &format!("/meetings/{mid}?partial=true"), Some(json!({"place": "Room 2"}))).await;
+        assert_eq!(moved["meeting"]["place"], "Room 2");
+        assert_eq!(moved["meeting"]["text"], "Demo");
         // Per-company lists see the company's contacts' records.
         let company =
             get(&app, &format!("/contacts/{c}")).await["contact"]["company_id"].as_str().expect("company").to_owned();

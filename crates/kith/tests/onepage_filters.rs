@@ -142,6 +142,9 @@ async fn assignments_by_others_notify() {
         assert_eq!(mine["notifications"][0]["notification"]["by"], "col@acme.test");
         assert_eq!(mine["notifications"][0]["notification"]["contact_id"], c);
         let nid = mine["notifications"][1]["notification"]["id"].as_str().expect("id").to_owned();
+        let one = data(&app, Method::GET, &format!("/notifications/{nid}"), None, 200).await;
+        assert_eq!(one["notification"]["type"], "assigned_action");
+        assert_eq!(one["notification"]["read"], false);
         let read = data(&app, Method::POST, &format!("/notifications/{nid}/mark_as_read"), None, 201).await;
         assert_eq!(read["notification"]["read"], true);
         // Someone else's notification is not found.

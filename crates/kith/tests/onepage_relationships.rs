@@ -44,6 +44,10 @@ async fn types_and_relationships() {
         let long = json!({"variants": [{"name": "x".repeat(36)}]});
         assert_error(&app.op(Method::POST, "/relationship_types", Some(long)).await, 400, "invalid_request_data");
         assert_eq!(data(&app, Method::GET, "/relationship_types", None, 200).await["total_count"], 2);
+        let one =
+            data(&app, Method::GET, &format!("/relationship_types/{}", boss["id"].as_str().unwrap_or("")), None, 200)
+                .await;
+        assert_eq!(one["relationship_type"]["relationship_variants"][1]["name"], "Reports to");
 
         // Renaming needs the full set of variant ids.
         let bid = boss["id"].as_str().expect("id").to_owned();

@@ -171,6 +171,7 @@ async fn custom_company_and_deal_fields() {
             assert_error(&r, 400, "invalid_request_data");
             let r = app.op(Method::POST, path, Some(json!({"name": "Pick", "type": "select_box"}))).await;
             assert_error(&r, 400, "invalid_request_data");
+            assert_eq!(ok(&app, Method::GET, &format!("{path}/{id}.json"), None, 200).await[one]["name"], "Size");
             let list = ok(&app, Method::GET, &format!("{path}?type=select_box"), None, 200).await;
             assert_eq!(list["total_count"], 1);
             let u = ok(
