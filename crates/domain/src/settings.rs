@@ -45,6 +45,27 @@ fn check_status(d: &StatusDraft) -> Result<()> {
     e.finish()
 }
 
+fn check_lead_source_name(name: &str) -> Result<()> {
+    let mut e = Errors::default();
+    if name.is_empty() {
+        e.add("text", "is required");
+    }
+    e.max_len("text", Some(name), LEAD_SOURCE_NAME_MAX);
+    e.finish()
+}
+
+/// Applies `change` to every live contact whose `column` holds `id` (a status or lead source
+/// being deleted), inside the deleting transaction.
+async fn rewrite_contacts(tx: &mut kith_store::Tx, column: &str, id: i64, change: impl Fn(&mut Contact)) -> Result<()> {
+    let using = tx.list(Contact::SPEC, &ListQuery::all().filter(Filter::eq(column, id))).await?.rows;
+    for row in using {
+        let mut c = Contact::from_row(row)?;
+        change(&mut c);
+        save_in(tx, &c).await?;
+    }
+    Ok(())
+}
+
 /// A lead source key from its name: lower-case words joined by `_`.
 fn slug(name: &str) -> String {
     let mut out = String::new();
@@ -113,12 +134,7 @@ impl Crm {
         }
         let lead = tx.list(Status::SPEC, &ListQuery::all().filter(Filter::eq("key", DEFAULT_STATUS_KEY))).await?;
         let lead = lead.rows.first().map(|r| r.id);
-        let using = tx.list(Contact::SPEC, &ListQuery::all().filter(Filter::eq("status_id", id))).await?.rows;
-        for row in using {
-            let mut c = Contact::from_row(row)?;
-            c.status_id = lead;
-            save_in(&mut tx, &c).await?;
-        }
+        rewrite_contacts(&mut tx, "status_id", id, |c| c.status_id = lead).await?;
         tx.delete(Status::SPEC, id).await?;
         tx.commit().await?;
         Ok(())
@@ -127,12 +143,7 @@ impl Crm {
     /// A new lead source, keyed by a slug of its name (made unique).
     pub async fn create_lead_source(&self, actor: Actor, name: &str) -> Result<LeadSource> {
         let name = name.trim();
-        let mut e = Errors::default();
-        if name.is_empty() {
-            e.add("text", "is required");
-        }
-        e.max_len("text", Some(name), LEAD_SOURCE_NAME_MAX);
-        e.finish()?;
+        check_lead_source_name(name)?;
         // Deleted sources keep their keys (the unique index covers them), so look at all.
         let mut every = ListQuery::all();
         every.visibility = kith_store::Visibility::All;
@@ -167,12 +178,7 @@ impl Crm {
 
     pub async fn rename_lead_source(&self, actor: Actor, id: i64, name: &str) -> Result<LeadSource> {
         let name = name.trim();
-        let mut e = Errors::default();
-        if name.is_empty() {
-            e.add("text", "is required");
-        }
-        e.max_len("text", Some(name), LEAD_SOURCE_NAME_MAX);
-        e.finish()?;
+        check_lead_source_name(name)?;
         let mut source = self.get::<LeadSource>(actor, id).await?;
         source.name = name.to_owned();
         self.save(actor, source).await
@@ -182,12 +188,7 @@ impl Crm {
     pub async fn delete_lead_source(&self, actor: Actor, id: i64) -> Result<()> {
         let mut tx = self.begin(actor).await?;
         get_in::<LeadSource>(&mut tx, id).await?;
-        let using = tx.list(Contact::SPEC, &ListQuery::all().filter(Filter::eq("lead_source_id", id))).await?.rows;
-        for row in using {
-            let mut c = Contact::from_row(row)?;
-            c.lead_source_id = None;
-            save_in(&mut tx, &c).await?;
-        }
+        rewrite_contacts(&mut tx, "lead_source_id", id, |c| c.lead_source_id = None).await?;
         tx.delete(LeadSource::SPEC, id).await?;
         tx.commit().await?;
         Ok(())

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::input::{Input, channels};
-use crate::params::{parse_time, read_input};
+use crate::params::{parse_time, path_id, read_input};
 use crate::wire::{ApiError, ApiResult, hex_id, ok, parse_id, time};
 
 const TITLES: &[&str] = &["Mr", "Mrs", "Ms"];
@@ -141,10 +141,6 @@ pub async fn render_contacts(crm: &Crm, actor: Actor, lk: &Lookups, contacts: &[
 async fn contact_data(crm: &Crm, actor: Actor, lk: &Lookups, contact: &Contact) -> ApiResult<Value> {
     let rendered = render_contacts(crm, actor, lk, std::slice::from_ref(contact)).await?;
     Ok(json!({ "contact": rendered.into_iter().next().unwrap_or(Value::Null) }))
-}
-
-fn path_id(raw: &str) -> ApiResult<i64> {
-    parse_id(raw).ok_or_else(|| ApiError::not_found("contact"))
 }
 
 fn parse_bool(key: &str, raw: &str) -> ApiResult<bool> {
@@ -346,7 +342,7 @@ async fn with_related(
 }
 
 pub async fn get(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
-    let contact = st.crm.get::<Contact>(actor, path_id(&id)?).await?;
+    let contact = st.crm.get::<Contact>(actor, path_id(&id, "contact")?).await?;
     let lk = st.crm.contact_lookups(actor).await?;
     Ok(ok(StatusCode::OK, contact_data(&st.crm, actor, &lk, &contact).await?))
 }
@@ -367,7 +363,7 @@ pub async fn update(
     RawQuery(raw): RawQuery,
     body: Body,
 ) -> ApiResult {
-    let id = path_id(&id)?;
+    let id = path_id(&id, "contact")?;
     let params = kith_http::query_pairs(raw.as_deref());
     let partial = flag(&params, "partial")?;
     let mut input = read_input(&st, body).await?;
@@ -387,7 +383,7 @@ pub async fn delete(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
-    let id = path_id(&id)?;
+    let id = path_id(&id, "contact")?;
     let params = kith_http::query_pairs(raw.as_deref());
     let undo = flag(&params, "undo")?;
     if undo {
