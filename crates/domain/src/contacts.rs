@@ -350,11 +350,6 @@ async fn apply_draft(
         if star {
             c.starred_by.0.push(actor.user_id);
         }
-        c.starred = !c.starred_by.0.is_empty();
-        c.starred_by_text = (!c.starred_by.0.is_empty()).then(|| {
-            let ids: Vec<String> = c.starred_by.0.iter().map(i64::to_string).collect();
-            format!("{SEP}{}{SEP}", ids.join(&SEP.to_string()))
-        });
     }
     c.company_id = company.as_ref().map(|co| co.id);
     c.company_name = company.map(|co| co.name);
@@ -362,16 +357,13 @@ async fn apply_draft(
     c.status_id = status_id;
     c.lead_source_id = d.lead_source_id;
     c.background = d.background;
-    c.email = d.emails.first().map(|e| e.value.trim().to_owned());
-    c.phone = d.phones.first().map(|p| p.value.trim().to_owned());
-    c.emails_text = lines(&d.emails);
-    c.urls_text = lines(&d.urls);
     c.emails = Json(trim_channels(d.emails));
     c.phones = Json(trim_channels(d.phones));
     c.urls = Json(trim_channels(d.urls));
     c.addresses = Json(d.addresses);
     c.tags = Json(tags);
     c.custom_fields = Json(custom.unwrap_or_default());
+    c.refresh_search_columns();
     Ok(())
 }
 
@@ -407,6 +399,21 @@ fn lines(list: &[Channel]) -> Option<String> {
 }
 
 impl Contact {
+    /// Recomputes the columns kept for filtering and search from the contact's own lists: the
+    /// first email and phone, every address and URL lower-cased, and who starred it. Whatever
+    /// writes a contact's lists calls this before saving (bulk loads too).
+    pub fn refresh_search_columns(&mut self) {
+        self.email = self.emails.0.first().map(|e| e.value.trim().to_owned());
+        self.phone = self.phones.0.first().map(|p| p.value.trim().to_owned());
+        self.emails_text = lines(&self.emails.0);
+        self.urls_text = lines(&self.urls.0);
+        self.starred = !self.starred_by.0.is_empty();
+        self.starred_by_text = self.starred.then(|| {
+            let ids: Vec<String> = self.starred_by.0.iter().map(i64::to_string).collect();
+            format!("{SEP}{}{SEP}", ids.join(&SEP.to_string()))
+        });
+    }
+
     /// Whether `user` starred the contact.
     pub fn starred_by(&self, user: i64) -> bool {
         self.starred_by.0.contains(&user)

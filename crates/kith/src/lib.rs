@@ -19,6 +19,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub mod seed;
+
 pub use kith_http::HttpConfig as Config;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");

@@ -70,6 +70,34 @@ enum Command {
     /// Manage saved contact filters (OnePage `/filters`).
     #[command(subcommand)]
     Filter(FilterCommand),
+    /// Fill the database with realistic generated CRM data: new accounts with users, companies,
+    /// contacts, deals, actions, notes, tags and custom-field values.
+    Seed {
+        /// Contacts in the main account.
+        #[arg(long, default_value_t = 10_000)]
+        contacts: u64,
+        /// Further accounts beside the main one.
+        #[arg(long, default_value_t = 2)]
+        other_accounts: u32,
+        /// Contacts in each further account.
+        #[arg(long, default_value_t = 1_000)]
+        other_contacts: u64,
+        /// Users per account, the owner included.
+        #[arg(long, default_value_t = 5)]
+        users: u32,
+        /// Contacts written per transaction.
+        #[arg(long, default_value_t = 2_000)]
+        batch: usize,
+        /// The same seed generates the same data.
+        #[arg(long, default_value_t = 1)]
+        rng_seed: u64,
+        /// Print the seeded accounts as JSON (one object per line) instead of text.
+        #[arg(long)]
+        json: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -238,6 +266,32 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Key(cmd) => key_command(&kith::open(&url, 2).await?, cmd).await,
         Command::Filter(cmd) => filter_command(&kith::open(&url, 2).await?, cmd).await,
+        Command::Seed { contacts, other_accounts, other_contacts, users, batch, rng_seed, json, quiet } => {
+            let crm = kith::open(&url, 2).await?;
+            let opts = kith::seed::SeedOptions {
+                contacts,
+                other_accounts,
+                other_contacts,
+                users,
+                batch,
+                rng_seed,
+                progress: !quiet,
+            };
+            let started = std::time::Instant::now();
+            let accounts = kith::seed::seed(&crm, &opts).await?;
+            for a in &accounts {
+                if json {
+                    println!("{}", serde_json::to_string(a)?);
+                } else {
+                    println!("account {}: {} contacts; user_id {} api_key {}", a.account_id, a.contacts, a.user_id, a.api_key);
+                }
+            }
+            if !json {
+                println!("seeded in {:.1}s", started.elapsed().as_secs_f64());
+            }
+            crm.store().close().await;
+            Ok(())
+        }
     }
 }
 

@@ -347,6 +347,119 @@ impl Tx {
         self.inner.conn().list(&b, spec, q).await
     }
 
+    /// Reserves `n` new ids, unique across the database. On PostgreSQL they come in blocks and
+    /// need not be contiguous.
+    pub async fn next_ids(&mut self, n: usize) -> Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(n);
+        if n == 0 {
+            return Ok(ids);
+        }
+        match &mut self.inner {
+            TxInner::Sqlite(t) => {
+                let start: i64 = sqlx::query_scalar(
+                    "UPDATE kith_ids SET next_id = next_id + ?1 WHERE name = 'global' RETURNING next_id - ?1",
+                )
+                .bind(n as i64)
+                .fetch_one(&mut **t)
+                .await?;
+                ids.extend(start..start + n as i64);
+            }
+            TxInner::Postgres(t) => {
+                while ids.len() < n {
+                    match self.store.inner.ids.take() {
+                        Some(id) => ids.push(id),
+                        None => break,
+                    }
+                }
+                let missing = n - ids.len();
+                if missing > 0 {
+                    let blocks = missing.div_ceil(crate::ids::PG_BLOCK as usize) as i64;
+                    let starts: Vec<i64> =
+                        sqlx::query_scalar("SELECT nextval('kith_id_seq') FROM generate_series(1, $1)")
+                            .bind(blocks)
+                            .fetch_all(&mut **t)
+                            .await?;
+                    for start in starts {
+                        let end = start + crate::ids::PG_BLOCK;
+                        let take = (n - ids.len()).min(crate::ids::PG_BLOCK as usize) as i64;
+                        ids.extend(start..start + take);
+                        if start + take < end {
+                            // Keep the rest of the last block for later inserts.
+                            self.store.inner.ids.install(start + take, end);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Inserts many rows with new ids in few statements, recording a `created` event for each;
+    /// each row's `values` follow `spec.columns`. Returns the ids in the order of `rows`.
+    /// For bulk loads: the result is the same as one `insert` per row.
+    pub async fn insert_many(&mut self, spec: &EntitySpec, rows: Vec<Vec<Value>>) -> Result<Vec<i64>> {
+        let ids = self.next_ids(rows.len()).await?;
+        let event_ids = self.next_ids(rows.len()).await?;
+        let events: Vec<(i64, Vec<Value>)> = rows
+            .iter()
+            .zip(&ids)
+            .zip(event_ids)
+            .map(|((values, id), event_id)| {
+                let changed: Vec<&str> =
+                    spec.columns.iter().zip(values).filter(|(_, v)| !v.is_null()).map(|(c, _)| c.name).collect();
+                let event = vec![
+                    Value::Text(spec.kind.to_owned()),
+                    Value::Int(*id),
+                    Value::Text(Operation::Created.as_str().to_owned()),
+                    self.actor.map_or(Value::Null, Value::Int),
+                    Value::Json(serde_json::json!(changed)),
+                ];
+                (event_id, event)
+            })
+            .collect();
+        self.insert_rows(spec, ids.iter().copied().zip(rows).collect()).await?;
+        self.insert_rows(&EVENTS, events).await?;
+        Ok(ids)
+    }
+
+    /// Multi-row INSERTs, sized to stay under both backends' limits on bound parameters.
+    async fn insert_rows(&mut self, spec: &EntitySpec, rows: Vec<(i64, Vec<Value>)>) -> Result<()> {
+        const MAX_PARAMS: usize = 30_000;
+        let width = 4 + spec.columns.len();
+        let per_statement = (MAX_PARAMS / width).clamp(1, 1000);
+        let backend = self.store.backend();
+        let t = bind(backend, ColumnType::Time, &Value::Time(now()))?;
+        let account = bind(backend, ColumnType::Int, &Value::Int(self.account_id))?;
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let mut stmt = Query::insert();
+            stmt.into_table(Alias::new(spec.table)).columns(
+                ["account_id", "id", "created_at", "updated_at"]
+                    .into_iter()
+                    .chain(spec.columns.iter().map(|c| c.name))
+                    .map(Alias::new),
+            );
+            for (id, values) in rows.by_ref().take(per_statement) {
+                if values.len() != spec.columns.len() {
+                    return Err(StoreError::Query(format!(
+                        "{}: {} values for {} columns",
+                        spec.kind,
+                        values.len(),
+                        spec.columns.len()
+                    )));
+                }
+                let mut vals =
+                    vec![account.clone(), bind(backend, ColumnType::Int, &Value::Int(id))?, t.clone(), t.clone()];
+                for (c, v) in spec.columns.iter().zip(&values) {
+                    vals.push(bind(backend, c.ty, v)?);
+                }
+                stmt.values(vals.into_iter().map(Expr::val)).map_err(|e| StoreError::Query(e.to_string()))?;
+            }
+            self.inner.conn().execute(&stmt).await?;
+        }
+        Ok(())
+    }
+
     /// Inserts a row with a new id; `values` follow `spec.columns`.
     pub async fn insert(&mut self, spec: &EntitySpec, values: Vec<Value>) -> Result<Row> {
         let id = self.next_id().await?;

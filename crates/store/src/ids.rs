@@ -27,6 +27,12 @@ impl IdBlock {
         }
     }
 
+    /// Keeps the ids `from..to` of a block for later `take`s.
+    pub fn install(&self, from: i64, to: i64) {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        *g = (from, to);
+    }
+
     /// Installs a fresh block starting at `start` and returns its first id.
     pub fn refill(&self, start: i64) -> i64 {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());

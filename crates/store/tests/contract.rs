@@ -407,6 +407,67 @@ async fn ids_are_unique_across_tables_and_handles() {
 }
 
 #[tokio::test]
+async fn bulk_inserts_match_single_inserts() {
+    for db in backends().await {
+        let s = &db.store;
+        let l = db.label;
+        let second = db.reopen().await;
+        let acct = s.create_account("bulk").await.unwrap();
+        // More rows than one statement holds, so the insert is split; a second handle takes ids
+        // in between, so PostgreSQL's id blocks interleave.
+        let widgets: Vec<W> = (0..2_345).map(|i| W::new(i, &format!("w{i}")).score(i)).collect();
+        let mut tx = s.begin(acct, Some(7)).await.unwrap();
+        let first = tx.insert_many(&WIDGETS, widgets[..1_200].iter().map(W::values).collect()).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = second.begin(acct, None).await.unwrap();
+        let between = tx.insert(&PARENTS, vec![Value::Text("between".into())]).await.unwrap().id;
+        tx.commit().await.unwrap();
+        let mut tx = s.begin(acct, Some(7)).await.unwrap();
+        let rest = tx.insert_many(&WIDGETS, widgets[1_200..].iter().map(W::values).collect()).await.unwrap();
+        let single = tx.insert(&WIDGETS, W::new(9_999, "single").values()).await.unwrap().id;
+        tx.commit().await.unwrap();
+
+        let ids: Vec<i64> = first.iter().chain(&rest).copied().collect();
+        let mut all: HashSet<i64> = ids.iter().copied().collect();
+        assert_eq!(all.len(), widgets.len(), "{l}: every bulk row has its own id");
+        assert!(all.insert(between) && all.insert(single), "{l}: ids are not handed out twice");
+
+        // Each row reads back as written, in the order given.
+        for (i, id) in [0usize, 999, 1_000, 1_199, 1_200, 2_344].into_iter().map(|i| (i, ids[i])) {
+            let row = s.get(acct, &WIDGETS, id, Visibility::Live).await.unwrap().expect("row");
+            assert_eq!(row.values, widgets[i].values(), "{l}: row {i}");
+        }
+        let q = ListQuery::all().with_total();
+        assert_eq!(s.list(acct, &WIDGETS, &q).await.unwrap().total, Some(2_346), "{l}");
+        // One created event per row, naming the actor and the non-null columns.
+        let ev = events_for(s, acct, ids[5]).await;
+        assert_eq!(
+            ev,
+            vec![(
+                "widget".to_owned(),
+                ids[5],
+                "created".to_owned(),
+                Some(7),
+                json!(["ordinal", "name", "score", "active", "custom_fields"])
+            )],
+            "{l}"
+        );
+        let q = ListQuery::all().filter(Filter::eq("entity_kind", "widget")).with_total();
+        assert_eq!(s.list(acct, &EVENTS, &q).await.unwrap().total, Some(2_346), "{l}");
+
+        // A row of the wrong width is an error and the transaction writes nothing.
+        let mut tx = s.begin(acct, None).await.unwrap();
+        let err = tx.insert_many(&WIDGETS, vec![W::new(1, "ok").values(), vec![Value::Int(1)]]).await;
+        assert!(matches!(err, Err(StoreError::Query(_))), "{l}: {err:?}");
+        drop(tx);
+        let q = ListQuery::all().with_total();
+        assert_eq!(s.list(acct, &WIDGETS, &q).await.unwrap().total, Some(2_346), "{l}");
+        second.close().await;
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn unique_index_violation_is_a_conflict() {
     for db in backends().await {
         let s = &db.store;
