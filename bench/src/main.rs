@@ -71,6 +71,9 @@ struct RunArgs {
     /// Where results.json and results.md go.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
+    /// Fail when any request failed or answered other than 2xx (the CI smoke run).
+    #[arg(long)]
+    strict: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -161,8 +164,14 @@ async fn wait_ready(url: &str, server: &mut Server) -> anyhow::Result<()> {
     bail!("{url} did not answer within a minute")
 }
 
+/// Full speed uses every connection; a paced run uses about one connection per 20 requests a
+/// second, so that each waits at most ~50 ms between requests and the rate holds in short runs.
 fn pace(args: &RunArgs, rate: Option<f64>) -> Pace {
-    Pace { threads: args.threads, connections: args.connections, seconds: args.seconds, rate }
+    let connections = match rate {
+        Some(r) => ((r / 20.0).ceil() as u32).clamp(1, args.connections.max(1)),
+        None => args.connections.max(1),
+    };
+    Pace { threads: args.threads.clamp(1, connections), connections, seconds: args.seconds, rate }
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -206,6 +215,21 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     std::fs::write(args.out.join("results.md"), report.markdown())?;
     eprintln!("==> wrote {}/results.md and results.json", args.out.display());
     print!("{}", report.markdown());
+    if args.strict {
+        let failed: Vec<String> = report
+            .datasets
+            .iter()
+            .flat_map(|d| d.scenarios.iter().map(move |s| (d, s)))
+            .filter(|(_, s)| {
+                let bad = |m: &wrk::Measured| m.errors + m.non_2xx > 0 || m.requests == 0;
+                bad(&s.peak) || s.half_load.as_ref().is_some_and(bad)
+            })
+            .map(|(d, s)| format!("{} on {} with {} contacts", s.name, d.backend, d.contacts))
+            .collect();
+        if !failed.is_empty() {
+            bail!("requests failed or got no answer: {}", failed.join("; "));
+        }
+    }
     Ok(())
 }
 
@@ -222,7 +246,9 @@ impl Database {
             "postgres" => {
                 let name = format!("kith_bench_{}_{contacts}", std::process::id());
                 let mut admin = sqlx_connect(&args.postgres).await?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&mut admin).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+                    .execute(&mut admin)
+                    .await?;
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
                 let url = match args.postgres.rsplit_once('/') {
                     Some((server, _)) => format!("{server}/{name}"),
@@ -339,15 +365,7 @@ async fn measure_dataset(
     drop(server);
 
     let deep_pages = pages::deep_pages(url, account_id, contacts).await?;
-    Ok(Dataset {
-        backend: backend.into(),
-        contacts,
-        seed_seconds,
-        idle_rss_kib,
-        peak_rss_kib,
-        scenarios,
-        deep_pages,
-    })
+    Ok(Dataset { backend: backend.into(), contacts, seed_seconds, idle_rss_kib, peak_rss_kib, scenarios, deep_pages })
 }
 
 /// Real ids and names read back from the seeded account, to spread requests over.
@@ -361,10 +379,7 @@ impl Sample {
     async fn fetch(base: &str, auth: &str) -> anyhow::Result<Sample> {
         let client = reqwest::Client::new();
         let get = |page: u64| {
-            client
-                .get(format!("{base}/api/v3/contacts?per_page=100&page={page}"))
-                .header("Authorization", auth)
-                .send()
+            client.get(format!("{base}/api/v3/contacts?per_page=100&page={page}")).header("Authorization", auth).send()
         };
         let first: Value = get(1).await?.error_for_status()?.json().await?;
         let max_page = first["data"]["max_page"].as_u64().unwrap_or(1);
@@ -404,10 +419,8 @@ fn scenarios_for(account: &Value, sample: &Sample, auth: &str) -> anyhow::Result
     let field = account["custom_field_id"].as_str().context("seed output lacks custom_field_id")?;
     let value = account["custom_field_value"].as_str().context("seed output lacks custom_field_value")?;
     let headers = vec![("Authorization".to_owned(), auth.to_owned())];
-    let json_headers = vec![
-        ("Authorization".to_owned(), auth.to_owned()),
-        ("Content-Type".to_owned(), "application/json".to_owned()),
-    ];
+    let json_headers =
+        vec![("Authorization".to_owned(), auth.to_owned()), ("Content-Type".to_owned(), "application/json".to_owned())];
     let get = |paths: Vec<String>| Load { method: "GET", paths, body: None, headers: headers.clone() };
     let deep = sample.max_page.min(5_000);
     Ok(vec![

@@ -8,10 +8,10 @@
 //! queued (by position), then done.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kith_store::{Field, Filter, ListQuery, Sort, Tx, Value, Visibility};
+use kith_store::{Field, Filter, ListQuery, Sort, Tx, Visibility};
 
 use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
 use crate::entity::Entity;
@@ -92,6 +92,15 @@ pub struct StreamEntry {
     pub next_actions: Vec<Action>,
     pub queued_actions: Vec<Action>,
     /// Dated queued actions due before the next action (what `swap` resolves).
+    pub conflicts: Vec<Action>,
+}
+
+/// One contact's place in an action stream, before the contact is loaded.
+#[derive(Debug, Clone)]
+pub struct StreamSlot {
+    pub contact_id: i64,
+    pub next_actions: Vec<Action>,
+    pub queued_actions: Vec<Action>,
     pub conflicts: Vec<Action>,
 }
 
@@ -354,21 +363,23 @@ impl Crm {
         Ok(promoted)
     }
 
-    /// The action stream: contacts with open next actions of `of`, ordered by their next action.
-    /// `contacts` narrows the contacts (a filter from the caller's query); pages are cut by the caller.
-    pub async fn action_stream(
+    /// The action stream's order: every live contact matching `contacts` that has an open next
+    /// action of `of`, ordered by its next action, with its open actions. Contacts are not
+    /// loaded (a stream can hold most of an account; callers load the page they show).
+    pub async fn action_stream_slots(
         &self,
         actor: Actor,
         of: StreamOf,
         contacts: Option<Filter>,
-    ) -> Result<Vec<StreamEntry>> {
+    ) -> Result<Vec<StreamSlot>> {
         let mut f =
             vec![Filter::cmp("status", kith_store::Op::Ne, "done"), Filter::IsNotNull(Field::col("contact_id"))];
         if let StreamOf::User(u) = of {
             f.push(Filter::eq("assignee_id", u));
         }
-        let q = ListQuery::all().filter(Filter::All(f)).sort(Sort::asc("id"));
-        let mut by_contact: BTreeMap<i64, Vec<Action>> = BTreeMap::new();
+        let open = Filter::All(f);
+        let q = ListQuery::all().filter(open.clone()).sort(Sort::asc("id"));
+        let mut by_contact: HashMap<i64, Vec<Action>> = HashMap::new();
         for a in self.list::<Action>(actor, &q).await?.rows {
             if let Some(c) = a.contact_id {
                 by_contact.entry(c).or_default().push(a);
@@ -378,17 +389,19 @@ impl Crm {
         if by_contact.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<Value> = by_contact.keys().map(|i| Value::Int(*i)).collect();
-        let mut cq = ListQuery::all().filter(Filter::In { field: Field::col("id"), values: ids });
+        // Which of those contacts are live and match: asked by reference, so the query does not
+        // grow with the stream.
+        let mut eligible =
+            Filter::Referenced { target: Action::SPEC, via: "contact_id".into(), filter: Box::new(open) };
         if let Some(extra) = contacts {
-            cq = cq.filter(extra);
+            eligible = Filter::and(Some(eligible), extra);
         }
-        let found: HashMap<i64, Contact> =
-            self.list::<Contact>(actor, &cq).await?.rows.into_iter().map(|c| (c.id, c)).collect();
-        let mut entries: Vec<StreamEntry> = by_contact
+        let ids: HashSet<i64> =
+            self.store().list_ids(actor.account_id, Contact::SPEC, Some(&eligible)).await?.into_iter().collect();
+        let mut slots: Vec<StreamSlot> = by_contact
             .into_iter()
-            .filter_map(|(cid, mut actions)| {
-                let contact = found.get(&cid)?.clone();
+            .filter(|(cid, _)| ids.contains(cid))
+            .map(|(contact_id, mut actions)| {
                 actions.sort_by(stream_order);
                 let (next, queued): (Vec<Action>, Vec<Action>) = actions.into_iter().partition(Action::is_next);
                 let first_date = next.first().and_then(|n| n.date.clone());
@@ -403,13 +416,48 @@ impl Crm {
                     })
                     .cloned()
                     .collect();
-                Some(StreamEntry { contact, next_actions: next, queued_actions: queued, conflicts })
+                StreamSlot { contact_id, next_actions: next, queued_actions: queued, conflicts }
             })
             .collect();
-        entries.sort_by(|a, b| match (a.next_actions.first(), b.next_actions.first()) {
+        slots.sort_by(|a, b| match (a.next_actions.first(), b.next_actions.first()) {
             (Some(x), Some(y)) => stream_order(x, y),
             _ => Ordering::Equal,
         });
-        Ok(entries)
+        Ok(slots)
+    }
+
+    /// Loads the contacts of some stream slots, keeping their order.
+    pub async fn stream_entries(&self, actor: Actor, slots: Vec<StreamSlot>) -> Result<Vec<StreamEntry>> {
+        let mut found: HashMap<i64, Contact> = HashMap::new();
+        let ids: Vec<i64> = slots.iter().map(|s| s.contact_id).collect();
+        for chunk in ids.chunks(500) {
+            for row in self.store().get_many(actor.account_id, Contact::SPEC, chunk).await? {
+                let c = Contact::from_row(row)?;
+                found.insert(c.id, c);
+            }
+        }
+        Ok(slots
+            .into_iter()
+            .filter_map(|s| {
+                Some(StreamEntry {
+                    contact: found.remove(&s.contact_id)?,
+                    next_actions: s.next_actions,
+                    queued_actions: s.queued_actions,
+                    conflicts: s.conflicts,
+                })
+            })
+            .collect())
+    }
+
+    /// The whole action stream with its contacts: contacts with open next actions of `of`,
+    /// ordered by their next action. `contacts` narrows the contacts.
+    pub async fn action_stream(
+        &self,
+        actor: Actor,
+        of: StreamOf,
+        contacts: Option<Filter>,
+    ) -> Result<Vec<StreamEntry>> {
+        let slots = self.action_stream_slots(actor, of, contacts).await?;
+        self.stream_entries(actor, slots).await
     }
 }

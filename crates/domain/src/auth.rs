@@ -128,6 +128,13 @@ impl Crm {
             return Err(DomainError::Unauthorized);
         }
         let hash = hash_key(presented);
+        let generation = self.store().generation(crate::cache::AUTH_KINDS);
+        if let Some(actor) = self.caches.auth.get(&hash, generation) {
+            return match expected_user {
+                Some(u) if u != actor.user_id => Err(DomainError::Unauthorized),
+                _ => Ok(actor),
+            };
+        }
         let found = self.store().find_unscoped(ApiKey::SPEC, "hash", Value::Text(hash.clone())).await?;
         let Some((account_id, row)) = found else {
             return Err(DomainError::Unauthorized);
@@ -139,7 +146,11 @@ impl Crm {
         }
         let user = self.store().get(account_id, User::SPEC, key.user_id, Visibility::Live).await?;
         match user.map(User::from_row).transpose()? {
-            Some(u) if u.active => Ok(Actor { account_id, user_id: u.id }),
+            Some(u) if u.active => {
+                let actor = Actor { account_id, user_id: u.id };
+                self.caches.auth.put(hash, actor, generation);
+                Ok(actor)
+            }
             _ => Err(DomainError::Unauthorized),
         }
     }

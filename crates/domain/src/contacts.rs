@@ -95,11 +95,17 @@ pub struct Lookups {
 
 impl Crm {
     pub async fn contact_lookups(&self, actor: Actor) -> Result<Lookups> {
-        Ok(Lookups {
+        let generation = self.store().generation(crate::cache::LOOKUP_KINDS);
+        if let Some(hit) = self.caches.lookups.get(&actor.account_id, generation) {
+            return Ok(hit);
+        }
+        let lookups = Lookups {
             statuses: self.all::<Status>(actor, None).await?.into_iter().map(|s| (s.id, s)).collect(),
             lead_sources: self.all::<LeadSource>(actor, None).await?.into_iter().map(|s| (s.id, s)).collect(),
             custom_fields: self.custom_fields(actor, "contact").await?,
-        })
+        };
+        self.caches.lookups.put(actor.account_id, lookups.clone(), generation);
+        Ok(lookups)
     }
 
     pub async fn create_contact(&self, actor: Actor, draft: ContactDraft) -> Result<Contact> {
@@ -569,17 +575,17 @@ impl Crm {
 
     /// Number of live contacts of each company.
     pub async fn company_sizes(&self, actor: Actor, company_ids: &[i64]) -> Result<HashMap<i64, u64>> {
-        let mut out = HashMap::new();
-        for id in company_ids {
-            if out.contains_key(id) {
-                continue;
-            }
-            let q = ListQuery::new(kith_store::Page::Offset { offset: 0, limit: 0 })
-                .filter(Filter::eq("company_id", *id))
-                .with_total();
-            let n = self.store().list(actor.account_id, Contact::SPEC, &q).await?.total.unwrap_or(0);
-            out.insert(*id, n);
+        if company_ids.is_empty() {
+            return Ok(HashMap::new());
         }
-        Ok(out)
+        let mut ids: Vec<i64> = company_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let filter = Filter::In {
+            field: kith_store::Field::col("company_id"),
+            values: ids.iter().map(|i| Value::Int(*i)).collect(),
+        };
+        let counted = self.store().count_by(actor.account_id, Contact::SPEC, "company_id", &filter).await?;
+        Ok(ids.into_iter().map(|id| (id, counted.get(&id).copied().unwrap_or(0))).collect())
     }
 }

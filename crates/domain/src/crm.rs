@@ -17,11 +17,12 @@ pub struct Actor {
 #[derive(Clone)]
 pub struct Crm {
     store: Store,
+    pub(crate) caches: std::sync::Arc<crate::cache::Caches>,
 }
 
 impl Crm {
     pub fn new(store: Store) -> Self {
-        Crm { store }
+        Crm { store, caches: Default::default() }
     }
 
     pub fn store(&self) -> &Store {
@@ -46,8 +47,26 @@ impl Crm {
         self.store.get(actor.account_id, E::SPEC, id, Visibility::Live).await?.map(E::from_row).transpose()
     }
 
+    /// A page of records; its total, when asked for, may come from a cache that any write
+    /// committed by this process clears, and that is at most `cache::TTL` old.
     pub async fn list<E: Entity>(&self, actor: Actor, q: &ListQuery) -> Result<ListPage<E>> {
-        self.store.list(actor.account_id, E::SPEC, q).await?.try_map(E::from_row)
+        if !q.with_total {
+            return self.store.list(actor.account_id, E::SPEC, q).await?.try_map(E::from_row);
+        }
+        let generation = self.store.generation_all();
+        let key = (actor.account_id, format!("{}|{:?}|{:?}", E::SPEC.table, q.visibility, q.filter));
+        let total = match self.caches.counts.get(&key, generation) {
+            Some(n) => n,
+            None => {
+                let n = self.store.count(actor.account_id, E::SPEC, q).await?;
+                self.caches.counts.put(key, n, generation);
+                n
+            }
+        };
+        let page = ListQuery { with_total: false, ..q.clone() };
+        let mut out = self.store.list(actor.account_id, E::SPEC, &page).await?.try_map(E::from_row)?;
+        out.total = Some(total);
+        Ok(out)
     }
 
     /// Every live record matching `filter` (for small reference lists: statuses, fields…).

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod cache;
 pub mod catalog;
 pub mod companies;
 pub mod contacts;

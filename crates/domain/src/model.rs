@@ -109,7 +109,13 @@ entity! {
 entity! {
     /// A person.
     Contact, table = "contacts", kind = "contact", soft_delete = true,
-    indexes = [&["last_name"], &["updated_at"], &["company_id"], &["status_id"], &["email"], &["owner_id"]],
+    indexes = [&["last_name"], &["updated_at"], &["company_id"], &["status_id"], &["email"], &["owner_id"],
+        // Live contacts in the default order (by name), alone and within a status; they also
+        // count live contacts, in all and per status, without reading rows.
+        &["last_name IS NULL", "lower(last_name)", "first_name IS NULL", "lower(first_name)", "id",
+            "WHERE deleted_at IS NULL"],
+        &["status_id", "last_name IS NULL", "lower(last_name)", "first_name IS NULL", "lower(first_name)", "id",
+            "WHERE deleted_at IS NULL"]],
     unique = [],
     {
         salutation: Option<String>,

@@ -283,7 +283,10 @@ async fn main() -> anyhow::Result<()> {
                 if json {
                     println!("{}", serde_json::to_string(a)?);
                 } else {
-                    println!("account {}: {} contacts; user_id {} api_key {}", a.account_id, a.contacts, a.user_id, a.api_key);
+                    println!(
+                        "account {}: {} contacts; user_id {} api_key {}",
+                        a.account_id, a.contacts, a.user_id, a.api_key
+                    );
                 }
             }
             if !json {

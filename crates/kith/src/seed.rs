@@ -17,8 +17,8 @@ use fake::faker::phone_number::en::PhoneNumber;
 use indicatif::{ProgressBar, ProgressStyle};
 use kith_domain::custom_fields::{FieldKind, NewCustomField};
 use kith_domain::model::{
-    Action, Address, Channel, Company, Contact, CustomFieldDefinition, Deal, LeadSource, Note, Pipeline, Stage,
-    Status, Tag, Tagging,
+    Action, Address, Channel, Company, Contact, CustomFieldDefinition, Deal, LeadSource, Note, Pipeline, Stage, Status,
+    Tag, Tagging,
 };
 use kith_domain::{Actor, Crm, Entity};
 use kith_store::{Json, Tx};
@@ -113,9 +113,11 @@ pub async fn seed(crm: &Crm, opts: &SeedOptions) -> anyhow::Result<Vec<SeededAcc
     let total = opts.contacts + u64::from(opts.other_accounts) * opts.other_contacts;
     let bar = if opts.progress { ProgressBar::new(total) } else { ProgressBar::hidden() };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {human_pos}/{human_len} contacts, {per_sec}, eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:40}] {human_pos}/{human_len} contacts, {per_sec}, eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     let mut rng = StdRng::seed_from_u64(opts.rng_seed);
     let mut out = Vec::new();
@@ -234,7 +236,8 @@ async fn lookups(crm: &Crm, owner: Actor, users: Vec<i64>) -> anyhow::Result<Loo
     };
     let segment = crm.create_custom_field(owner, field("contact", "Segment", FieldKind::Dropdown, SEGMENTS)).await?;
     let employees = crm.create_custom_field(owner, field("contact", "Employees", FieldKind::Number, &[])).await?;
-    let customer_since = crm.create_custom_field(owner, field("contact", "Customer since", FieldKind::Date, &[])).await?;
+    let customer_since =
+        crm.create_custom_field(owner, field("contact", "Customer since", FieldKind::Date, &[])).await?;
     let deal_priority = crm
         .create_custom_field(owner, field("deal", "Priority", FieldKind::Dropdown, &["Low", "Medium", "High"]))
         .await?;
@@ -469,14 +472,19 @@ fn deal(lk: &Lookups, contact_id: i64, c: &Contact, rng: &mut StdRng) -> Deal {
     let months = if rng.random_bool(0.2) { 12 } else { 1 };
     let amount_minor = rng.random_range(50..5_000) * 10_000;
     let mut custom = BTreeMap::new();
-    custom.insert(lk.deal_priority.id.to_string(), serde_json::json!(["Low", "Medium", "High"][rng.random_range(0..3)]));
+    custom
+        .insert(lk.deal_priority.id.to_string(), serde_json::json!(["Low", "Medium", "High"][rng.random_range(0..3)]));
     let t = Utc::now();
     Deal {
         id: 0,
         created_at: t,
         updated_at: t,
         deleted_at: None,
-        name: format!("{} for {}", DEAL_NAMES.choose(rng).copied().unwrap_or("Deal"), c.company_name.as_deref().unwrap_or("direct")),
+        name: format!(
+            "{} for {}",
+            DEAL_NAMES.choose(rng).copied().unwrap_or("Deal"),
+            c.company_name.as_deref().unwrap_or("direct")
+        ),
         contact_id: Some(contact_id),
         company_id: c.company_id,
         owner_id: c.owner_id,

@@ -66,6 +66,9 @@ enum Pools {
 struct Inner {
     pools: Pools,
     ids: IdBlock,
+    /// Per entity kind, how many transactions that wrote it this process has committed: caches
+    /// of rarely written data (keys, statuses) compare it to know they are still current.
+    generations: std::sync::Mutex<std::collections::HashMap<&'static str, u64>>,
 }
 
 /// A handle to the database; cheap to clone.
@@ -112,7 +115,7 @@ impl Store {
         } else {
             return Err(StoreError::Url(format!("{url} (expected sqlite://… or postgres://…)")));
         };
-        Ok(Store { inner: Arc::new(Inner { pools, ids: IdBlock::default() }) })
+        Ok(Store { inner: Arc::new(Inner { pools, ids: IdBlock::default(), generations: Default::default() }) })
     }
 
     pub fn backend(&self) -> Backend {
@@ -180,6 +183,9 @@ impl Store {
             ))
             .await?;
         }
+        for stmt in schema::ensure_indexes(&all) {
+            conn.execute_sql(&stmt).await.map_err(|e| StoreError::Migration(format!("{e}: {stmt}")))?;
+        }
         tx.commit().await?;
         Ok(std::cmp::max(latest, current))
     }
@@ -191,9 +197,16 @@ impl Store {
         })
     }
 
+    /// A number that changes whenever this process commits a write to any of `kinds`. Caches of
+    /// such data keep it beside what they hold and drop the entry when it moved.
+    pub fn generation(&self, kinds: &[&str]) -> u64 {
+        let g = self.inner.generations.lock().unwrap_or_else(|p| p.into_inner());
+        kinds.iter().map(|k| g.get(k).copied().unwrap_or(0)).sum()
+    }
+
     /// Starts a write transaction for one account; `actor` is the user making the change.
     pub async fn begin(&self, account_id: i64, actor: Option<i64>) -> Result<Tx> {
-        Ok(Tx { account_id, actor, inner: self.begin_raw().await?, store: self.clone() })
+        Ok(Tx { account_id, actor, inner: self.begin_raw().await?, store: self.clone(), touched: Vec::new() })
     }
 
     /// Whether any account exists (a fresh database has none). The one read that spans
@@ -212,6 +225,52 @@ impl Store {
     pub async fn list(&self, account_id: i64, spec: &EntitySpec, q: &ListQuery) -> Result<ListPage<Row>> {
         let b = Builder { backend: self.backend(), account_id };
         with_reader!(self, c, c.list(&b, spec, q).await)
+    }
+
+    /// The ids of the live rows matching `filter`, in no particular order: for sets too large
+    /// to read whole rows of.
+    pub async fn list_ids(
+        &self,
+        account_id: i64,
+        spec: &EntitySpec,
+        filter: Option<&crate::query::Filter>,
+    ) -> Result<Vec<i64>> {
+        let b = Builder { backend: self.backend(), account_id };
+        let stmt = b.ids(spec, filter)?;
+        let rows = with_reader!(self, c, c.fetch(&stmt, &[ColumnType::Int]).await)?;
+        Ok(rows.into_iter().filter_map(|r| r.first().and_then(Value::as_int)).collect())
+    }
+
+    /// How many rows a query matches, ignoring its page.
+    pub async fn count(&self, account_id: i64, spec: &EntitySpec, q: &ListQuery) -> Result<u64> {
+        let b = Builder { backend: self.backend(), account_id };
+        let stmt = b.count(spec, q)?;
+        let rows = with_reader!(self, c, c.fetch(&stmt, &[ColumnType::Int]).await)?;
+        Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_int).unwrap_or(0) as u64)
+    }
+
+    /// A number that changes whenever this process commits any write.
+    pub fn generation_all(&self) -> u64 {
+        let g = self.inner.generations.lock().unwrap_or_else(|p| p.into_inner());
+        g.values().sum()
+    }
+
+    /// How many live rows matching `filter` carry each value of the integer `column`
+    /// (values with no rows are absent).
+    pub async fn count_by(
+        &self,
+        account_id: i64,
+        spec: &EntitySpec,
+        column: &str,
+        filter: &crate::query::Filter,
+    ) -> Result<std::collections::HashMap<i64, u64>> {
+        let b = Builder { backend: self.backend(), account_id };
+        let stmt = b.count_by(spec, column, filter)?;
+        let rows = with_reader!(self, c, c.fetch(&stmt, &[ColumnType::Int, ColumnType::Int]).await)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((r.first()?.as_int()?, r.get(1)?.as_int().unwrap_or(0) as u64)))
+            .collect())
     }
 
     /// Reads rows of one spec by id (missing ids are skipped), in no particular order.
@@ -279,6 +338,8 @@ pub struct Tx {
     actor: Option<i64>,
     inner: TxInner,
     store: Store,
+    /// Entity kinds this transaction wrote.
+    touched: Vec<&'static str>,
 }
 
 /// What a write did to a row, as recorded in the event log.
@@ -313,7 +374,20 @@ impl Tx {
     }
 
     pub async fn commit(self) -> Result<()> {
-        self.inner.commit().await
+        self.inner.commit().await?;
+        if !self.touched.is_empty() {
+            let mut g = self.store.inner.generations.lock().unwrap_or_else(|p| p.into_inner());
+            for kind in self.touched {
+                *g.entry(kind).or_default() += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn touch(&mut self, spec: &'static EntitySpec) {
+        if !self.touched.contains(&spec.kind) {
+            self.touched.push(spec.kind);
+        }
     }
 
     /// A new id, unique across the database.
@@ -397,7 +471,8 @@ impl Tx {
     /// Inserts many rows with new ids in few statements, recording a `created` event for each;
     /// each row's `values` follow `spec.columns`. Returns the ids in the order of `rows`.
     /// For bulk loads: the result is the same as one `insert` per row.
-    pub async fn insert_many(&mut self, spec: &EntitySpec, rows: Vec<Vec<Value>>) -> Result<Vec<i64>> {
+    pub async fn insert_many(&mut self, spec: &'static EntitySpec, rows: Vec<Vec<Value>>) -> Result<Vec<i64>> {
+        self.touch(spec);
         let ids = self.next_ids(rows.len()).await?;
         let event_ids = self.next_ids(rows.len()).await?;
         let events: Vec<(i64, Vec<Value>)> = rows
@@ -461,13 +536,14 @@ impl Tx {
     }
 
     /// Inserts a row with a new id; `values` follow `spec.columns`.
-    pub async fn insert(&mut self, spec: &EntitySpec, values: Vec<Value>) -> Result<Row> {
+    pub async fn insert(&mut self, spec: &'static EntitySpec, values: Vec<Value>) -> Result<Row> {
         let id = self.next_id().await?;
         self.insert_with_id(spec, id, values).await
     }
 
     /// Inserts a row whose id was taken beforehand with `next_id`.
-    pub async fn insert_with_id(&mut self, spec: &EntitySpec, id: i64, values: Vec<Value>) -> Result<Row> {
+    pub async fn insert_with_id(&mut self, spec: &'static EntitySpec, id: i64, values: Vec<Value>) -> Result<Row> {
+        self.touch(spec);
         let row = self.insert_quiet(spec, id, values).await?;
         let changed: Vec<&str> =
             spec.columns.iter().zip(&row.values).filter(|(_, v)| !v.is_null()).map(|(c, _)| c.name).collect();
@@ -511,7 +587,12 @@ impl Tx {
     /// Sets the given columns of a live row. Returns the row after the change, or `None`
     /// when no live row has that id. Only columns whose value changes are written; a change
     /// that changes nothing writes nothing and records no event.
-    pub async fn update(&mut self, spec: &EntitySpec, id: i64, changes: &[(&str, Value)]) -> Result<Option<Row>> {
+    pub async fn update(
+        &mut self,
+        spec: &'static EntitySpec,
+        id: i64,
+        changes: &[(&str, Value)],
+    ) -> Result<Option<Row>> {
         let Some(mut row) = self.get(spec, id, Visibility::Live).await? else {
             return Ok(None);
         };
@@ -530,6 +611,7 @@ impl Tx {
         if changed.is_empty() {
             return Ok(Some(row));
         }
+        self.touch(spec);
         let t = now();
         stmt.table(Alias::new(spec.table))
             .value(Alias::new("updated_at"), Expr::val(bind(backend, ColumnType::Time, &Value::Time(t))?))
@@ -542,7 +624,7 @@ impl Tx {
     }
 
     /// Marks a live row deleted (or deletes it outright when the spec has no soft delete).
-    pub async fn delete(&mut self, spec: &EntitySpec, id: i64) -> Result<bool> {
+    pub async fn delete(&mut self, spec: &'static EntitySpec, id: i64) -> Result<bool> {
         let backend = self.store.backend();
         let n = if spec.soft_delete {
             let t = bind(backend, ColumnType::Time, &Value::Time(now()))?;
@@ -562,13 +644,14 @@ impl Tx {
             self.inner.conn().execute(&stmt).await?
         };
         if n > 0 {
+            self.touch(spec);
             self.record(spec.kind, id, Operation::Deleted, &[]).await?;
         }
         Ok(n > 0)
     }
 
     /// Brings a soft-deleted row back. `false` when there is no deleted row with that id.
-    pub async fn restore(&mut self, spec: &EntitySpec, id: i64) -> Result<bool> {
+    pub async fn restore(&mut self, spec: &'static EntitySpec, id: i64) -> Result<bool> {
         if !spec.soft_delete {
             return Ok(false);
         }
@@ -582,6 +665,7 @@ impl Tx {
             .and_where(Expr::col(Alias::new("deleted_at")).is_not_null());
         let n = self.inner.conn().execute(&stmt).await?;
         if n > 0 {
+            self.touch(spec);
             self.record(spec.kind, id, Operation::Restored, &[]).await?;
         }
         Ok(n > 0)

@@ -82,14 +82,42 @@ fn create_table(backend: Backend, spec: &EntitySpec, version: u32) -> String {
     format!("CREATE TABLE IF NOT EXISTS {} (\n  {}\n)", spec.table, cols.join(",\n  "))
 }
 
+/// An index led by `account_id`. An entry that is not a bare column name is an expression
+/// (`lower(last_name)`, `last_name IS NULL`) and is parenthesised, as PostgreSQL requires; a
+/// last entry `WHERE …` makes a partial index (`WHERE deleted_at IS NULL`: live rows only, so
+/// that counts of live rows are answered from the index alone).
 fn index(spec: &EntitySpec, prefix: &str, n: usize, cols: &[&str], unique: bool) -> String {
+    let (cols, predicate) = match cols.split_last() {
+        Some((last, rest)) if last.starts_with("WHERE ") => (rest, format!(" {last}")),
+        _ => (cols, String::new()),
+    };
+    let cols: Vec<String> =
+        cols.iter()
+            .map(|c| {
+                if c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                    (*c).to_owned()
+                } else {
+                    format!("({c})")
+                }
+            })
+            .collect();
     format!(
-        "CREATE {}INDEX IF NOT EXISTS {prefix}_{}_{n} ON {} (account_id, {})",
+        "CREATE {}INDEX IF NOT EXISTS {prefix}_{}_{n} ON {} (account_id, {}){predicate}",
         if unique { "UNIQUE " } else { "" },
         spec.table,
         spec.table,
         cols.join(", ")
     )
+}
+
+/// Every non-unique index the specs declare, each created if missing. Run on every migrate, so
+/// an index added to a spec's list (always at its end: names follow positions) reaches
+/// databases made before it.
+pub(crate) fn ensure_indexes(specs: &[&EntitySpec]) -> Vec<String> {
+    specs
+        .iter()
+        .flat_map(|spec| spec.indexes.iter().enumerate().map(|(i, cols)| index(spec, "ix", i, cols, false)))
+        .collect()
 }
 
 /// Tables outside the entity model: the id allocator and the migration record.

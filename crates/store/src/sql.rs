@@ -1,7 +1,7 @@
 //! Turns entity specs and list queries into sea-query statements. Everything that differs
 //! between SQLite and PostgreSQL in a query lives in this module.
 
-use sea_query::{Alias, Cond, Expr, ExprTrait, Func, LikeExpr, NullOrdering, Order, Query, SelectStatement};
+use sea_query::{Alias, Cond, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement};
 
 use crate::error::StoreError;
 use crate::query::{Cursor, CustomType, Dir, Field, Filter, ListQuery, Op, Page, Visibility};
@@ -71,13 +71,20 @@ pub(crate) struct Builder {
 struct Resolved {
     expr: Expr,
     ty: ColumnType,
+    /// Whether the field can be null (sorts then lead with an `IS NULL` key).
+    nullable: bool,
 }
 
 impl Builder {
     fn column(&self, alias: &str, spec: &EntitySpec, name: &str) -> Result<Resolved, StoreError> {
         let ty =
             spec.column_type(name).ok_or_else(|| StoreError::Query(format!("{} has no field {name}", spec.kind)))?;
-        Ok(Resolved { expr: Expr::col((Alias::new(alias), Alias::new(name))), ty })
+        let nullable = match name {
+            "id" | "account_id" | "created_at" | "updated_at" => false,
+            "deleted_at" => true,
+            _ => spec.column(name).is_none_or(|c| c.nullable),
+        };
+        Ok(Resolved { expr: Expr::col((Alias::new(alias), Alias::new(name))), ty, nullable })
     }
 
     fn field(&self, alias: &str, spec: &EntitySpec, field: &Field) -> Result<Resolved, StoreError> {
@@ -107,7 +114,7 @@ impl Builder {
                         format!(r#"(("{alias}"."custom_fields" ->> '{key}')::boolean)"#)
                     }
                 };
-                Ok(Resolved { expr: Expr::cust(sql), ty: custom_column_type(*ty) })
+                Ok(Resolved { expr: Expr::cust(sql), ty: custom_column_type(*ty), nullable: true })
             }
         }
     }
@@ -212,9 +219,20 @@ impl Builder {
                 if r.ty != ColumnType::Text {
                     return Err(StoreError::Query("contains/prefix apply to text fields only".into()));
                 }
-                let escaped = escape_like(&text.to_ascii_lowercase());
+                let lowered = text.to_ascii_lowercase();
+                let escaped = escape_like(&lowered);
                 let pattern = if op == Op::Prefix { format!("{escaped}%") } else { format!("%{escaped}%") };
-                Expr::expr(Func::lower(r.expr)).like(LikeExpr::new(pattern).escape('\\'))
+                let like = Expr::expr(Func::lower(r.expr.clone())).like(LikeExpr::new(pattern).escape('\\'));
+                if op == Op::Prefix && !lowered.is_empty() {
+                    // The same match as a range too, which an index on lower(x) can serve: text
+                    // compares bytewise on both backends, and no string with the prefix sorts
+                    // after the prefix followed by the highest code point.
+                    let low = self.value(ColumnType::Text, &Value::Text(lowered.clone()))?;
+                    let high = self.value(ColumnType::Text, &Value::Text(format!("{lowered}\u{10FFFF}")))?;
+                    let lower = || Expr::expr(Func::lower(r.expr.clone()));
+                    return Ok(Cond::all().add(lower().gte(low)).add(lower().lt(high)).add(like));
+                }
+                like
             }
             Op::Eq => r.expr.eq(self.value(r.ty, value)?),
             Op::Ne => {
@@ -267,12 +285,18 @@ impl Builder {
                 *limit
             }
         };
+        // Nulls go last ascending and first descending. Saying so with `IS NULL` keys instead of
+        // NULLS LAST lets both backends walk an index on `(x IS NULL, lower(x))` in order
+        // (SQLite indexes cannot be declared NULLS LAST).
         for (k, dir) in &keys {
-            let (order, nulls) = match dir {
-                Dir::Asc => (Order::Asc, NullOrdering::Last),
-                Dir::Desc => (Order::Desc, NullOrdering::First),
+            let order = match dir {
+                Dir::Asc => Order::Asc,
+                Dir::Desc => Order::Desc,
             };
-            stmt.order_by_expr_with_nulls(sort_expr(k), order, nulls);
+            if k.nullable {
+                stmt.order_by_expr(k.expr.clone().is_null(), order.clone());
+            }
+            stmt.order_by_expr(sort_expr(k), order);
         }
         stmt.order_by((Alias::new("t0"), Alias::new("id")), Order::Asc);
         // One extra row tells whether another page follows.
@@ -314,6 +338,34 @@ impl Builder {
         }
         last = last.add(Expr::col((Alias::new("t0"), Alias::new("id"))).gt(cursor.id));
         Ok(any.add(last))
+    }
+
+    /// The ids of the live rows matching `filter`, in no particular order.
+    pub fn ids(&self, spec: &EntitySpec, filter: Option<&Filter>) -> Result<SelectStatement, StoreError> {
+        let mut stmt = Query::select();
+        stmt.column((Alias::new("t0"), Alias::new("id")))
+            .from_as(Alias::new(spec.table), Alias::new("t0"))
+            .cond_where(self.scope("t0", spec, Visibility::Live));
+        if let Some(f) = filter {
+            stmt.cond_where(self.filter(0, spec, f)?);
+        }
+        Ok(stmt)
+    }
+
+    /// `column, COUNT(*)` of the live rows matching `filter`, grouped by an integer column.
+    pub fn count_by(&self, spec: &EntitySpec, column: &str, filter: &Filter) -> Result<SelectStatement, StoreError> {
+        let r = self.column("t0", spec, column)?;
+        if r.ty != ColumnType::Int {
+            return Err(StoreError::Query(format!("{}: cannot group by non-integer {column}", spec.kind)));
+        }
+        let mut stmt = Query::select();
+        stmt.expr(r.expr.clone())
+            .expr(Expr::cust("COUNT(*)"))
+            .from_as(Alias::new(spec.table), Alias::new("t0"))
+            .cond_where(self.scope("t0", spec, Visibility::Live))
+            .cond_where(self.filter(0, spec, filter)?)
+            .add_group_by([r.expr]);
+        Ok(stmt)
     }
 
     /// COUNT(*) of the rows a query matches, ignoring its page.

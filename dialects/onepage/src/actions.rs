@@ -294,24 +294,30 @@ async fn stream(st: &AppState, actor: Actor, params: &Params, of: StreamOf) -> A
     for f in crate::filters::contact_scope(&st.crm, actor, params).await? {
         contacts_filter = Some(Filter::and(contacts_filter, f));
     }
-    let mut entries = st.crm.action_stream(actor, of, contacts_filter).await?;
-    if params.flag("waiting")?.unwrap_or(false) {
-        entries.retain(|e| e.next_actions.first().is_some_and(|a| a.status == "waiting"));
-    }
-    if params.flag("has_actions_for_me")?.unwrap_or(false) {
-        entries.retain(|e| {
-            e.contact.owner_id == actor.user_id && e.next_actions.iter().any(|a| a.assignee_id == actor.user_id)
-        });
-    } else if params.flag("has_actions")?.unwrap_or(false) {
-        entries.retain(|e| e.contact.owner_id == actor.user_id);
+    // Filters on the contact go to the database; only `waiting` looks at the actions.
+    let for_me = params.flag("has_actions_for_me")?.unwrap_or(false);
+    if for_me || params.flag("has_actions")?.unwrap_or(false) {
+        contacts_filter = Some(Filter::and(contacts_filter, Filter::eq("owner_id", actor.user_id)));
     }
     if let Some(want) = params.flag("pending_deal")? {
-        let ids: Vec<i64> = entries.iter().map(|e| e.contact.id).collect();
-        let stats = st.crm.deal_stats(actor, &ids).await?;
-        entries.retain(|e| stats.get(&e.contact.id).is_some_and(|s| s.pending > 0) == want);
+        let pending = Filter::Referenced {
+            target: <kith_domain::model::Deal as kith_domain::Entity>::SPEC,
+            via: "contact_id".into(),
+            filter: Box::new(Filter::eq("status", "pending")),
+        };
+        let f = if want { pending } else { Filter::Not(Box::new(pending)) };
+        contacts_filter = Some(Filter::and(contacts_filter, f));
     }
-    let total = entries.len() as u64;
-    let page: Vec<_> = entries.into_iter().skip(paging.offset() as usize).take(paging.per_page as usize).collect();
+    let mut slots = st.crm.action_stream_slots(actor, of, contacts_filter).await?;
+    if params.flag("waiting")?.unwrap_or(false) {
+        slots.retain(|e| e.next_actions.first().is_some_and(|a| a.status == "waiting"));
+    }
+    if for_me {
+        slots.retain(|e| e.next_actions.iter().any(|a| a.assignee_id == actor.user_id));
+    }
+    let total = slots.len() as u64;
+    let slots = slots.into_iter().skip(paging.offset() as usize).take(paging.per_page as usize).collect();
+    let page = st.crm.stream_entries(actor, slots).await?;
     let contacts: Vec<Contact> = page.iter().map(|e| e.contact.clone()).collect();
     let rendered = crate::contacts::render_contacts(&st.crm, actor, &lk, &contacts).await?;
     let items = page

@@ -66,7 +66,7 @@ pub fn render_contact(c: &Contact, viewer: i64, lk: &Lookups, stats: DealStats, 
         .iter()
         .filter_map(|def| {
             let v = c.custom_fields.0.get(&def.id.to_string())?;
-            Some(json!({ "custom_field": render_custom_field(def), "value": v }))
+            Some(json!({ "custom_field": render_custom_field(def), "value": crate::input::value_text(v) }))
         })
         .collect();
     let letter = c
