@@ -166,6 +166,21 @@ async fn wait_ready(url: &str, server: &mut Server) -> anyhow::Result<()> {
 
 /// Full speed uses every connection; a paced run uses about one connection per 20 requests a
 /// second, so that each waits at most ~50 ms between requests and the rate holds in short runs.
+/// Waits (up to two minutes) until the server answers its health check within 50 ms, that is
+/// until the database pool is free again.
+async fn settle(base: &str) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        let started = Instant::now();
+        let ok = client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success());
+        if ok && started.elapsed() < Duration::from_millis(50) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 fn pace(args: &RunArgs, rate: Option<f64>) -> Pace {
     let connections = match rate {
         Some(r) => ((r / 20.0).ceil() as u32).clamp(1, args.connections.max(1)),
@@ -207,12 +222,15 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         for &contacts in &args.contacts {
             eprintln!("==> {backend}, {contacts} contacts");
             datasets.push(dataset(&args, &kith, work.path(), backend, contacts, &baseline).await?);
+            // Written after every dataset, so a long run that fails later keeps what it measured.
+            write_results(
+                &args,
+                &Report::new(args.threads, args.connections, args.seconds, &baseline, &datasets).await,
+            )?;
         }
     }
-    let report = Report::new(args.threads, args.connections, args.seconds, baseline, datasets).await;
-    let json = serde_json::to_string_pretty(&report)?;
-    std::fs::write(args.out.join("results.json"), json + "\n")?;
-    std::fs::write(args.out.join("results.md"), report.markdown())?;
+    let report = Report::new(args.threads, args.connections, args.seconds, &baseline, &datasets).await;
+    write_results(&args, &report)?;
     eprintln!("==> wrote {}/results.md and results.json", args.out.display());
     print!("{}", report.markdown());
     if args.strict {
@@ -230,6 +248,13 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             bail!("requests failed or got no answer: {}", failed.join("; "));
         }
     }
+    Ok(())
+}
+
+fn write_results(args: &RunArgs, report: &Report) -> anyhow::Result<()> {
+    let json = serde_json::to_string_pretty(report)?;
+    std::fs::write(args.out.join("results.json"), json + "\n")?;
+    std::fs::write(args.out.join("results.md"), report.markdown())?;
     Ok(())
 }
 
@@ -352,6 +377,8 @@ async fn measure_dataset(
             None
         };
         let (_, peak_rss_kib) = server.memory();
+        // Requests wrk gave up on may still be running; let them finish before the next scenario.
+        settle(&server.base).await;
         scenarios.push(ScenarioResult {
             name: s.name.into(),
             description: s.description,

@@ -8,13 +8,13 @@ use crate::pages::DeepPages;
 use crate::wrk::Measured;
 
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub struct Report<'a> {
     pub finished_at: String,
     pub commit: Option<String>,
     pub machine: Machine,
     pub wrk: WrkSettings,
-    pub baseline: Baseline,
-    pub datasets: Vec<Dataset>,
+    pub baseline: &'a Baseline,
+    pub datasets: &'a [Dataset],
 }
 
 #[derive(Debug, Serialize)]
@@ -103,14 +103,14 @@ fn commit() -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-impl Report {
+impl<'a> Report<'a> {
     pub async fn new(
         threads: u32,
         connections: u32,
         seconds: u32,
-        baseline: Baseline,
-        datasets: Vec<Dataset>,
-    ) -> Report {
+        baseline: &'a Baseline,
+        datasets: &'a [Dataset],
+    ) -> Report<'a> {
         let mut machine = Machine::describe();
         if datasets.iter().any(|d| d.backend == "postgres") {
             let url = std::env::var("KITH_BENCH_POSTGRES")
@@ -154,7 +154,7 @@ impl Report {
             ms(b.p99_us),
             mib(self.baseline.peak_rss_kib)
         );
-        for d in &self.datasets {
+        for d in self.datasets {
             let _ = writeln!(
                 s,
                 "## {}, {} contacts\n\nSeeded in {:.0} s. Server memory: {} idle, {} at peak.\n",

@@ -86,7 +86,10 @@ entity! {
 entity! {
     /// An organisation: OnePage company, Sell organisation contact, Upsales account, Apideck company.
     Company, table = "companies", kind = "company", soft_delete = true,
-    indexes = [&["name"], &["updated_at"]], unique = [],
+    indexes = [&["name"], &["updated_at"],
+        // Finding a company by name ignoring case (contacts name their company).
+        &["lower(name)", "WHERE deleted_at IS NULL"]],
+    unique = [],
     {
         name: String,
         description: Option<String>,

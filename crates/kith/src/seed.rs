@@ -126,6 +126,8 @@ pub async fn seed(crm: &Crm, opts: &SeedOptions) -> anyhow::Result<Vec<SeededAcc
         bar.set_message(format!("account {}", n + 1));
         out.push(seed_account(crm, opts, n, contacts, &mut rng, &bar).await?);
     }
+    bar.set_message("analyzing");
+    crm.store().analyze().await?;
     bar.finish_with_message("done");
     Ok(out)
 }

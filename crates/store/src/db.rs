@@ -41,6 +41,13 @@ macro_rules! with_reader {
     };
 }
 
+/// Gathers SQLite's planner statistics. Without them SQLite reads "deals of contact X, by id" by
+/// walking every deal in id order rather than through the contact index (70 ms instead of 0.1 ms
+/// at 300,000 deals); with statistics from a small sample it picks the wrong index for the action
+/// stream. A full pass costs about 3 s per million contacts. Run at every start (SQLite has no
+/// background analyze) and after bulk loads.
+const SQLITE_ANALYZE: &str = "PRAGMA analysis_limit = 0; ANALYZE;";
+
 /// Pool sizes and timeouts.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -142,6 +149,21 @@ impl Store {
         Ok(())
     }
 
+    /// Refreshes the planner's statistics after a bulk load. PostgreSQL plans a fresh table as
+    /// if it were empty until autovacuum gets to it, which after a million inserts can make a
+    /// semi-join take seconds; SQLite has no statistics until asked (see `SQLITE_ANALYZE`).
+    pub async fn analyze(&self) -> Result<()> {
+        match &self.inner.pools {
+            Pools::Postgres(p) => {
+                sqlx::raw_sql("ANALYZE").execute(p).await?;
+            }
+            Pools::Sqlite { write, .. } => {
+                sqlx::raw_sql(SQLITE_ANALYZE).execute(write).await?;
+            }
+        }
+        Ok(())
+    }
+
     pub async fn close(&self) {
         match &self.inner.pools {
             Pools::Sqlite { read, write } => {
@@ -185,6 +207,9 @@ impl Store {
         }
         for stmt in schema::ensure_indexes(&all) {
             conn.execute_sql(&stmt).await.map_err(|e| StoreError::Migration(format!("{e}: {stmt}")))?;
+        }
+        if backend == Backend::Sqlite {
+            conn.execute_sql(SQLITE_ANALYZE).await?;
         }
         tx.commit().await?;
         Ok(std::cmp::max(latest, current))
