@@ -221,7 +221,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     for backend in &args.backends {
         for &contacts in &args.contacts {
             eprintln!("==> {backend}, {contacts} contacts");
-            datasets.push(dataset(&args, &kith, work.path(), backend, contacts, &baseline).await?);
+            let run = Run { args: &args, kith: &kith, work: work.path(), baseline: &baseline };
+            datasets.push(dataset(&run, backend, contacts).await?);
             // Written after every dataset, so a long run that fails later keeps what it measured.
             write_results(
                 &args,
@@ -308,30 +309,24 @@ async fn sqlx_connect(url: &str) -> anyhow::Result<sqlx::PgConnection> {
     sqlx::PgConnection::connect(url).await.with_context(|| format!("connecting to {url}"))
 }
 
-async fn dataset(
-    args: &RunArgs,
-    kith: &Path,
-    work: &Path,
-    backend: &str,
-    contacts: u64,
-    baseline: &Baseline,
-) -> anyhow::Result<Dataset> {
-    let db = Database::create(args, work, backend, contacts).await?;
-    let result = measure_dataset(args, kith, work, backend, contacts, baseline, db.url()).await;
+/// What every dataset of a run shares.
+struct Run<'a> {
+    args: &'a RunArgs,
+    kith: &'a Path,
+    work: &'a Path,
+    baseline: &'a Baseline,
+}
+
+/// Seeds, serves and measures one backend at one size, then drops its database.
+async fn dataset(run: &Run<'_>, backend: &str, contacts: u64) -> anyhow::Result<Dataset> {
+    let db = Database::create(run.args, run.work, backend, contacts).await?;
+    let result = measure_dataset(run, backend, contacts, db.url()).await;
     db.drop_it().await?;
     result
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn measure_dataset(
-    args: &RunArgs,
-    kith: &Path,
-    work: &Path,
-    backend: &str,
-    contacts: u64,
-    baseline: &Baseline,
-    url: &str,
-) -> anyhow::Result<Dataset> {
+async fn measure_dataset(run: &Run<'_>, backend: &str, contacts: u64, url: &str) -> anyhow::Result<Dataset> {
+    let Run { args, kith, work, baseline } = *run;
     // Seed: the benchmarked account plus two smaller ones beside it.
     let started = Instant::now();
     let out = Command::new(kith)

@@ -540,14 +540,7 @@ impl Tx {
                     .map(Alias::new),
             );
             for (id, values) in rows.by_ref().take(per_statement) {
-                if values.len() != spec.columns.len() {
-                    return Err(StoreError::Query(format!(
-                        "{}: {} values for {} columns",
-                        spec.kind,
-                        values.len(),
-                        spec.columns.len()
-                    )));
-                }
+                check_width(spec, &values)?;
                 let mut vals =
                     vec![account.clone(), bind(backend, ColumnType::Int, &Value::Int(id))?, t.clone(), t.clone()];
                 for (c, v) in spec.columns.iter().zip(&values) {
@@ -578,14 +571,7 @@ impl Tx {
 
     /// Inserts without an event (the event log itself, system rows).
     async fn insert_quiet(&mut self, spec: &EntitySpec, id: i64, values: Vec<Value>) -> Result<Row> {
-        if values.len() != spec.columns.len() {
-            return Err(StoreError::Query(format!(
-                "{}: {} values for {} columns",
-                spec.kind,
-                values.len(),
-                spec.columns.len()
-            )));
-        }
+        check_width(spec, &values)?;
         let backend = self.store.backend();
         let t = now();
         let mut cols =
@@ -708,6 +694,19 @@ impl Tx {
         ];
         self.insert_quiet(&EVENTS, id, values).await.map(drop)
     }
+}
+
+/// A row's values must match the spec's columns one for one.
+fn check_width(spec: &EntitySpec, values: &[Value]) -> Result<()> {
+    if values.len() != spec.columns.len() {
+        return Err(StoreError::Query(format!(
+            "{}: {} values for {} columns",
+            spec.kind,
+            values.len(),
+            spec.columns.len()
+        )));
+    }
+    Ok(())
 }
 
 /// One connection of either backend; all statements go through here.
