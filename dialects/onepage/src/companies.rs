@@ -152,10 +152,7 @@ pub async fn sync_status(
 ) -> ApiResult {
     let id = path_id(&id, "company")?;
     let mut input = read_input(&st, body).await?;
-    let status = input.id("status_id").flatten();
-    if status.is_none() {
-        input.error("status_id", "is required");
-    }
+    let status = input.required_id("status_id");
     input.finish()?;
     let company = st.crm.set_synced_status(actor, id, status).await?;
     Ok(ok(StatusCode::CREATED, company_data(&st.crm, actor, &company).await?))
@@ -209,10 +206,7 @@ pub async fn link_contact(
 ) -> ApiResult {
     let id = path_id(&id, "company")?;
     let mut input = read_input(&st, body).await?;
-    let contact = input.id("contact_id").flatten();
-    if contact.is_none() {
-        input.error("contact_id", "is required");
-    }
+    let contact = input.required_id("contact_id");
     input.finish()?;
     let contact = st.crm.link_contact(actor, id, contact.unwrap_or_default()).await?;
     let mut items = linked_items(&st, actor, id, std::slice::from_ref(&contact)).await?;

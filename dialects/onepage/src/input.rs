@@ -80,6 +80,16 @@ impl Input {
         }
     }
 
+    /// An id that must be given: "is required" when missing, null or blank (after any
+    /// "is not a valid id" error `id` reports).
+    pub fn required_id(&mut self, key: &str) -> Option<i64> {
+        let id = self.id(key).flatten();
+        if id.is_none() {
+            self.error(key, "is required");
+        }
+        id
+    }
+
     /// An array of objects; `Some(vec![])` when null.
     pub fn objects(&mut self, key: &str, max_items: usize) -> Option<Vec<Map<String, Value>>> {
         match self.obj.get(key)? {
