@@ -43,6 +43,11 @@ impl Crm {
         self.find::<E>(actor, id).await?.ok_or(DomainError::NotFound { kind: E::SPEC.kind })
     }
 
+    /// A record whether live or soft-deleted (what a change event is about may be gone).
+    pub async fn find_any<E: Entity>(&self, actor: Actor, id: i64) -> Result<Option<E>> {
+        self.store.get(actor.account_id, E::SPEC, id, Visibility::All).await?.map(E::from_row).transpose()
+    }
+
     pub async fn find<E: Entity>(&self, actor: Actor, id: i64) -> Result<Option<E>> {
         self.store.get(actor.account_id, E::SPEC, id, Visibility::Live).await?.map(E::from_row).transpose()
     }

@@ -21,6 +21,7 @@ mod provision;
 pub mod relationships;
 pub mod saved_filters;
 pub mod settings;
+pub mod webhooks;
 
 pub use auth::{IssuedKey, NewAccount, open};
 pub use contacts::{CompanyLink, ContactDraft, DealStats, Lookups};

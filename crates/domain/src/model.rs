@@ -529,38 +529,6 @@ entity! {
 }
 
 entity! {
-    Webhook, table = "webhooks", kind = "webhook", soft_delete = true,
-    indexes = [], unique = [],
-    {
-        url: String,
-        /// Event names the webhook receives; empty means all.
-        events: Json<Vec<String>>,
-        secret: String,
-        active: bool,
-        description: Option<String>,
-        consecutive_failures: i64,
-        disabled_at: Option<DateTime<Utc>>,
-    }
-}
-
-entity! {
-    /// One attempt-tracked delivery of an event to a webhook.
-    WebhookDelivery, table = "webhook_deliveries", kind = "webhook_delivery", soft_delete = false,
-    indexes = [&["webhook_id", "status"]], unique = [],
-    {
-        webhook_id: i64,
-        event_id: i64,
-        /// `pending`, `delivered` or `failed`.
-        status: String,
-        attempts: i64,
-        next_attempt_at: Option<DateTime<Utc>>,
-        last_status_code: Option<i64>,
-        last_error: Option<String>,
-        delivered_at: Option<DateTime<Utc>>,
-    }
-}
-
-entity! {
     /// A contact of another company linked to a company (OnePage "linked contacts").
     CompanyContactLink, table = "company_contact_links", kind = "company_contact_link", soft_delete = false,
     indexes = [&["company_id"]], unique = [&["company_id", "contact_id"]],
@@ -603,8 +571,6 @@ pub fn specs() -> Vec<&'static kith_store::EntitySpec> {
         SalesTarget::SPEC,
         SavedFilter::SPEC,
         Notification::SPEC,
-        Webhook::SPEC,
-        WebhookDelivery::SPEC,
         CompanyContactLink::SPEC,
     ]
 }

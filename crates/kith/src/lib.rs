@@ -57,6 +57,13 @@ fn prometheus() -> PrometheusHandle {
         .clone()
 }
 
+/// The webhook sender, with every dialect's payload format.
+pub fn webhook_sender(crm: Crm, settings: kith_webhooks::Settings) -> anyhow::Result<kith_webhooks::Sender> {
+    let mut renderers: std::collections::HashMap<String, Arc<dyn kith_webhooks::Render>> = Default::default();
+    renderers.insert("onepage".into(), Arc::new(kith_onepage::OnePageWebhooks));
+    kith_webhooks::Sender::new(crm, settings, renderers)
+}
+
 /// The whole HTTP application.
 pub fn app(crm: Crm, config: HttpConfig) -> Router {
     prometheus();

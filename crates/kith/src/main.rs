@@ -55,6 +55,8 @@ enum Command {
         /// Largest JSON request body accepted, in bytes.
         #[arg(long, default_value_t = 2 * 1024 * 1024, env = "KITH_JSON_BODY_LIMIT")]
         json_body_limit: usize,
+        #[command(flatten)]
+        webhooks: WebhookArgs,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -67,6 +69,9 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Manage webhooks: where an account's changes are posted.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Manage saved contact filters (OnePage `/filters`).
     #[command(subcommand)]
     Filter(FilterCommand),
@@ -97,6 +102,107 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+    },
+}
+
+/// How `serve` sends webhooks.
+#[derive(Args)]
+struct WebhookArgs {
+    /// Do not send webhooks from this process (another replica sends them).
+    #[arg(long, env = "KITH_NO_WEBHOOKS")]
+    no_webhooks: bool,
+    /// Networks webhooks may reach although internal (loopback, private ranges…), as CIDRs:
+    /// `--webhook-allow-net 10.0.0.0/8`. Repeat, or separate with commas in the variable.
+    #[arg(long = "webhook-allow-net", env = "KITH_WEBHOOK_ALLOW_NETS", value_delimiter = ',')]
+    allow_nets: Vec<ipnet::IpNet>,
+    /// Timeout of one delivery request, in milliseconds.
+    #[arg(long, default_value_t = 10_000, env = "KITH_WEBHOOK_TIMEOUT_MS")]
+    webhook_timeout_ms: u64,
+    /// Wait before the first retry, in milliseconds; each further wait doubles.
+    #[arg(long, default_value_t = 30_000, env = "KITH_WEBHOOK_RETRY_BASE_MS")]
+    webhook_retry_base_ms: u64,
+    /// Longest wait between retries, in milliseconds.
+    #[arg(long, default_value_t = 3_600_000, env = "KITH_WEBHOOK_RETRY_MAX_MS")]
+    webhook_retry_max_ms: u64,
+    /// How long a failing delivery is retried before its webhook is disabled, in seconds.
+    #[arg(long, default_value_t = 86_400, env = "KITH_WEBHOOK_RETRY_FOR_SECS")]
+    webhook_retry_for_secs: u64,
+    /// How often an idle sender looks for due deliveries, in milliseconds.
+    #[arg(long, default_value_t = 500, env = "KITH_WEBHOOK_POLL_MS")]
+    webhook_poll_ms: u64,
+    /// How long after a request's timeout another process may take over an unfinished delivery
+    /// (the sender died), in milliseconds.
+    #[arg(long, default_value_t = 30_000, env = "KITH_WEBHOOK_LEASE_MARGIN_MS")]
+    webhook_lease_margin_ms: u64,
+}
+
+impl WebhookArgs {
+    fn settings(&self) -> kith_webhooks::Settings {
+        use std::time::Duration;
+        kith_webhooks::Settings {
+            timeout: Duration::from_millis(self.webhook_timeout_ms.max(1)),
+            retry_base: Duration::from_millis(self.webhook_retry_base_ms.max(1)),
+            retry_max: Duration::from_millis(self.webhook_retry_max_ms.max(1)),
+            retry_for: Duration::from_secs(self.webhook_retry_for_secs),
+            poll: Duration::from_millis(self.webhook_poll_ms.max(10)),
+            lease_margin: Duration::from_millis(self.webhook_lease_margin_ms),
+            addresses: kith_webhooks::AddressPolicy { allow: self.allow_nets.clone() },
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Register a webhook. Prints its id and signing secret.
+    Create {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        name: String,
+        /// The signing secret (at least 16 characters); a random one when omitted.
+        #[arg(long)]
+        secret: Option<String>,
+        /// Entity kinds to receive, comma-separated (contact, company, deal, action, note, call,
+        /// meeting); all when omitted.
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
+        /// Payload format.
+        #[arg(long, default_value = "onepage")]
+        format: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List an account's webhooks with their state.
+    List {
+        #[arg(long)]
+        account: i64,
+    },
+    /// Show a webhook's latest deliveries and their attempts.
+    Deliveries {
+        #[arg(long)]
+        account: i64,
+        /// The webhook id (24-hex or decimal).
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+    },
+    /// Turn a webhook back on after it was disabled; what it missed is sent.
+    Enable {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        id: String,
+    },
+    /// Stop sending to a webhook; changes are kept for it until it is enabled.
+    Disable {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        id: String,
     },
 }
 
@@ -243,9 +349,10 @@ async fn main() -> anyhow::Result<()> {
     init_logging(cli.log_format);
     let url = kith::database_url(cli.db.database.as_deref(), &cli.db.data_dir)?;
     match cli.command {
-        Command::Serve { listen, max_connections, json_body_limit } => {
-            serve(&url, &listen, max_connections, json_body_limit).await
+        Command::Serve { listen, max_connections, json_body_limit, webhooks } => {
+            serve(&url, &listen, max_connections, json_body_limit, &webhooks).await
         }
+        Command::Webhook(cmd) => webhook_command(&kith::open(&url, 2).await?, cmd).await,
         Command::Migrate => {
             let crm = kith::open(&url, 2).await?;
             let version = crm.store().migrate(&kith_domain::model::specs()).await?;
@@ -298,6 +405,67 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+async fn webhook_command(crm: &Crm, cmd: WebhookCommand) -> anyhow::Result<()> {
+    let show = |w: &kith_domain::webhooks::Webhook| {
+        let state = if w.active {
+            "active".to_owned()
+        } else {
+            format!("disabled: {}", w.disabled_reason.as_deref().unwrap_or("-"))
+        };
+        let events = if w.events.is_empty() { "all".to_owned() } else { w.events.join(",") };
+        println!("{}\t{}\t{}\t{}\t{}\t{}", hex_id(w.id), w.name, w.url, w.format, events, state);
+    };
+    match cmd {
+        WebhookCommand::Create { account, url, name, secret, events, format, json } => {
+            let new = kith_domain::webhooks::NewWebhook { name, url, secret, events, format };
+            let w = crm.create_webhook(account, new).await?;
+            if json {
+                println!("{}", json!({ "id": hex_id(w.id), "secret": w.secret, "url": w.url }));
+            } else {
+                println!("webhook: {}", hex_id(w.id));
+                println!("secret:  {}", w.secret);
+            }
+        }
+        WebhookCommand::List { account } => {
+            for w in crm.webhooks(account, 1000, 0).await?.rows {
+                show(&w);
+            }
+        }
+        WebhookCommand::Deliveries { account, id, limit } => {
+            for d in crm.webhook_deliveries(account, record_id(&id, "webhook")?, limit).await? {
+                println!(
+                    "{}\t{} {} {}\t{}\tattempts {}\t{}",
+                    d.id,
+                    d.entity_kind,
+                    hex_id(d.entity_id),
+                    d.operation,
+                    d.status,
+                    d.attempts,
+                    d.last_error.as_deref().unwrap_or("")
+                );
+                for a in crm.delivery_attempts(account, d.id).await? {
+                    let code = a.status_code.map_or("-".to_owned(), |c| c.to_string());
+                    println!(
+                        "\t#{} {} status {} in {} ms {}",
+                        a.attempt,
+                        a.at.to_rfc3339(),
+                        code,
+                        a.duration_ms,
+                        a.error.as_deref().unwrap_or("")
+                    );
+                }
+            }
+        }
+        WebhookCommand::Enable { account, id } => {
+            show(&crm.set_webhook_active(account, record_id(&id, "webhook")?, true).await?)
+        }
+        WebhookCommand::Disable { account, id } => {
+            show(&crm.set_webhook_active(account, record_id(&id, "webhook")?, false).await?)
+        }
+    }
+    Ok(())
+}
+
 async fn filter_command(crm: &Crm, cmd: FilterCommand) -> anyhow::Result<()> {
     match cmd {
         FilterCommand::Create { account, name, conditions } => {
@@ -347,7 +515,13 @@ async fn key_command(crm: &Crm, cmd: KeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(url: &str, listen: &str, max_connections: u32, json_body_limit: usize) -> anyhow::Result<()> {
+async fn serve(
+    url: &str,
+    listen: &str,
+    max_connections: u32,
+    json_body_limit: usize,
+    webhooks: &WebhookArgs,
+) -> anyhow::Result<()> {
     let crm = kith::open(url, max_connections).await?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
@@ -362,7 +536,30 @@ async fn serve(url: &str, listen: &str, max_connections: u32, json_body_limit: u
     }
     tracing::info!(%addr, backend = ?crm.store().backend(), "kith listening");
     let config = kith::Config { json_body_limit };
-    kith::serve(listener, crm.clone(), config, kith::shutdown_signal()).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sender = if webhooks.no_webhooks {
+        None
+    } else {
+        let sender = kith::webhook_sender(crm.clone(), webhooks.settings())?;
+        let mut stopped = stopped.clone();
+        Some(tokio::spawn(sender.run(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })))
+    };
+    let mut server_stopped = stopped;
+    let shutdown = async move {
+        tokio::select! {
+            _ = kith::shutdown_signal() => {}
+            _ = server_stopped.wait_for(|s| *s) => {}
+        }
+    };
+    let served = kith::serve(listener, crm.clone(), config, shutdown).await;
+    let _ = stop.send(true);
+    if let Some(sender) = sender {
+        // The sender finishes the requests it has under way.
+        let _ = sender.await;
+    }
+    served?;
     crm.store().close().await;
     Ok(())
 }

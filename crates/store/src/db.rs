@@ -215,7 +215,7 @@ impl Store {
         Ok(std::cmp::max(latest, current))
     }
 
-    async fn begin_raw(&self) -> Result<TxInner> {
+    pub(crate) async fn begin_raw(&self) -> Result<TxInner> {
         Ok(match &self.inner.pools {
             Pools::Sqlite { write, .. } => TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Pools::Postgres(p) => TxInner::Postgres(p.begin().await?),
@@ -231,7 +231,14 @@ impl Store {
 
     /// Starts a write transaction for one account; `actor` is the user making the change.
     pub async fn begin(&self, account_id: i64, actor: Option<i64>) -> Result<Tx> {
-        Ok(Tx { account_id, actor, inner: self.begin_raw().await?, store: self.clone(), touched: Vec::new() })
+        Ok(Tx {
+            account_id,
+            actor,
+            inner: self.begin_raw().await?,
+            store: self.clone(),
+            touched: Vec::new(),
+            events: Vec::new(),
+        })
     }
 
     /// Whether any account exists (a fresh database has none). The one read that spans
@@ -336,19 +343,19 @@ impl Store {
     }
 }
 
-enum TxInner {
+pub(crate) enum TxInner {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 impl TxInner {
-    fn conn(&mut self) -> Conn<'_> {
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
         match self {
             TxInner::Sqlite(t) => Conn::Sqlite(t),
             TxInner::Postgres(t) => Conn::Postgres(t),
         }
     }
-    async fn commit(self) -> Result<()> {
+    pub(crate) async fn commit(self) -> Result<()> {
         match self {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
@@ -365,6 +372,8 @@ pub struct Tx {
     store: Store,
     /// Entity kinds this transaction wrote.
     touched: Vec<&'static str>,
+    /// Events this transaction recorded, fanned out to webhooks at commit.
+    pub(crate) events: Vec<crate::outbox::RecordedEvent>,
 }
 
 /// What a write did to a row, as recorded in the event log.
@@ -394,11 +403,18 @@ impl Tx {
     pub fn actor(&self) -> Option<i64> {
         self.actor
     }
+    pub(crate) fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        self.inner.conn()
+    }
     fn builder(&self) -> Builder {
         Builder { backend: self.store.backend(), account_id: self.account_id }
     }
 
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        self.fan_out().await?;
         self.inner.commit().await?;
         if !self.touched.is_empty() {
             let mut g = self.store.inner.generations.lock().unwrap_or_else(|p| p.into_inner());
@@ -517,13 +533,19 @@ impl Tx {
                 (event_id, event)
             })
             .collect();
+        self.events.extend(ids.iter().zip(&events).map(|(id, (event_id, _))| crate::outbox::RecordedEvent {
+            id: *event_id,
+            kind: spec.kind,
+            entity_id: *id,
+            operation: Operation::Created,
+        }));
         self.insert_rows(spec, ids.iter().copied().zip(rows).collect()).await?;
         self.insert_rows(&EVENTS, events).await?;
         Ok(ids)
     }
 
     /// Multi-row INSERTs, sized to stay under both backends' limits on bound parameters.
-    async fn insert_rows(&mut self, spec: &EntitySpec, rows: Vec<(i64, Vec<Value>)>) -> Result<()> {
+    pub(crate) async fn insert_rows(&mut self, spec: &EntitySpec, rows: Vec<(i64, Vec<Value>)>) -> Result<()> {
         const MAX_PARAMS: usize = 30_000;
         let width = 4 + spec.columns.len();
         let per_statement = (MAX_PARAMS / width).clamp(1, 1000);
@@ -683,8 +705,9 @@ impl Tx {
     }
 
     /// Appends to the event log, in this transaction.
-    pub async fn record(&mut self, kind: &str, entity_id: i64, op: Operation, changed: &[&str]) -> Result<()> {
+    pub async fn record(&mut self, kind: &'static str, entity_id: i64, op: Operation, changed: &[&str]) -> Result<()> {
         let id = self.next_id().await?;
+        self.events.push(crate::outbox::RecordedEvent { id, kind, entity_id, operation: op });
         let values = vec![
             Value::Text(kind.to_owned()),
             Value::Int(entity_id),
@@ -730,6 +753,43 @@ impl Conn<'_> {
             Conn::Sqlite(c) => sqlx::query_scalar(sql).fetch_one(&mut **c).await?,
             Conn::Postgres(c) => sqlx::query_scalar(sql).fetch_one(&mut **c).await?,
         })
+    }
+
+    /// A hand-written statement (`?` placeholders, numbered for PostgreSQL) with bound values.
+    pub(crate) async fn execute_raw(&mut self, sql: &str, values: Vec<sea_query::Value>) -> Result<u64> {
+        let values = sea_query_sqlx::SqlxValues(sea_query::Values(values));
+        Ok(match self {
+            Conn::Sqlite(c) => sqlx::query_with(AssertSqlSafe(sql.to_owned()), values)
+                .execute(&mut **c)
+                .await
+                .map_err(StoreError::from_sqlx)?
+                .rows_affected(),
+            Conn::Postgres(c) => sqlx::query_with(AssertSqlSafe(numbered(sql)), values)
+                .execute(&mut **c)
+                .await
+                .map_err(StoreError::from_sqlx)?
+                .rows_affected(),
+        })
+    }
+
+    /// A hand-written query; each row decoded as `types`.
+    pub(crate) async fn fetch_raw(
+        &mut self,
+        sql: &str,
+        values: Vec<sea_query::Value>,
+        types: &[ColumnType],
+    ) -> Result<Vec<Vec<Value>>> {
+        let values = sea_query_sqlx::SqlxValues(sea_query::Values(values));
+        match self {
+            Conn::Sqlite(c) => {
+                let rows = sqlx::query_with(AssertSqlSafe(sql.to_owned()), values).fetch_all(&mut **c).await?;
+                rows.iter().map(|r| decode_sqlite(r, types)).collect()
+            }
+            Conn::Postgres(c) => {
+                let rows = sqlx::query_with(AssertSqlSafe(numbered(sql)), values).fetch_all(&mut **c).await?;
+                rows.iter().map(|r| decode_pg(r, types)).collect()
+            }
+        }
     }
 
     async fn execute<S: SqlxBinder>(&mut self, stmt: &S) -> Result<u64> {
@@ -800,6 +860,22 @@ impl Conn<'_> {
         };
         Ok(ListPage { rows, total, next })
     }
+}
+
+/// `?` placeholders as PostgreSQL's `$1, $2, …` (hand-written statements hold no `?` otherwise).
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 fn decode_row(spec: &EntitySpec, mut vals: Vec<Value>) -> Result<Row> {

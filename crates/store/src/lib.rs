@@ -6,6 +6,7 @@
 mod db;
 mod error;
 mod ids;
+pub mod outbox;
 pub mod query;
 mod schema;
 pub mod spec;
@@ -17,6 +18,7 @@ pub mod value;
 
 pub use db::{Operation, Store, StoreOptions, Tx};
 pub use error::{Result, StoreError};
+pub use outbox::{ClaimedDelivery, DeliveryOutcome};
 pub use query::{Cursor, CustomType, Dir, Field, Filter, ListPage, ListQuery, Op, Page, Sort, Visibility};
 pub use spec::{Column, EntitySpec, Row};
 pub use sql::Backend;

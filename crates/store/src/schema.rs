@@ -15,10 +15,15 @@ pub(crate) fn migration(backend: Backend, version: u32, specs: &[&EntitySpec]) -
     if version == 1 {
         out.extend(system_tables(backend));
     }
+    if version == 2 && backend == Backend::Postgres {
+        // Orders webhook deliveries by commit across replicas (ids come in per-process blocks).
+        out.push("CREATE SEQUENCE IF NOT EXISTS kith_delivery_seq".into());
+    }
     for spec in specs {
         if spec.since == version {
             out.push(create_table(backend, spec, version));
-            for (i, cols) in spec.indexes.iter().enumerate() {
+            // An index over a column a later version adds is made by `ensure_indexes`.
+            for (i, cols) in spec.indexes.iter().enumerate().filter(|(_, cols)| columns_exist(spec, cols, version)) {
                 out.push(index(spec, "ix", i, cols, false));
             }
             for (i, cols) in spec.unique.iter().enumerate() {
@@ -40,6 +45,11 @@ pub(crate) fn migration(backend: Backend, version: u32, specs: &[&EntitySpec]) -
         }
     }
     out
+}
+
+/// Whether every plain column an index names exists at `version`.
+fn columns_exist(spec: &EntitySpec, cols: &[&str], version: u32) -> bool {
+    cols.iter().all(|c| spec.column(c).is_none_or(|col| col.since <= version))
 }
 
 /// The highest version any spec mentions.
@@ -114,10 +124,16 @@ fn index(spec: &EntitySpec, prefix: &str, n: usize, cols: &[&str], unique: bool)
 /// an index added to a spec's list (always at its end: names follow positions) reaches
 /// databases made before it.
 pub(crate) fn ensure_indexes(specs: &[&EntitySpec]) -> Vec<String> {
-    specs
+    let mut out: Vec<String> = specs
         .iter()
         .flat_map(|spec| spec.indexes.iter().enumerate().map(|(i, cols)| index(spec, "ix", i, cols, false)))
-        .collect()
+        .collect();
+    for spec in specs {
+        for col in spec.global_indexes {
+            out.push(format!("CREATE INDEX IF NOT EXISTS gx_{}_{col} ON {} ({col})", spec.table, spec.table));
+        }
+    }
+    out
 }
 
 /// Tables outside the entity model: the id allocator and the migration record.

@@ -7,6 +7,10 @@ const fn col(name: &'static str, ty: ColumnType, nullable: bool) -> Column {
     Column { name, ty, nullable, since: 1 }
 }
 
+const fn col_since(name: &'static str, ty: ColumnType, nullable: bool, since: u32) -> Column {
+    Column { name, ty, nullable, since }
+}
+
 /// Tenants. For an account row, `account_id` equals `id`.
 pub static ACCOUNTS: EntitySpec = EntitySpec {
     kind: "account",
@@ -37,4 +41,83 @@ pub static EVENTS: EntitySpec = EntitySpec {
     since: 1,
 };
 
-pub static SPECS: &[&EntitySpec] = &[&ACCOUNTS, &EVENTS];
+/// Where an account's events are delivered over HTTP. `events` lists the entity kinds the
+/// webhook receives (empty: all that its `format` can render); `format` names the dialect whose
+/// payloads it gets.
+pub static WEBHOOKS: EntitySpec = EntitySpec {
+    kind: "webhook",
+    table: "webhooks",
+    columns: &[
+        col("url", ColumnType::Text, false),
+        col("events", ColumnType::Json, false),
+        col("secret", ColumnType::Text, false),
+        col("active", ColumnType::Bool, false),
+        col("description", ColumnType::Text, true),
+        col("consecutive_failures", ColumnType::Int, false),
+        col("disabled_at", ColumnType::Time, true),
+        col_since("name", ColumnType::Text, false, 2),
+        col_since("format", ColumnType::Text, false, 2),
+        col_since("disabled_reason", ColumnType::Text, true, 2),
+    ],
+    soft_delete: true,
+    indexes: &[],
+    unique: &[],
+    global_indexes: &[],
+    since: 1,
+};
+
+/// The outbox: one row per (event, webhook), written in the transaction that wrote the event.
+/// `seq` orders a webhook's deliveries as their events were committed.
+pub static WEBHOOK_DELIVERIES: EntitySpec = EntitySpec {
+    kind: "webhook_delivery",
+    table: "webhook_deliveries",
+    columns: &[
+        col("webhook_id", ColumnType::Int, false),
+        col("event_id", ColumnType::Int, false),
+        // `pending`, `delivered`, `failed` (gave up) or `skipped` (nothing to send).
+        col("status", ColumnType::Text, false),
+        col("attempts", ColumnType::Int, false),
+        col("next_attempt_at", ColumnType::Time, true),
+        col("last_status_code", ColumnType::Int, true),
+        col("last_error", ColumnType::Text, true),
+        col("delivered_at", ColumnType::Time, true),
+        col_since("seq", ColumnType::Int, false, 2),
+        col_since("entity_kind", ColumnType::Text, false, 2),
+        col_since("entity_id", ColumnType::Int, false, 2),
+        col_since("operation", ColumnType::Text, false, 2),
+        col_since("actor_id", ColumnType::Int, true, 2),
+        // The body as first sent: retries send the same bytes.
+        col_since("payload", ColumnType::Text, true, 2),
+        // Which process holds the delivery and until when: a sender that dies mid-request
+        // leaves a lease that runs out, and another process takes the delivery over.
+        col_since("lease_owner", ColumnType::Text, true, 2),
+        col_since("lease_until", ColumnType::Time, true, 2),
+    ],
+    soft_delete: false,
+    indexes: &[&["webhook_id", "status"], &["webhook_id", "seq"]],
+    unique: &[],
+    // Senders look for due deliveries across accounts.
+    global_indexes: &["status"],
+    since: 1,
+};
+
+/// The delivery log: one row per HTTP attempt.
+pub static WEBHOOK_ATTEMPTS: EntitySpec = EntitySpec {
+    kind: "webhook_attempt",
+    table: "webhook_attempts",
+    columns: &[
+        col("webhook_id", ColumnType::Int, false),
+        col("delivery_id", ColumnType::Int, false),
+        col("attempt", ColumnType::Int, false),
+        col("status_code", ColumnType::Int, true),
+        col("error", ColumnType::Text, true),
+        col("duration_ms", ColumnType::Int, false),
+    ],
+    soft_delete: false,
+    indexes: &[&["webhook_id", "delivery_id"]],
+    unique: &[],
+    global_indexes: &[],
+    since: 2,
+};
+
+pub static SPECS: &[&EntitySpec] = &[&ACCOUNTS, &EVENTS, &WEBHOOKS, &WEBHOOK_DELIVERIES, &WEBHOOK_ATTEMPTS];

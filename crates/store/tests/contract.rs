@@ -1111,8 +1111,8 @@ static WIDGETS_V2: EntitySpec = EntitySpec {
         Column { name: "custom_fields", ty: ColumnType::Json, nullable: false, since: 1 },
         Column { name: "parent_id", ty: ColumnType::Int, nullable: true, since: 1 },
         Column { name: "buddy_id", ty: ColumnType::Int, nullable: true, since: 1 },
-        Column { name: "note", ty: ColumnType::Text, nullable: false, since: 2 },
-        Column { name: "level", ty: ColumnType::Int, nullable: true, since: 2 },
+        Column { name: "note", ty: ColumnType::Text, nullable: false, since: NEXT_VERSION },
+        Column { name: "level", ty: ColumnType::Int, nullable: true, since: NEXT_VERSION },
     ],
     soft_delete: true,
     indexes: &[&["parent_id"], &["buddy_id"]],
@@ -1121,16 +1121,19 @@ static WIDGETS_V2: EntitySpec = EntitySpec {
     since: 1,
 };
 
+/// One past the store's own schema version (its system tables'), for a column added later.
+const NEXT_VERSION: u32 = 3;
+
 #[tokio::test]
 async fn migrations_are_idempotent_and_add_columns() {
     for db in backends().await {
         let s = &db.store;
         let l = db.label;
-        assert_eq!(s.migrate(SPECS).await.unwrap(), 1, "{l}: migrating again is a no-op");
+        assert_eq!(s.migrate(SPECS).await.unwrap(), NEXT_VERSION - 1, "{l}: migrating again is a no-op");
         let acct = s.create_account("a").await.unwrap();
         let old = insert_widgets(s, acct, &[W::new(1, "old")]).await.remove(0);
-        assert_eq!(s.migrate(&[&WIDGETS_V2, &PARENTS]).await.unwrap(), 2, "{l}");
-        assert_eq!(s.migrate(&[&WIDGETS_V2, &PARENTS]).await.unwrap(), 2, "{l}: again");
+        assert_eq!(s.migrate(&[&WIDGETS_V2, &PARENTS]).await.unwrap(), NEXT_VERSION, "{l}");
+        assert_eq!(s.migrate(&[&WIDGETS_V2, &PARENTS]).await.unwrap(), NEXT_VERSION, "{l}: again");
         let r = s.get(acct, &WIDGETS_V2, old.id, Visibility::Live).await.unwrap().unwrap();
         assert_eq!(&r.values[..10], &old.values[..], "{l}");
         assert_eq!(&r.values[10..], &[Value::Text(String::new()), Value::Null], "{l}: defaults for added columns");

@@ -40,7 +40,7 @@ pub fn render_action(a: &Action) -> Value {
     v
 }
 
-fn action_data(a: &Action) -> Value {
+pub(crate) fn action_data(a: &Action) -> Value {
     json!({ "action": render_action(a) })
 }
 

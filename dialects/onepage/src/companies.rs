@@ -59,7 +59,7 @@ async fn render_company(crm: &Crm, actor: Actor, c: &Company) -> ApiResult<Value
     Ok(v)
 }
 
-async fn company_data(crm: &Crm, actor: Actor, c: &Company) -> ApiResult<Value> {
+pub(crate) async fn company_data(crm: &Crm, actor: Actor, c: &Company) -> ApiResult<Value> {
     Ok(json!({ "company": render_company(crm, actor, c).await? }))
 }
 

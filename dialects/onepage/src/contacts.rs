@@ -138,7 +138,7 @@ pub async fn render_contacts(crm: &Crm, actor: Actor, lk: &Lookups, contacts: &[
         .collect())
 }
 
-async fn contact_data(crm: &Crm, actor: Actor, lk: &Lookups, contact: &Contact) -> ApiResult<Value> {
+pub(crate) async fn contact_data(crm: &Crm, actor: Actor, lk: &Lookups, contact: &Contact) -> ApiResult<Value> {
     let rendered = render_contacts(crm, actor, lk, std::slice::from_ref(contact)).await?;
     Ok(json!({ "contact": rendered.into_iter().next().unwrap_or(Value::Null) }))
 }

@@ -155,7 +155,7 @@ fn render_deal(d: &Deal, cx: &Context) -> Value {
     v
 }
 
-async fn deal_data(crm: &Crm, actor: Actor, deal: &Deal) -> ApiResult<Value> {
+pub(crate) async fn deal_data(crm: &Crm, actor: Actor, deal: &Deal) -> ApiResult<Value> {
     let cx = context(crm, actor, std::slice::from_ref(deal)).await?;
     Ok(json!({ "deal": render_deal(deal, &cx) }))
 }

@@ -125,17 +125,17 @@ fn render_meeting(m: &Meeting, cx: &Context) -> Value {
     })
 }
 
-async fn note_data(crm: &Crm, actor: Actor, n: &Note) -> ApiResult<Value> {
+pub(crate) async fn note_data(crm: &Crm, actor: Actor, n: &Note) -> ApiResult<Value> {
     let cx = context(crm, actor, n.deal_id.into_iter().collect()).await?;
     Ok(json!({ "note": render_note(n, &cx) }))
 }
 
-async fn call_data(crm: &Crm, actor: Actor, c: &Call) -> ApiResult<Value> {
+pub(crate) async fn call_data(crm: &Crm, actor: Actor, c: &Call) -> ApiResult<Value> {
     let cx = context(crm, actor, Vec::new()).await?;
     Ok(json!({ "call": render_call(c, &cx) }))
 }
 
-async fn meeting_data(crm: &Crm, actor: Actor, m: &Meeting) -> ApiResult<Value> {
+pub(crate) async fn meeting_data(crm: &Crm, actor: Actor, m: &Meeting) -> ApiResult<Value> {
     let cx = context(crm, actor, Vec::new()).await?;
     Ok(json!({ "meeting": render_meeting(m, &cx) }))
 }

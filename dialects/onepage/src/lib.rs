@@ -15,7 +15,10 @@ mod notifications;
 mod params;
 mod relationships;
 mod settings;
+mod webhooks;
 pub mod wire;
+
+pub use webhooks::OnePageWebhooks;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -204,6 +207,8 @@ pub fn router() -> Router<AppState> {
             get(engagements::meetings::list_for_contact).post(engagements::meetings::create_for_contact),
         )
         .route("/companies/{id}/meetings", get(engagements::meetings::list_for_company))
+        .route("/webhooks", get(webhooks::list))
+        .route("/webhooks/{id}", get(webhooks::get).delete(webhooks::delete))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }
