@@ -495,6 +495,7 @@ async fn company_named_or_new(tx: &mut Tx, name: &str) -> Result<Company> {
             tags: Json(Vec::new()),
             custom_fields: Json(BTreeMap::new()),
             sync_status: None,
+            photo_url: None,
         },
     )
     .await

@@ -18,11 +18,18 @@ pub struct Actor {
 pub struct Crm {
     store: Store,
     pub(crate) caches: std::sync::Arc<crate::cache::Caches>,
+    pub(crate) files: Option<crate::files::Files>,
 }
 
 impl Crm {
     pub fn new(store: Store) -> Self {
-        Crm { store, caches: Default::default() }
+        Crm { store, caches: Default::default(), files: None }
+    }
+
+    /// Where stored files (attachments, photos, logos) go.
+    pub fn with_files(mut self, files: crate::files::Files) -> Self {
+        self.files = Some(files);
+        self
     }
 
     pub fn store(&self) -> &Store {

@@ -15,16 +15,30 @@ pub trait Entity: Sized + Clone + Send + Sync + 'static {
     fn normalize(&mut self);
 }
 
-/// Declares an entity: `entity! { Name, "table", "kind", soft_delete, indexes, unique, { fields } }`.
+/// The schema version a table or column was added at: 1 unless given.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! since {
+    () => {
+        1
+    };
+    ($n:literal) => {
+        $n
+    };
+}
+
+/// Declares an entity (a table or column added after the first schema version says so with
+/// `since = N`, `field: Type = since N`): `entity! { Name, "table", "kind", soft_delete, indexes, unique, { fields } }`.
 /// Every entity also gets `id`, `created_at`, `updated_at` and `deleted_at`.
 #[macro_export]
 macro_rules! entity {
     (
         $(#[$meta:meta])*
         $name:ident, table = $table:literal, kind = $kind:literal, soft_delete = $soft:literal,
+        $(since = $tsince:literal,)?
         indexes = [$($idx:expr),* $(,)?], unique = [$($uq:expr),* $(,)?],
         $(global_indexes = [$($gx:expr),* $(,)?],)?
-        { $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)? }
+        { $( $(#[$fmeta:meta])* $field:ident : $ty:ty $(= since $fsince:literal)? ),* $(,)? }
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -44,13 +58,13 @@ macro_rules! entity {
                     name: stringify!($field),
                     ty: <$ty as kith_store::FieldType>::TYPE,
                     nullable: <$ty as kith_store::FieldType>::NULLABLE,
-                    since: 1,
+                    since: $crate::since!($($fsince)?),
                 } ),* ],
                 soft_delete: $soft,
                 indexes: &[$($idx),*],
                 unique: &[$($uq),*],
                 global_indexes: &[$($($gx),*)?],
-                since: 1,
+                since: $crate::since!($($tsince)?),
             };
 
             fn id(&self) -> i64 {

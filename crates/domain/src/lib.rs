@@ -14,6 +14,7 @@ pub mod deals;
 pub mod engagements;
 pub mod entity;
 pub mod error;
+pub mod files;
 pub mod model;
 pub mod money;
 pub mod notifications;

@@ -106,6 +106,8 @@ entity! {
         custom_fields: Json<CustomValues>,
         /// External synchronisation state (e.g. OnePage `synced_status`).
         sync_status: Option<String>,
+        /// The logo's URL.
+        photo_url: Option<String> = since 2,
     }
 }
 
@@ -416,6 +418,34 @@ entity! {
         external_url: Option<String>,
         provider: Option<String>,
         pinned: bool,
+        /// The name shown instead of `filename` once set.
+        custom_filename: Option<String> = since 2,
+        pinned_at: Option<DateTime<Utc>> = since 2,
+        /// For links to files kept elsewhere: `dropbox`, `google_drive` or `evernote`.
+        link_type: Option<String> = since 2,
+        /// The stored bytes (`StoredFile`), for uploaded files.
+        file_id: Option<i64> = since 2,
+    }
+}
+
+entity! {
+    /// Bytes Kith keeps in its file storage: uploads, attachments, photos and logos. The bytes
+    /// live under `storage_key` in the blob store; this row is written only once they are there.
+    StoredFile, table = "stored_files", kind = "file", soft_delete = false, since = 2,
+    indexes = [&["upload_key"]], unique = [],
+    {
+        storage_key: String,
+        filename: String,
+        content_type: String,
+        size_bytes: i64,
+        sha256: String,
+        /// `upload` (through the upload form, waiting to be attached), `attachment`, `photo`
+        /// or `logo`.
+        purpose: String,
+        /// The key a client named an upload with (`{contact_id}/{timestamp}/{filename}`).
+        upload_key: Option<String>,
+        contact_id: Option<i64>,
+        uploaded_by: Option<i64>,
     }
 }
 
@@ -563,6 +593,7 @@ pub fn specs() -> Vec<&'static kith_store::EntitySpec> {
         Call::SPEC,
         Meeting::SPEC,
         Attachment::SPEC,
+        StoredFile::SPEC,
         RelationshipType::SPEC,
         Relationship::SPEC,
         PredefinedAction::SPEC,

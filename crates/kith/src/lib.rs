@@ -11,6 +11,7 @@ use axum::http::{HeaderName, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use kith_domain::Crm;
+use kith_domain::files::Files;
 use kith_http::{AppState, HttpConfig};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
@@ -35,10 +36,15 @@ pub fn database_url(database: Option<&str>, data_dir: &Path) -> anyhow::Result<S
     Ok(format!("sqlite://{}", data_dir.join("kith.db").display()))
 }
 
-/// Opens and migrates the database.
-pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Crm> {
+/// Opens and migrates the database; stored files go to `files`.
+pub async fn open(url: &str, max_connections: u32, files: Files) -> anyhow::Result<Crm> {
     let opts = kith_store::StoreOptions { max_connections, ..Default::default() };
-    Ok(kith_domain::open(url, &opts).await?)
+    Ok(kith_domain::open(url, &opts).await?.with_files(files))
+}
+
+/// Stored files on local disk under the data directory, linked from `public_url`.
+pub fn local_files(data_dir: &Path, public_url: &str) -> Files {
+    Files::local(&data_dir.join("files"), public_url)
 }
 
 fn prometheus() -> PrometheusHandle {

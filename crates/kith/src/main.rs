@@ -34,6 +34,10 @@ struct DbArgs {
     /// Directory for the embedded database and stored files.
     #[arg(long, global = true, env = "KITH_DATA_DIR", default_value = "kith-data")]
     data_dir: PathBuf,
+    /// The URL clients reach Kith at, for links to stored files (photos, attachments). Defaults
+    /// to `http://` and the listen address.
+    #[arg(long, global = true, env = "KITH_PUBLIC_URL", default_value = "")]
+    public_url: String,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -348,33 +352,40 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let url = kith::database_url(cli.db.database.as_deref(), &cli.db.data_dir)?;
+    let files = kith::local_files(&cli.db.data_dir, &cli.db.public_url);
     match cli.command {
         Command::Serve { listen, max_connections, json_body_limit, webhooks } => {
-            serve(&url, &listen, max_connections, json_body_limit, &webhooks).await
+            let public = if cli.db.public_url.trim().is_empty() {
+                format!("http://{listen}")
+            } else {
+                cli.db.public_url.clone()
+            };
+            let files = kith::local_files(&cli.db.data_dir, &public);
+            serve(&url, &listen, max_connections, json_body_limit, &webhooks, files).await
         }
-        Command::Webhook(cmd) => webhook_command(&kith::open(&url, 2).await?, cmd).await,
+        Command::Webhook(cmd) => webhook_command(&kith::open(&url, 2, files.clone()).await?, cmd).await,
         Command::Migrate => {
-            let crm = kith::open(&url, 2).await?;
+            let crm = kith::open(&url, 2, files.clone()).await?;
             let version = crm.store().migrate(&kith_domain::model::specs()).await?;
             println!("schema at version {version}");
             Ok(())
         }
         Command::Account(AccountCommand::Create { name, owner_email, json }) => {
-            let crm = kith::open(&url, 2).await?;
+            let crm = kith::open(&url, 2, files.clone()).await?;
             let acc = crm.create_account(&name, &owner_email).await?;
             print_key(json, acc.account_id, &acc.key);
             Ok(())
         }
         Command::User(UserCommand::Add { account, email, role, json }) => {
-            let crm = kith::open(&url, 2).await?;
+            let crm = kith::open(&url, 2, files.clone()).await?;
             let (_, key) = crm.add_user(account, &email, &role).await?;
             print_key(json, account, &key);
             Ok(())
         }
-        Command::Key(cmd) => key_command(&kith::open(&url, 2).await?, cmd).await,
-        Command::Filter(cmd) => filter_command(&kith::open(&url, 2).await?, cmd).await,
+        Command::Key(cmd) => key_command(&kith::open(&url, 2, files.clone()).await?, cmd).await,
+        Command::Filter(cmd) => filter_command(&kith::open(&url, 2, files.clone()).await?, cmd).await,
         Command::Seed { contacts, other_accounts, other_contacts, users, batch, rng_seed, json, quiet } => {
-            let crm = kith::open(&url, 2).await?;
+            let crm = kith::open(&url, 2, files.clone()).await?;
             let opts = kith::seed::SeedOptions {
                 contacts,
                 other_accounts,
@@ -521,8 +532,9 @@ async fn serve(
     max_connections: u32,
     json_body_limit: usize,
     webhooks: &WebhookArgs,
+    files: kith_domain::files::Files,
 ) -> anyhow::Result<()> {
-    let crm = kith::open(url, max_connections).await?;
+    let crm = kith::open(url, max_connections, files).await?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     if !crm.store().has_accounts().await? {

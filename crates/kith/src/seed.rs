@@ -377,6 +377,7 @@ fn company(lk: &Lookups, used: &mut HashSet<String>, rng: &mut StdRng) -> Compan
         tags: Json(Vec::new()),
         custom_fields: Json(BTreeMap::new()),
         sync_status: None,
+        photo_url: None,
         name,
     }
 }

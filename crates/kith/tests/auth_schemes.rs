@@ -15,7 +15,8 @@ fn auth(value: &str) -> HeaderMap {
 #[tokio::test]
 async fn each_scheme_resolves_to_the_keys_account_and_user() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let crm = kith::open(&format!("sqlite://{}", dir.path().join("k.db").display()), 2).await.expect("open");
+    let url = format!("sqlite://{}", dir.path().join("k.db").display());
+    let crm = kith::open(&url, 2, kith::local_files(dir.path(), "http://127.0.0.1")).await.expect("open");
     let acc = crm.create_account("Acme", "a@acme.test").await.expect("account");
     let other = crm.create_account("Other", "o@other.test").await.expect("account");
     let me = Actor { account_id: acc.account_id, user_id: acc.user_id };

@@ -443,7 +443,8 @@ async fn two_senders_on_one_postgres_database_deliver_each_event_once_in_order()
         let base = rx.start().await;
         let hooks = [webhook(&app, format!("{base}/one"), &[]).await, webhook(&app, format!("{base}/two"), &[]).await];
         // Two replicas: separate connection pools, separate senders.
-        let replica = kith::open(&app.database_url, 4).await.expect("second replica");
+        let files = kith::local_files(app.files_dir.path(), &app.base);
+        let replica = kith::open(&app.database_url, 4, files).await.expect("second replica");
         let first = Running::start(&app, quick_settings(true));
         let second = {
             let sender = kith::webhook_sender(replica.clone(), quick_settings(true)).expect("sender");

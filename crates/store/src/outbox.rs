@@ -17,7 +17,7 @@ use crate::value::{ColumnType, Value, now};
 
 /// Kinds whose changes are never delivered: tenants, credentials and the webhook machinery.
 pub const UNDELIVERED_KINDS: &[&str] =
-    &["account", "api_key", "event", "webhook", "webhook_delivery", "webhook_attempt", "notification"];
+    &["account", "api_key", "event", "file", "webhook", "webhook_delivery", "webhook_attempt", "notification"];
 
 /// An event written by the current transaction.
 #[derive(Debug, Clone)]

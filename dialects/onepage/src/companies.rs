@@ -56,6 +56,9 @@ async fn render_company(crm: &Crm, actor: Actor, c: &Company) -> ApiResult<Value
     if let Some(status) = c.synced_status_id() {
         v["synced_status_id"] = json!(hex_id(status));
     }
+    if let Some(url) = &c.photo_url {
+        v["photo_url"] = json!(url);
+    }
     Ok(v)
 }
 

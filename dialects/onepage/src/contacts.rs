@@ -1,6 +1,6 @@
 //! `/contacts` and `/contacts/{id}`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -308,8 +308,8 @@ pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(ra
     ))
 }
 
-/// `fields=deals(all),notes(all),calls(all),meetings(all)`: full related records next to each
-/// contact. (`pinned_attachments` is accepted and empty: Kith has no attachments yet.)
+/// `fields=deals(all),notes(all),calls(all),meetings(all),pinned_attachments(all)`: full related
+/// records next to each contact.
 async fn with_related(
     crm: &Crm,
     actor: Actor,
@@ -327,7 +327,16 @@ async fn with_related(
             "notes" => by_contact(crm, actor, Kind::Note, &ids).await?,
             "calls" => by_contact(crm, actor, Kind::Call, &ids).await?,
             "meetings" => by_contact(crm, actor, Kind::Meeting, &ids).await?,
-            "pinned_attachments" => Default::default(),
+            "pinned_attachments" => {
+                let mut out: HashMap<i64, Vec<Value>> = HashMap::new();
+                let page = crm.pinned_attachments(actor, &ids, u64::MAX >> 2, 0).await?;
+                for a in &page.rows {
+                    if let Some(c) = a.contact_id {
+                        out.entry(c).or_default().push(crate::attachments::render_attachment(crm, a));
+                    }
+                }
+                out
+            }
             _ => {
                 return Err(ApiError::bad_request(
                     "fields takes deals(all), notes(all), calls(all), meetings(all) or pinned_attachments(all)",

@@ -43,6 +43,7 @@ struct Context {
     users: HashMap<i64, User>,
     contacts: HashMap<i64, Contact>,
     items: HashMap<i64, Vec<DealItem>>,
+    attachments: HashMap<i64, Vec<Value>>,
 }
 
 async fn context(crm: &Crm, actor: Actor, deals: &[Deal]) -> ApiResult<Context> {
@@ -62,6 +63,7 @@ async fn context(crm: &Crm, actor: Actor, deals: &[Deal]) -> ApiResult<Context> 
         users: users(crm, actor).await?,
         contacts,
         items: crm.deal_items(actor, &ids).await?,
+        attachments: crate::attachments::attachments_by_record(crm, actor, "deal", &ids).await?,
     })
 }
 
@@ -122,7 +124,7 @@ fn render_deal(d: &Deal, cx: &Context) -> Value {
         "has_deal_items": !items.is_empty(),
         "deal_items": items.iter().map(|i| render_item(i, c)).collect::<Vec<_>>(),
         "author": d.author_id.and_then(|a| cx.users.get(&a)).map(short_name).unwrap_or_default(),
-        "attachments": [],
+        "attachments": cx.attachments.get(&d.id).cloned().unwrap_or_default(),
         "contact_info": {
             "contact_name": contact.map(Contact::display_name).unwrap_or_default(),
             "company": contact.and_then(|c| c.company_name.clone()).unwrap_or_default(),

@@ -63,16 +63,23 @@ impl Kind {
 struct Context {
     users: HashMap<i64, User>,
     deals: HashMap<i64, String>,
+    /// Rendered attachments by record id.
+    attachments: HashMap<i64, Vec<Value>>,
 }
 
-async fn context(crm: &Crm, actor: Actor, deal_ids: Vec<i64>) -> ApiResult<Context> {
+async fn context(crm: &Crm, actor: Actor, kind: Kind, ids: &[i64], deal_ids: Vec<i64>) -> ApiResult<Context> {
+    let attachments = crate::attachments::attachments_by_record(crm, actor, kind.one(), ids).await?;
     let deals = if deal_ids.is_empty() {
         HashMap::new()
     } else {
         let f = Filter::In { field: Field::col("id"), values: deal_ids.into_iter().map(SV::Int).collect() };
         crm.all::<Deal>(actor, Some(f)).await?.into_iter().map(|d| (d.id, d.name)).collect()
     };
-    Ok(Context { users: users(crm, actor).await?, deals })
+    Ok(Context { users: users(crm, actor).await?, deals, attachments })
+}
+
+fn ids_of<E: kith_domain::Entity>(rows: &[E]) -> Vec<i64> {
+    rows.iter().map(kith_domain::Entity::id).collect()
 }
 
 fn author(cx: &Context, id: i64) -> String {
@@ -88,7 +95,7 @@ fn render_note(n: &Note, cx: &Context) -> Value {
         "linked_deal_id": n.deal_id.map(hex_id),
         "linked_deal_name": n.deal_id.and_then(|d| cx.deals.get(&d).cloned()).unwrap_or_default(),
         "author": author(cx, n.author_id),
-        "attachments": [],
+        "attachments": cx.attachments.get(&n.id).cloned().unwrap_or_default(),
         "created_at": time(n.created_at),
         "modified_at": time(n.updated_at),
     })
@@ -105,7 +112,7 @@ fn render_call(c: &Call, cx: &Context) -> Value {
         "phone_number": c.phone_number.clone().unwrap_or_default(),
         "recording_link": c.recording_url,
         "author": author(cx, c.author_id),
-        "attachments": [],
+        "attachments": cx.attachments.get(&c.id).cloned().unwrap_or_default(),
         "created_at": time(c.created_at),
         "modified_at": time(c.updated_at),
     })
@@ -119,24 +126,24 @@ fn render_meeting(m: &Meeting, cx: &Context) -> Value {
         "meeting_time_int": m.starts_at.timestamp(),
         "place": m.place.clone().unwrap_or_default(),
         "author": author(cx, m.author_id),
-        "attachments": [],
+        "attachments": cx.attachments.get(&m.id).cloned().unwrap_or_default(),
         "created_at": time(m.created_at),
         "modified_at": time(m.updated_at),
     })
 }
 
 pub(crate) async fn note_data(crm: &Crm, actor: Actor, n: &Note) -> ApiResult<Value> {
-    let cx = context(crm, actor, n.deal_id.into_iter().collect()).await?;
+    let cx = context(crm, actor, Kind::Note, &[n.id], n.deal_id.into_iter().collect()).await?;
     Ok(json!({ "note": render_note(n, &cx) }))
 }
 
 pub(crate) async fn call_data(crm: &Crm, actor: Actor, c: &Call) -> ApiResult<Value> {
-    let cx = context(crm, actor, Vec::new()).await?;
+    let cx = context(crm, actor, Kind::Call, &[c.id], Vec::new()).await?;
     Ok(json!({ "call": render_call(c, &cx) }))
 }
 
 pub(crate) async fn meeting_data(crm: &Crm, actor: Actor, m: &Meeting) -> ApiResult<Value> {
-    let cx = context(crm, actor, Vec::new()).await?;
+    let cx = context(crm, actor, Kind::Meeting, &[m.id], Vec::new()).await?;
     Ok(json!({ "meeting": render_meeting(m, &cx) }))
 }
 
@@ -402,17 +409,18 @@ pub async fn list(st: AppState, actor: Actor, kind: Kind, scope: Scope, raw: Opt
     let (items, total, paging) = match kind {
         Kind::Note => {
             let (rows, total, paging) = page_of::<Note>(&st, actor, kind, &params, filter).await?;
-            let cx = context(&st.crm, actor, rows.iter().filter_map(|n| n.deal_id).collect()).await?;
+            let cx =
+                context(&st.crm, actor, kind, &ids_of(&rows), rows.iter().filter_map(|n| n.deal_id).collect()).await?;
             (rows.iter().map(|n| json!({ "note": render_note(n, &cx) })).collect(), total, paging)
         }
         Kind::Call => {
             let (rows, total, paging) = page_of::<Call>(&st, actor, kind, &params, filter).await?;
-            let cx = context(&st.crm, actor, Vec::new()).await?;
+            let cx = context(&st.crm, actor, kind, &ids_of(&rows), Vec::new()).await?;
             (rows.iter().map(|c| json!({ "call": render_call(c, &cx) })).collect(), total, paging)
         }
         Kind::Meeting => {
             let (rows, total, paging) = page_of::<Meeting>(&st, actor, kind, &params, filter).await?;
-            let cx = context(&st.crm, actor, Vec::new()).await?;
+            let cx = context(&st.crm, actor, kind, &ids_of(&rows), Vec::new()).await?;
             (rows.iter().map(|m| json!({ "meeting": render_meeting(m, &cx) })).collect(), total, paging)
         }
     };
@@ -525,21 +533,21 @@ pub async fn by_contact(
     match kind {
         Kind::Note => {
             let rows = crm.all::<Note>(actor, Some(f)).await?;
-            let cx = context(crm, actor, rows.iter().filter_map(|n| n.deal_id).collect()).await?;
+            let cx = context(crm, actor, kind, &ids_of(&rows), rows.iter().filter_map(|n| n.deal_id).collect()).await?;
             for n in &rows {
                 out.entry(n.contact_id.unwrap_or_default()).or_default().push(render_note(n, &cx));
             }
         }
         Kind::Call => {
             let rows = crm.all::<Call>(actor, Some(f)).await?;
-            let cx = context(crm, actor, Vec::new()).await?;
+            let cx = context(crm, actor, kind, &ids_of(&rows), Vec::new()).await?;
             for c in &rows {
                 out.entry(c.contact_id.unwrap_or_default()).or_default().push(render_call(c, &cx));
             }
         }
         Kind::Meeting => {
             let rows = crm.all::<Meeting>(actor, Some(f)).await?;
-            let cx = context(crm, actor, Vec::new()).await?;
+            let cx = context(crm, actor, kind, &ids_of(&rows), Vec::new()).await?;
             for m in &rows {
                 out.entry(m.contact_id.unwrap_or_default()).or_default().push(render_meeting(m, &cx));
             }

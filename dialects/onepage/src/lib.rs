@@ -2,6 +2,7 @@
 //! 24-hex ids, the `{status, message, timestamp, data}` envelope.
 
 mod actions;
+mod attachments;
 mod auth;
 mod catalog;
 mod companies;
@@ -10,6 +11,7 @@ mod contacts;
 mod deals;
 mod engagements;
 mod filters;
+mod images;
 mod input;
 mod notifications;
 mod params;
@@ -31,8 +33,42 @@ use crate::wire::ApiError;
 /// Where the dialect is mounted.
 pub const MOUNT: &str = "/api/v3";
 
+/// Routes that take a file: multipart bodies up to the file limit (JSON bodies with base64
+/// images read their own, larger limit).
+fn file_routes() -> Router<AppState> {
+    use axum::routing::{patch, post};
+    Router::new()
+        .route("/attachments", post(attachments::create_any))
+        .route("/attachments/upload", post(attachments::upload))
+        .route("/deals/{id}/attachments", post(attachments::create_on_deal))
+        .route("/notes/{id}/attachments", post(attachments::create_on_note))
+        .route("/calls/{id}/attachments", post(attachments::create_on_call))
+        .route("/meetings/{id}/attachments", post(attachments::create_on_meeting))
+        .route(
+            "/contacts/{id}/contact_photo",
+            post(attachments::add_contact_photo)
+                .put(attachments::replace_contact_photo)
+                .delete(attachments::remove_contact_photo),
+        )
+        .route(
+            "/companies/{id}/logo",
+            post(attachments::set_company_logo)
+                .patch(attachments::set_company_logo)
+                .delete(attachments::remove_company_logo),
+        )
+        .route("/attachments/{id}", patch(attachments::rename).delete(attachments::delete))
+        .route("/attachments/{id}/pin", patch(attachments::pin).put(attachments::pin))
+        .route("/attachments/{id}/unpin", patch(attachments::unpin).put(attachments::unpin))
+        .layer(axum::extract::DefaultBodyLimit::max(attachments::base64_body_limit()))
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(file_routes())
+        .route("/attachments/s3_form", get(attachments::s3_form))
+        .route("/files/{id}", get(attachments::download))
+        .route("/contacts/{id}/pinned_attachments", get(attachments::pinned_of_contact))
+        .route("/companies/{id}/pinned_attachments", get(attachments::pinned_of_company))
         .route("/contacts", get(contacts::list).post(contacts::create))
         .route(
             "/contacts/{id}",

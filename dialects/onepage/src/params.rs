@@ -168,7 +168,12 @@ pub fn parse_time(key: &str, raw: &str, end_of_day: bool) -> ApiResult<DateTime<
 
 /// Reads a JSON object body within the configured limit.
 pub async fn read_input(st: &kith_http::AppState, body: Body) -> ApiResult<Input> {
-    let bytes = kith_http::read_body(body, st.config.json_body_limit).await.map_err(|e| match e {
+    read_input_within(body, st.config.json_body_limit).await
+}
+
+/// Reads a JSON object body of at most `limit` bytes.
+pub async fn read_input_within(body: Body, limit: usize) -> ApiResult<Input> {
+    let bytes = kith_http::read_body(body, limit).await.map_err(|e| match e {
         kith_http::BodyError::TooLarge => ApiError::payload_too_large(),
         kith_http::BodyError::Unreadable => ApiError::bad_request("the request body could not be read"),
     })?;

@@ -102,6 +102,14 @@ impl ApiError {
         )
     }
 
+    pub fn unsupported_media_type(error_message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type", "unsupported_media_type", error_message)
+    }
+
+    pub fn unprocessable(error_message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "Unprocessable entity", "unprocessable_entity", error_message)
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

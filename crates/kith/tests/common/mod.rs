@@ -19,6 +19,8 @@ pub struct App {
     pub database_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    /// Where stored files go.
+    pub files_dir: tempfile::TempDir,
     _dir: Option<tempfile::TempDir>,
     pg: Option<PgTestDatabase>,
 }
@@ -36,10 +38,11 @@ impl App {
         dir: Option<tempfile::TempDir>,
         pg: Option<PgTestDatabase>,
     ) -> App {
-        let crm = kith::open(&url, 4).await.expect("open database");
-        let owner = crm.create_account("Acme", "owner@acme.test").await.expect("create account");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let files_dir = tempfile::tempdir().expect("files dir");
+        let crm = kith::open(&url, 4, kith::local_files(files_dir.path(), &base)).await.expect("open database");
+        let owner = crm.create_account("Acme", "owner@acme.test").await.expect("create account");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server_crm = crm.clone();
         let config = kith::Config { json_body_limit: 64 * 1024 };
@@ -58,6 +61,7 @@ impl App {
             database_url: url,
             shutdown: Some(tx),
             server: Some(server),
+            files_dir,
             _dir: dir,
             pg,
         }

@@ -1,0 +1,507 @@
+//! Stored files and attachments. Bytes go to a `BlobStore` (local disk by default; the trait is
+//! small so that an S3-compatible store can be added) under a key Kith makes up, never one a
+//! client names; the `StoredFile` row is written only after the bytes are safely in place, and
+//! the bytes are removed again if the row cannot be written, so a failed upload leaves neither a
+//! half-written file nor an orphan row.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Utc;
+use kith_store::{Dir, Field, Filter, ListPage, ListQuery, Page, Sort, Value};
+use sha2::{Digest, Sha256};
+
+use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
+use crate::error::{DomainError, Result};
+use crate::model::{Attachment, Call, Company, Contact, Deal, Meeting, Note, StoredFile};
+
+/// The largest file Kith stores (OnePage's limit for attachments).
+pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+
+/// Where file bytes are kept.
+#[async_trait::async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores `bytes` under `key`, all or nothing.
+    async fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()>;
+    async fn get(&self, key: &str) -> std::io::Result<Option<Vec<u8>>>;
+    /// Removes `key`; removing a missing key is not an error.
+    async fn delete(&self, key: &str) -> std::io::Result<()>;
+}
+
+/// Files under a directory. A write goes to a temporary file that is synced and then renamed
+/// into place, so a crash leaves either the whole file or none.
+pub struct LocalDisk {
+    root: PathBuf,
+}
+
+impl LocalDisk {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalDisk { root: root.into() }
+    }
+
+    fn path(&self, key: &str) -> std::io::Result<PathBuf> {
+        let valid = !key.is_empty()
+            && key.split('/').all(|part| {
+                !part.is_empty()
+                    && part != "."
+                    && part != ".."
+                    && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+            });
+        if !valid {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("invalid blob key {key:?}")));
+        }
+        Ok(self.root.join(key))
+    }
+}
+
+#[async_trait::async_trait]
+impl BlobStore for LocalDisk {
+    async fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let path = self.path(key)?;
+        let tmp_dir = self.root.join(".partial");
+        tokio::fs::create_dir_all(&tmp_dir).await?;
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        let tmp = tmp_dir.join(uuid::Uuid::new_v4().to_string());
+        let written = async {
+            let mut f = tokio::fs::File::create(&tmp).await?;
+            f.write_all(bytes).await?;
+            f.sync_all().await?;
+            tokio::fs::rename(&tmp, &path).await
+        }
+        .await;
+        if written.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        written
+    }
+
+    async fn get(&self, key: &str) -> std::io::Result<Option<Vec<u8>>> {
+        match tokio::fs::read(self.path(key)?).await {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> std::io::Result<()> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// File storage and the address its files are downloaded from.
+#[derive(Clone)]
+pub struct Files {
+    pub blobs: Arc<dyn BlobStore>,
+    /// The base URL clients reach Kith at (`https://crm.example.com`), for download links.
+    pub public_url: String,
+}
+
+impl Files {
+    pub fn local(root: &Path, public_url: &str) -> Self {
+        Files { blobs: Arc::new(LocalDisk::new(root)), public_url: public_url.trim_end_matches('/').to_owned() }
+    }
+}
+
+fn io_error(e: std::io::Error) -> DomainError {
+    DomainError::Store(kith_store::StoreError::Query(format!("file storage: {e}")))
+}
+
+/// A file as received.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What an attachment is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachedTo {
+    Deal(i64),
+    Note(i64),
+    Call(i64),
+    Meeting(i64),
+}
+
+impl AttachedTo {
+    pub fn parse(kind: &str, id: i64) -> Option<Self> {
+        Some(match kind {
+            "deal" => AttachedTo::Deal(id),
+            "note" => AttachedTo::Note(id),
+            "call" => AttachedTo::Call(id),
+            "meeting" => AttachedTo::Meeting(id),
+            _ => return None,
+        })
+    }
+    pub fn kind(self) -> &'static str {
+        match self {
+            AttachedTo::Deal(_) => "deal",
+            AttachedTo::Note(_) => "note",
+            AttachedTo::Call(_) => "call",
+            AttachedTo::Meeting(_) => "meeting",
+        }
+    }
+    pub fn id(self) -> i64 {
+        match self {
+            AttachedTo::Deal(id) | AttachedTo::Note(id) | AttachedTo::Call(id) | AttachedTo::Meeting(id) => id,
+        }
+    }
+}
+
+/// What an attachment holds: a file Kith stores, or a link to one kept elsewhere.
+#[derive(Debug, Clone)]
+pub enum AttachmentSource {
+    /// A file uploaded earlier through the upload form, named by its upload key.
+    Uploaded {
+        key: String,
+    },
+    /// A file sent with the request.
+    File(Upload),
+    Link {
+        url: String,
+        link_type: String,
+        filename: String,
+        size: i64,
+    },
+}
+
+/// The link providers OnePage knows.
+pub const LINK_TYPES: &[&str] = &["dropbox", "google_drive", "evernote"];
+
+impl Crm {
+    /// The account's secret for signing upload forms, made on first use.
+    pub async fn upload_secret(&self, account_id: i64) -> Result<String> {
+        use kith_store::Visibility;
+        use kith_store::system::ACCOUNTS;
+        const KEY: &str = "upload_signing_secret";
+        let mut tx = self.store().begin(account_id, None).await?;
+        let row =
+            tx.get(&ACCOUNTS, account_id, Visibility::All).await?.ok_or(DomainError::NotFound { kind: "account" })?;
+        let mut settings = match ACCOUNTS.position("settings").and_then(|i| row.values.get(i)) {
+            Some(Value::Json(serde_json::Value::Object(m))) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        if let Some(secret) = settings.get(KEY).and_then(|v| v.as_str()) {
+            return Ok(secret.to_owned());
+        }
+        let secret = {
+            use rand::RngCore;
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            hex::encode(bytes)
+        };
+        settings.insert(KEY.into(), serde_json::Value::String(secret.clone()));
+        tx.update(&ACCOUNTS, account_id, &[("settings", Value::Json(serde_json::Value::Object(settings)))]).await?;
+        tx.commit().await?;
+        Ok(secret)
+    }
+
+    pub fn files(&self) -> Result<&Files> {
+        self.files.as_ref().ok_or_else(|| DomainError::Conflict("file storage is not configured".into()))
+    }
+
+    /// Stores bytes and records them; the row exists only if the bytes do.
+    pub async fn store_file(
+        &self,
+        actor: Actor,
+        upload: Upload,
+        purpose: &str,
+        upload_key: Option<String>,
+        contact_id: Option<i64>,
+    ) -> Result<StoredFile> {
+        if upload.bytes.len() > MAX_FILE_BYTES {
+            return Err(DomainError::invalid("file", format!("must be at most {MAX_FILE_BYTES} bytes")));
+        }
+        let files = self.files()?;
+        let storage_key = format!("{}/{}", actor.account_id, uuid::Uuid::new_v4());
+        files.blobs.put(&storage_key, &upload.bytes).await.map_err(io_error)?;
+        let t = Utc::now();
+        let record = StoredFile {
+            id: 0,
+            created_at: t,
+            updated_at: t,
+            deleted_at: None,
+            storage_key: storage_key.clone(),
+            filename: upload.filename,
+            content_type: upload.content_type,
+            size_bytes: upload.bytes.len() as i64,
+            sha256: hex::encode(Sha256::digest(&upload.bytes)),
+            purpose: purpose.to_owned(),
+            upload_key,
+            contact_id,
+            uploaded_by: Some(actor.user_id),
+        };
+        match self.create(actor, record).await {
+            Ok(f) => Ok(f),
+            Err(e) => {
+                let _ = files.blobs.delete(&storage_key).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// A stored file of the account and its bytes.
+    pub async fn read_file(&self, actor: Actor, id: i64) -> Result<(StoredFile, Vec<u8>)> {
+        let file = self.get::<StoredFile>(actor, id).await?;
+        let bytes = self.files()?.blobs.get(&file.storage_key).await.map_err(io_error)?;
+        Ok((file, bytes.ok_or(DomainError::NotFound { kind: "file" })?))
+    }
+
+    /// Removes a stored file's row, then its bytes.
+    async fn remove_file(&self, actor: Actor, id: i64) -> Result<()> {
+        if let Some(file) = self.find::<StoredFile>(actor, id).await? {
+            self.delete::<StoredFile>(actor, id).await?;
+            self.files()?.blobs.delete(&file.storage_key).await.map_err(io_error)?;
+        }
+        Ok(())
+    }
+
+    /// The download address of a stored file.
+    pub fn file_url(&self, file_id: i64, path_of: impl Fn(i64) -> String) -> String {
+        let base = self.files.as_ref().map_or("", |f| f.public_url.as_str());
+        format!("{base}{}", path_of(file_id))
+    }
+
+    /// The contact a deal, note, call or meeting belongs to; `NotFound` if it is not live.
+    async fn owner_contact(&self, actor: Actor, to: AttachedTo) -> Result<Option<i64>> {
+        Ok(match to {
+            AttachedTo::Deal(id) => self.get::<Deal>(actor, id).await?.contact_id,
+            AttachedTo::Note(id) => self.get::<Note>(actor, id).await?.contact_id,
+            AttachedTo::Call(id) => self.get::<Call>(actor, id).await?.contact_id,
+            AttachedTo::Meeting(id) => self.get::<Meeting>(actor, id).await?.contact_id,
+        })
+    }
+
+    pub async fn create_attachment(
+        &self,
+        actor: Actor,
+        to: AttachedTo,
+        name: Option<String>,
+        source: AttachmentSource,
+    ) -> Result<Attachment> {
+        let contact_id = self.owner_contact(actor, to).await?;
+        let (file, filename, size, content_type, external_url, link_type) = match source {
+            AttachmentSource::Uploaded { key } => {
+                let q = ListQuery::all().filter(Filter::eq("upload_key", key.as_str()));
+                let file = self
+                    .list::<StoredFile>(actor, &q)
+                    .await?
+                    .rows
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| DomainError::invalid("key", "no file was uploaded with this key"))?;
+                let name = name.clone().unwrap_or_else(|| file.filename.clone());
+                (Some(file.id), name, file.size_bytes, Some(file.content_type), None, None)
+            }
+            AttachmentSource::File(upload) => {
+                let name = name.clone().unwrap_or_else(|| upload.filename.clone());
+                let file = self.store_file(actor, upload, "attachment", None, contact_id).await?;
+                (Some(file.id), name, file.size_bytes, Some(file.content_type), None, None)
+            }
+            AttachmentSource::Link { url, link_type, filename, size } => {
+                if !LINK_TYPES.contains(&link_type.as_str()) {
+                    return Err(DomainError::invalid("link_type", format!("must be one of {}", LINK_TYPES.join(", "))));
+                }
+                match url::Url::parse(&url) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                    _ => return Err(DomainError::invalid("external_url", "must be an absolute http or https URL")),
+                }
+                (None, filename, size, None, Some(url), Some(link_type))
+            }
+        };
+        if filename.trim().is_empty() {
+            return Err(DomainError::invalid("name", "is required"));
+        }
+        let t = Utc::now();
+        let record = Attachment {
+            id: 0,
+            created_at: t,
+            updated_at: t,
+            deleted_at: None,
+            author_id: actor.user_id,
+            reference_kind: to.kind().to_owned(),
+            reference_id: to.id(),
+            contact_id,
+            filename,
+            content_type,
+            size_bytes: size.max(0),
+            storage_key: None,
+            external_url,
+            provider: link_type.clone(),
+            pinned: false,
+            custom_filename: None,
+            pinned_at: None,
+            link_type,
+            file_id: file,
+        };
+        let mut tx = self.begin(actor).await?;
+        let created = insert_in(&mut tx, record).await?;
+        if let Some(file_id) = file {
+            // An upload becomes an attachment's file: it is no longer waiting to be attached.
+            let mut f = get_in::<StoredFile>(&mut tx, file_id).await?;
+            if f.purpose == "upload" {
+                f.purpose = "attachment".into();
+                save_in(&mut tx, &f).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Sets the name shown for an attachment; it cannot be unset.
+    pub async fn rename_attachment(&self, actor: Actor, id: i64, custom_filename: &str) -> Result<Attachment> {
+        let name = custom_filename.trim();
+        if name.is_empty() {
+            return Err(DomainError::invalid("custom_filename", "cannot be empty"));
+        }
+        if name.chars().count() > 255 {
+            return Err(DomainError::invalid("custom_filename", "must be at most 255 characters"));
+        }
+        let mut a = self.get::<Attachment>(actor, id).await?;
+        a.custom_filename = Some(name.to_owned());
+        self.save(actor, a).await
+    }
+
+    /// Pins an attachment to its contact, or unpins it.
+    pub async fn pin_attachment(&self, actor: Actor, id: i64, pinned: bool) -> Result<Attachment> {
+        let mut a = self.get::<Attachment>(actor, id).await?;
+        if a.pinned != pinned {
+            a.pinned = pinned;
+            a.pinned_at = pinned.then(Utc::now);
+            return self.save(actor, a).await;
+        }
+        Ok(a)
+    }
+
+    /// Deletes an attachment and, if it held a stored file, the file.
+    pub async fn delete_attachment(&self, actor: Actor, id: i64) -> Result<()> {
+        let a = self.get::<Attachment>(actor, id).await?;
+        self.delete::<Attachment>(actor, id).await?;
+        if let Some(file_id) = a.file_id {
+            self.remove_file(actor, file_id).await?;
+        }
+        Ok(())
+    }
+
+    /// The live attachments of records of one kind, oldest first.
+    pub async fn attachments_of(&self, actor: Actor, kind: &str, ids: &[i64]) -> Result<Vec<Attachment>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let f = Filter::All(vec![
+            Filter::eq("reference_kind", kind),
+            Filter::In { field: Field::col("reference_id"), values: ids.iter().map(|i| Value::Int(*i)).collect() },
+        ]);
+        self.all::<Attachment>(actor, Some(f)).await
+    }
+
+    /// Attachments pinned to any of `contact_ids`, most recently pinned first.
+    pub async fn pinned_attachments(
+        &self,
+        actor: Actor,
+        contact_ids: &[i64],
+        limit: u64,
+        offset: u64,
+    ) -> Result<ListPage<Attachment>> {
+        let f = Filter::All(vec![
+            Filter::eq("pinned", true),
+            Filter::In {
+                field: Field::col("contact_id"),
+                values: contact_ids.iter().map(|i| Value::Int(*i)).collect(),
+            },
+        ]);
+        let q = ListQuery::new(Page::Offset { offset, limit })
+            .filter(f)
+            .sort(Sort { field: Field::col("pinned_at"), dir: Dir::Desc })
+            .with_total();
+        self.list::<Attachment>(actor, &q).await
+    }
+
+    /// Replaces a contact's photo (`None` removes it). `url_of` gives a stored file's address.
+    pub async fn set_contact_photo(
+        &self,
+        actor: Actor,
+        contact_id: i64,
+        image: Option<Upload>,
+        url_of: impl Fn(i64) -> String,
+    ) -> Result<Contact> {
+        let mut contact = self.get::<Contact>(actor, contact_id).await?;
+        let old = contact.photo_url.clone();
+        contact.photo_url = match image {
+            Some(upload) => Some(url_of(self.store_file(actor, upload, "photo", None, Some(contact_id)).await?.id)),
+            None => None,
+        };
+        let saved = self.save(actor, contact).await?;
+        self.forget_replaced_image(actor, old.as_deref(), &url_of).await?;
+        Ok(saved)
+    }
+
+    /// Replaces a company's logo (`None` removes it).
+    pub async fn set_company_logo(
+        &self,
+        actor: Actor,
+        company_id: i64,
+        image: Option<Upload>,
+        url_of: impl Fn(i64) -> String,
+    ) -> Result<Company> {
+        let mut company = self.get::<Company>(actor, company_id).await?;
+        let old = company.photo_url.clone();
+        company.photo_url = match image {
+            Some(upload) => Some(url_of(self.store_file(actor, upload, "logo", None, None).await?.id)),
+            None => None,
+        };
+        let saved = self.save(actor, company).await?;
+        self.forget_replaced_image(actor, old.as_deref(), &url_of).await?;
+        Ok(saved)
+    }
+
+    /// Deletes the stored file behind a replaced photo or logo URL, if Kith stored it.
+    async fn forget_replaced_image(
+        &self,
+        actor: Actor,
+        old: Option<&str>,
+        url_of: &impl Fn(i64) -> String,
+    ) -> Result<()> {
+        let Some(old) = old else { return Ok(()) };
+        let q = ListQuery::all().filter(Filter::In {
+            field: Field::col("purpose"),
+            values: vec![Value::Text("photo".into()), Value::Text("logo".into())],
+        });
+        let candidates = self.list::<StoredFile>(actor, &q).await?.rows;
+        if let Some(f) = candidates.iter().find(|f| url_of(f.id) == old) {
+            self.remove_file(actor, f.id).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn local_disk_writes_whole_files_and_refuses_odd_keys() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let disk = LocalDisk::new(dir.path());
+        disk.put("7/abc", b"hello").await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(disk.get("7/abc").await.unwrap_or_else(|e| panic!("{e}")), Some(b"hello".to_vec()));
+        assert_eq!(disk.get("7/missing").await.unwrap_or_else(|e| panic!("{e}")), None);
+        for bad in ["", "../x", "7/../../etc/passwd", "/abs", "a//b", "a/./b", "sp ace"] {
+            assert!(disk.put(bad, b"x").await.is_err(), "{bad:?}");
+        }
+        // Nothing half-written is left behind.
+        let partial: Vec<_> = std::fs::read_dir(dir.path().join(".partial"))
+            .map(|d| d.filter_map(std::result::Result::ok).collect())
+            .unwrap_or_default();
+        assert!(partial.is_empty(), "{partial:?}");
+        disk.delete("7/abc").await.unwrap_or_else(|e| panic!("{e}"));
+        disk.delete("7/abc").await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(disk.get("7/abc").await.unwrap_or_else(|e| panic!("{e}")), None);
+    }
+}
