@@ -137,7 +137,12 @@ struct Running(Option<tokio::sync::oneshot::Sender<()>>, Option<tokio::task::Joi
 
 impl Running {
     fn start(app: &App, settings: kith_webhooks::Settings) -> Running {
-        let sender = kith::webhook_sender(app.crm.clone(), settings).expect("sender");
+        Running::start_on(app.crm.clone(), settings)
+    }
+
+    /// A sender over its own handle to the database: another replica.
+    fn start_on(crm: kith_domain::Crm, settings: kith_webhooks::Settings) -> Running {
+        let sender = kith::webhook_sender(crm, settings).expect("sender");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(sender.run(async {
             let _ = rx.await;
@@ -446,14 +451,7 @@ async fn two_senders_on_one_postgres_database_deliver_each_event_once_in_order()
         let files = kith::local_files(app.files_dir.path(), &app.base);
         let replica = kith::open(&app.database_url, 4, files).await.expect("second replica");
         let first = Running::start(&app, quick_settings(true));
-        let second = {
-            let sender = kith::webhook_sender(replica.clone(), quick_settings(true)).expect("sender");
-            let (tx, rx2) = tokio::sync::oneshot::channel::<()>();
-            let task = tokio::spawn(sender.run(async {
-                let _ = rx2.await;
-            }));
-            Running(Some(tx), Some(task))
-        };
+        let second = Running::start_on(replica.clone(), quick_settings(true));
         for i in 0..20 {
             create_contact(&app, &format!("Replica{i:02}")).await;
         }

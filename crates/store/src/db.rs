@@ -241,6 +241,15 @@ impl Store {
         })
     }
 
+    /// Whether some webhook delivery is due, read without taking the write lock (SQLite has one
+    /// writer; an idle sender should not take it at every poll).
+    pub(crate) async fn deliveries_due(&self, at: Value) -> Result<bool> {
+        let t = bind(self.backend(), ColumnType::Time, &at)?;
+        let sql = "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1";
+        let rows = with_reader!(self, c, c.fetch_raw(sql, vec![t.clone()], &[ColumnType::Int]).await)?;
+        Ok(!rows.is_empty())
+    }
+
     /// Whether any account exists (a fresh database has none). The one read that spans
     /// accounts, used only at start-up.
     pub async fn has_accounts(&self) -> Result<bool> {

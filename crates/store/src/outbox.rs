@@ -263,6 +263,9 @@ impl Store {
         let b = self.backend();
         let t = now();
         let until = t + chrono::Duration::from_std(lease).map_err(|e| StoreError::Query(e.to_string()))?;
+        if !self.deliveries_due(Value::Time(t)).await? {
+            return Ok(Vec::new());
+        }
         let lock = if b == Backend::Postgres { " FOR UPDATE OF d SKIP LOCKED" } else { "" };
         let sql = format!(
             "SELECT d.id, d.account_id, d.webhook_id, d.event_id, d.seq, d.attempts, d.entity_kind, d.entity_id, \
