@@ -25,6 +25,32 @@ pub struct CompanyDraft {
 }
 
 impl Company {
+    /// A new company with only a name (and an owner), to fill in and create.
+    pub fn named(name: &str, owner_id: Option<i64>) -> Company {
+        let t = chrono::Utc::now();
+        Company {
+            id: 0,
+            created_at: t,
+            updated_at: t,
+            deleted_at: None,
+            name: name.to_owned(),
+            description: None,
+            phone: None,
+            email: None,
+            url: None,
+            industry: None,
+            employees: None,
+            annual_revenue_minor: None,
+            currency: None,
+            address: kith_store::Json(None),
+            owner_id,
+            tags: kith_store::Json(Vec::new()),
+            custom_fields: kith_store::Json(Default::default()),
+            sync_status: None,
+            photo_url: None,
+        }
+    }
+
     pub fn draft(&self) -> CompanyDraft {
         CompanyDraft {
             name: self.name.clone(),

@@ -185,6 +185,12 @@ impl Crm {
         Ok(())
     }
 
+    /// Deletes a contact and nothing else: its company stays even when it has no contacts left
+    /// (dialects where an organisation is a record of its own, e.g. Sell).
+    pub async fn delete_contact_only(&self, actor: Actor, id: i64) -> Result<()> {
+        self.delete::<Contact>(actor, id).await
+    }
+
     /// Undoes a deletion, bringing back its company if that went with it. `NotFound` when the
     /// contact is not deleted (or not there).
     pub async fn restore_contact(&self, actor: Actor, id: i64) -> Result<Contact> {
@@ -473,32 +479,7 @@ async fn company_named_or_new(tx: &mut Tx, name: &str) -> Result<Company> {
     if let Some(company) = find_ci::<Company>(tx, "name", name).await? {
         return Ok(company);
     }
-    let t = Utc::now();
-    insert_in(
-        tx,
-        Company {
-            id: 0,
-            created_at: t,
-            updated_at: t,
-            deleted_at: None,
-            name: name.to_owned(),
-            description: None,
-            phone: None,
-            email: None,
-            url: None,
-            industry: None,
-            employees: None,
-            annual_revenue_minor: None,
-            currency: None,
-            address: Json(None),
-            owner_id: None,
-            tags: Json(Vec::new()),
-            custom_fields: Json(BTreeMap::new()),
-            sync_status: None,
-            photo_url: None,
-        },
-    )
-    .await
+    insert_in(tx, Company::named(name, None)).await
 }
 
 /// Makes a record's taggings match `tags`, creating tags on first use.

@@ -128,6 +128,22 @@ pub async fn authenticate(
     })
 }
 
+/// A JSON string field as a trimmed text: `Ok(None)` for null or blank, `Err` with a message for
+/// a value that is not a string or longer than `max` characters.
+pub fn json_text(value: &serde_json::Value, max: usize) -> Result<Option<String>, String> {
+    match value {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(s) => {
+            let t = s.trim();
+            if t.chars().count() > max {
+                return Err(format!("is too long (maximum is {max} characters)"));
+            }
+            Ok((!t.is_empty()).then(|| t.to_owned()))
+        }
+        _ => Err("must be a string".into()),
+    }
+}
+
 /// A body that is not the JSON a handler expects, with a message fit for a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadJson(pub String);

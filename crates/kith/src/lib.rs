@@ -76,6 +76,7 @@ pub fn app(crm: Crm, config: HttpConfig) -> Router {
     let state = AppState { crm, config: Arc::new(config) };
     Router::new()
         .nest(kith_onepage::MOUNT, kith_onepage::router())
+        .nest(kith_sell::MOUNT, kith_sell::router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
         .layer(axum::middleware::from_fn(kith_http::track_metrics))

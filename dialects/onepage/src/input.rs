@@ -21,18 +21,10 @@ impl Input {
 
     /// `None` when absent; `Some(None)` when null or blank.
     pub fn text(&mut self, key: &str, max: usize) -> Option<Option<String>> {
-        match self.obj.get(key)? {
-            Value::Null => Some(None),
-            Value::String(s) => {
-                let t = s.trim();
-                if t.chars().count() > max {
-                    self.error(key, format!("is too long (maximum is {max} characters)"));
-                    return None;
-                }
-                Some((!t.is_empty()).then(|| t.to_owned()))
-            }
-            _ => {
-                self.error(key, "must be a string");
+        match kith_http::json_text(self.obj.get(key)?, max) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.error(key, message);
                 None
             }
         }

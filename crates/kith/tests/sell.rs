@@ -1,0 +1,318 @@
+//! The Zendesk Sell dialect at `/v2` on both backends: its envelope, errors, auth and
+//! `User-Agent` rule, the account and users, contacts as persons and organisations, and one
+//! contact seen through both dialects.
+
+mod common;
+
+use common::{App, Reply, apps};
+use kith_domain::NewAccount;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const UA: &str = "KithTests/1.0";
+
+async fn sell_as(app: &App, who: &NewAccount, method: Method, path: &str, body: Option<Value>) -> Reply {
+    let req = app
+        .client
+        .request(method, format!("{}/v2{path}", app.base))
+        .bearer_auth(&who.key.secret)
+        .header(reqwest::header::USER_AGENT, UA);
+    app.send(req, body).await
+}
+
+async fn sell(app: &App, method: Method, path: &str, body: Option<Value>) -> Reply {
+    sell_as(app, &app.owner, method, path, body).await
+}
+
+/// Asserts Sell's error body with the given status and first error code.
+fn assert_sell_error(r: &Reply, status: u16, code: &str) {
+    assert_eq!(r.status.as_u16(), status, "body: {}", r.body);
+    assert_eq!(r.body["errors"][0]["error"]["code"], code, "body: {}", r.body);
+    assert_eq!(r.body["errors"][0]["meta"]["type"], "error", "body: {}", r.body);
+    assert!(r.body["errors"][0]["error"]["message"].is_string(), "body: {}", r.body);
+    assert_eq!(r.body["meta"]["type"], "errors");
+    assert!(r.body["meta"]["http_status"].as_str().is_some_and(|s| s.starts_with(&status.to_string())));
+    assert!(r.body["meta"]["logref"].is_string());
+}
+
+#[tokio::test]
+async fn envelope_auth_and_user_agent() {
+    for app in apps().await {
+        // No User-Agent: 400 invalid_user_agent, before credentials are even looked at.
+        let req = app.client.get(format!("{}/v2/users/self", app.base)).bearer_auth(&app.owner.key.secret);
+        assert_sell_error(&app.send(req, None).await, 400, "invalid_user_agent");
+        let req = app.client.get(format!("{}/v2/users/self", app.base)).header(reqwest::header::USER_AGENT, UA);
+        assert_sell_error(&app.send(req, None).await, 401, "unauthorized");
+        let req = app
+            .client
+            .get(format!("{}/v2/users/self", app.base))
+            .header(reqwest::header::USER_AGENT, UA)
+            .bearer_auth("x".repeat(64));
+        assert_sell_error(&app.send(req, None).await, 401, "unauthorized");
+
+        let r = sell(&app, Method::GET, "/accounts/self", None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["meta"]["type"], "account");
+        assert_eq!(r.body["data"]["id"], app.owner.account_id);
+        assert_eq!(r.body["data"]["name"], "Acme");
+        let r = sell(&app, Method::GET, "/users/self", None).await;
+        assert_eq!(r.body["meta"]["type"], "user");
+        assert_eq!(r.body["data"]["id"], app.owner.user_id);
+        assert_eq!(r.body["data"]["email"], "owner@acme.test");
+        assert_eq!(r.body["data"]["role"], "admin");
+        let r = sell(&app, Method::GET, "/users", None).await;
+        assert_eq!(r.body["meta"]["type"], "collection");
+        assert_eq!(r.body["meta"]["count"], 1);
+        assert_eq!(r.body["items"][0]["meta"]["type"], "user");
+        let r = sell(&app, Method::GET, &format!("/users/{}", app.owner.user_id), None).await;
+        assert_eq!(r.status, 200);
+        // Another account's user is not found.
+        let rival = app.other_account().await;
+        let r = sell_as(&app, &rival, Method::GET, &format!("/users/{}", app.owner.user_id), None).await;
+        assert_sell_error(&r, 404, "not_found");
+        assert_sell_error(&sell(&app, Method::GET, "/no_such_resource", None).await, 404, "not_found");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn persons_and_organizations() {
+    for app in apps().await {
+        let org = sell(
+            &app,
+            Method::POST,
+            "/contacts",
+            Some(json!({ "data": {
+                "is_organization": true, "name": "Analytical Engines", "industry": "Computing",
+                "website": "https://engines.example", "tags": ["partner", "vip"],
+                "address": { "line1": "1 Merrion Square", "city": "Dublin", "country": "Ireland" },
+            }})),
+        )
+        .await;
+        assert_eq!(org.status, 200, "{}", org.body);
+        assert_eq!(org.body["meta"]["type"], "contact");
+        let o = &org.body["data"];
+        assert_eq!(o["is_organization"], true);
+        assert_eq!(o["address"]["country"], "Ireland");
+        assert_eq!(o["address"]["city"], "Dublin");
+        let org_id = o["id"].as_i64().expect("integer id");
+
+        let person = sell(
+            &app,
+            Method::POST,
+            "/contacts",
+            Some(json!({ "data": {
+                "first_name": "Ada", "last_name": "Lovelace", "contact_id": org_id, "title": "Analyst",
+                "email": "ada@engines.example", "phone": "+44 20 1234", "mobile": "+44 7700 1234",
+                "twitter": "ada", "tags": ["vip"],
+            }, "meta": { "type": "contact" } })),
+        )
+        .await;
+        assert_eq!(person.status, 200, "{}", person.body);
+        let p = &person.body["data"];
+        assert_eq!(p["is_organization"], false);
+        assert_eq!(p["contact_id"], org_id);
+        assert_eq!(p["name"], "Ada Lovelace");
+        assert_eq!(p["mobile"], "+44 7700 1234");
+        assert_eq!(p["custom_fields"], json!({}));
+        assert!(p["created_at"].as_str().is_some_and(|t| t.ends_with('Z')));
+        let person_id = p["id"].as_i64().expect("integer id");
+
+        // PUT changes only what it is sent; tags are replaced as a whole.
+        let r = sell(
+            &app,
+            Method::PUT,
+            &format!("/contacts/{person_id}"),
+            Some(json!({ "data": { "title": "Countess", "tags": ["lead"] } })),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["title"], "Countess");
+        assert_eq!(r.body["data"]["email"], "ada@engines.example");
+        assert_eq!(r.body["data"]["tags"], json!(["lead"]));
+        let r = sell(&app, Method::GET, &format!("/contacts/{person_id}"), None).await;
+        assert_eq!(r.body["data"]["title"], "Countess");
+
+        // Lists: both kinds by id, one kind, paging with links, ids, and sorting.
+        for i in 0..3 {
+            let body = json!({ "data": { "last_name": format!("Extra{i}") } });
+            assert_eq!(sell(&app, Method::POST, "/contacts", Some(body)).await.status, 200);
+        }
+        let r = sell(&app, Method::GET, "/contacts", None).await;
+        assert_eq!(r.body["meta"]["count"], 5, "{}", r.body);
+        assert_eq!(r.body["items"][0]["data"]["id"], org_id);
+        let r = sell(&app, Method::GET, "/contacts?is_organization=true", None).await;
+        assert_eq!(r.body["meta"]["count"], 1);
+        let r = sell(&app, Method::GET, "/contacts?per_page=2&page=2", None).await;
+        assert_eq!(r.body["meta"]["count"], 2);
+        assert!(r.body["meta"]["links"]["next_page"].is_string() && r.body["meta"]["links"]["prev_page"].is_string());
+        let r = sell(&app, Method::GET, "/contacts?per_page=2&page=3", None).await;
+        assert_eq!(r.body["meta"]["count"], 1);
+        assert!(r.body["meta"]["links"].get("next_page").is_none());
+        let r = sell(&app, Method::GET, &format!("/contacts?ids={person_id},{org_id}"), None).await;
+        assert_eq!(r.body["meta"]["count"], 2);
+        let r = sell(&app, Method::GET, &format!("/contacts?contact_id={org_id}"), None).await;
+        assert_eq!(r.body["items"][0]["data"]["id"], person_id);
+        assert_eq!(r.body["meta"]["count"], 1);
+        let r = sell(&app, Method::GET, "/contacts?sort_by=name:desc&is_organization=false", None).await;
+        let names: Vec<&str> =
+            r.body["items"].as_array().expect("items").iter().filter_map(|i| i["data"]["last_name"].as_str()).collect();
+        assert_eq!(names, ["Lovelace", "Extra2", "Extra1", "Extra0"]);
+        let r = sell(&app, Method::GET, "/contacts?email=ada@engines.example", None).await;
+        assert_eq!(r.body["meta"]["count"], 1);
+
+        // Bad input, in Sell's error shape.
+        assert_sell_error(&sell(&app, Method::GET, "/contacts?per_page=101", None).await, 400, "bad_request");
+        assert_sell_error(&sell(&app, Method::GET, "/contacts?page=0", None).await, 400, "bad_request");
+        assert_sell_error(&sell(&app, Method::GET, "/contacts?sort_by=shoe_size", None).await, 400, "bad_request");
+        assert_sell_error(&sell(&app, Method::GET, "/contacts?ids=1,x", None).await, 400, "bad_request");
+        assert_sell_error(
+            &sell(&app, Method::POST, "/contacts", Some(json!({ "last_name": "NoEnvelope" }))).await,
+            400,
+            "bad_request",
+        );
+        let r = sell(&app, Method::POST, "/contacts", Some(json!({ "data": { "first_name": "OnlyFirst" } }))).await;
+        assert_sell_error(&r, 422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["error"]["field"], "/data/last_name");
+        let r = sell(&app, Method::POST, "/contacts", Some(json!({ "data": { "last_name": 7, "tags": "x" } }))).await;
+        assert_sell_error(&r, 422, "validation_failed");
+        assert_eq!(r.body["errors"].as_array().map(Vec::len), Some(2));
+        let r = sell(
+            &app,
+            Method::POST,
+            "/contacts",
+            Some(json!({ "data": { "is_organization": true, "name": "X", "first_name": "Y" } })),
+        )
+        .await;
+        assert_sell_error(&r, 422, "validation_failed");
+        let r = sell(
+            &app,
+            Method::POST,
+            "/contacts",
+            Some(json!({ "data": { "last_name": "Z", "custom_fields": { "nope": "1" } } })),
+        )
+        .await;
+        assert_sell_error(&r, 422, "validation_failed");
+        let r = sell(
+            &app,
+            Method::POST,
+            "/contacts",
+            Some(json!({ "data": { "last_name": "Z", "address": { "country": "Atlantis" } } })),
+        )
+        .await;
+        assert_sell_error(&r, 422, "validation_failed");
+        let r = sell(
+            &app,
+            Method::PUT,
+            &format!("/contacts/{org_id}"),
+            Some(json!({ "data": { "is_organization": false } })),
+        )
+        .await;
+        assert_sell_error(&r, 422, "validation_failed");
+        assert_sell_error(&sell(&app, Method::GET, "/contacts/999999999", None).await, 404, "not_found");
+        assert_sell_error(&sell(&app, Method::GET, "/contacts/abc", None).await, 404, "not_found");
+
+        // Another account sees none of it.
+        let rival = app.other_account().await;
+        assert_sell_error(
+            &sell_as(&app, &rival, Method::GET, &format!("/contacts/{person_id}"), None).await,
+            404,
+            "not_found",
+        );
+        let r = sell_as(
+            &app,
+            &rival,
+            Method::PUT,
+            &format!("/contacts/{person_id}"),
+            Some(json!({ "data": { "title": "x" } })),
+        )
+        .await;
+        assert_sell_error(&r, 404, "not_found");
+        assert_sell_error(
+            &sell_as(&app, &rival, Method::DELETE, &format!("/contacts/{org_id}"), None).await,
+            404,
+            "not_found",
+        );
+        assert_eq!(sell_as(&app, &rival, Method::GET, "/contacts", None).await.body["meta"]["count"], 0);
+
+        // DELETE answers 204 with no body.
+        let r = sell(&app, Method::DELETE, &format!("/contacts/{person_id}"), None).await;
+        assert_eq!(r.status, 204);
+        assert_eq!(r.body, Value::Null);
+        assert_sell_error(&sell(&app, Method::GET, &format!("/contacts/{person_id}"), None).await, 404, "not_found");
+        assert_eq!(sell(&app, Method::DELETE, &format!("/contacts/{org_id}"), None).await.status, 204);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn one_contact_through_both_dialects() {
+    for app in apps().await {
+        // Created over Sell, read over OnePage.
+        let r = sell(
+            &app,
+            Method::POST,
+            "/contacts",
+            Some(json!({ "data": { "first_name": "Grace", "last_name": "Hopper", "email": "grace@navy.example" } })),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let id = r.body["data"]["id"].as_i64().expect("id");
+        let hex = kith_onepage::wire::hex_id(id);
+        let r = app.op(Method::GET, &format!("/contacts/{hex}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["contact"]["last_name"], "Hopper");
+        assert_eq!(r.body["data"]["contact"]["emails"][0]["value"], "grace@navy.example");
+
+        // Created over OnePage (with its company), listed over Sell.
+        let r = app
+            .op(
+                Method::POST,
+                "/contacts",
+                Some(json!({ "first_name": "Alan", "last_name": "Turing", "company_name": "Bletchley Park" })),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let r = sell(&app, Method::GET, "/contacts?name=turing", None).await;
+        assert_eq!(r.body["meta"]["count"], 1, "{}", r.body);
+        let turing = &r.body["items"][0]["data"];
+        assert_eq!(turing["first_name"], "Alan");
+        let org = turing["contact_id"].as_i64().expect("organization");
+        let r = sell(&app, Method::GET, &format!("/contacts/{org}"), None).await;
+        assert_eq!(r.body["data"]["is_organization"], true);
+        assert_eq!(r.body["data"]["name"], "Bletchley Park");
+
+        // Custom fields by name: only assigned ones appear, list values must be a choice.
+        let r = app
+            .op(
+                Method::POST,
+                "/custom_fields",
+                Some(json!({"name": "Tier", "type": "select_box", "choices": ["gold", "silver"]})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let r = app.op(Method::POST, "/custom_fields", Some(json!({"name": "Seats", "type": "number"}))).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let body = json!({ "data": { "custom_fields": { "Tier": "gold", "Seats": 12 } } });
+        let r = sell(&app, Method::PUT, &format!("/contacts/{id}"), Some(body)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["custom_fields"], json!({ "Tier": "gold", "Seats": "12" }));
+        let body = json!({ "data": { "custom_fields": { "Tier": "bronze" } } });
+        let r = sell(&app, Method::PUT, &format!("/contacts/{id}"), Some(body)).await;
+        assert_sell_error(&r, 422, "validation_failed");
+        let body = json!({ "data": { "custom_fields": { "Seats": null } } });
+        let r = sell(&app, Method::PUT, &format!("/contacts/{id}"), Some(body)).await;
+        assert_eq!(r.body["data"]["custom_fields"], json!({ "Tier": "gold" }));
+        let r = app.op(Method::GET, &format!("/contacts/{hex}"), None).await;
+        assert_eq!(r.body["data"]["contact"]["custom_fields"][0]["value"], "gold", "{}", r.body);
+
+        // An update over Sell shows over OnePage.
+        let r =
+            sell(&app, Method::PUT, &format!("/contacts/{id}"), Some(json!({ "data": { "title": "Rear Admiral" } })))
+                .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = app.op(Method::GET, &format!("/contacts/{hex}"), None).await;
+        assert_eq!(r.body["data"]["contact"]["job_title"], "Rear Admiral");
+        app.finish().await;
+    }
+}

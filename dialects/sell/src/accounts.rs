@@ -1,0 +1,104 @@
+//! `/accounts/self` and `/users`.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use kith_domain::model::User;
+use kith_http::AppState;
+use kith_store::system::ACCOUNTS;
+use kith_store::{Filter, Sort, Visibility};
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::params::{Params, path_id};
+use crate::wire::{ApiError, ApiResult, collection, one, time};
+
+pub async fn account(State(st): State<AppState>, Caller(actor): Caller) -> ApiResult {
+    let row = st
+        .crm
+        .store()
+        .get(actor.account_id, &ACCOUNTS, actor.account_id, Visibility::All)
+        .await
+        .map_err(kith_domain::DomainError::from)?
+        .ok_or_else(|| ApiError::not_found("account"))?;
+    let name = ACCOUNTS.position("name").and_then(|i| row.values.get(i)).and_then(|v| v.as_text()).unwrap_or("");
+    Ok(one(
+        StatusCode::OK,
+        "account",
+        json!({
+            "id": row.id,
+            "name": name,
+            "currency": "USD",
+            "time_format": "24H",
+            "timezone": "UTC",
+            "phone": null,
+            "created_at": time(row.created_at),
+            "updated_at": time(row.updated_at),
+        }),
+    ))
+}
+
+fn render_user(u: &User) -> Value {
+    let name = [u.first_name.as_deref(), u.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    json!({
+        "id": u.id,
+        "name": if name.is_empty() { u.email.clone() } else { name },
+        "email": u.email,
+        "status": if u.active { "active" } else { "inactive" },
+        "invited": false,
+        "confirmed": true,
+        // Sell has two roles; Kith's owner is an admin there.
+        "role": if u.role == "user" { "user" } else { "admin" },
+        "phone_number": u.phone,
+        "timezone": u.timezone.clone().unwrap_or_else(|| "UTC".into()),
+        "created_at": time(u.created_at),
+        "updated_at": time(u.updated_at),
+        "deleted_at": u.deleted_at.map(time),
+    })
+}
+
+/// `GET /users`: filters `ids`, `email`, `name`, `role`, `status`; sorts `id`, `name`,
+/// `created_at`, `updated_at`.
+pub async fn users(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
+    let params = Params::parse(raw.as_deref());
+    let paging = params.paging()?;
+    let mut q = paging.query();
+    if let Some(f) = params.ids()? {
+        q = q.filter(f);
+    }
+    if let Some(email) = params.get("email").filter(|s| !s.is_empty()) {
+        q = q.filter(Filter::eq("email", email));
+    }
+    match params.get("role").filter(|s| !s.is_empty()) {
+        Some("user") => q = q.filter(Filter::eq("role", "user")),
+        Some("admin") => {
+            q = q.filter(Filter::Not(Box::new(Filter::eq("role", "user"))));
+        }
+        Some(_) => return Err(ApiError::bad_request("role must be user or admin")),
+        None => {}
+    }
+    if let Some(status) = params.get("status").filter(|s| !s.is_empty()) {
+        match status {
+            "active" => q = q.filter(Filter::eq("active", true)),
+            "inactive" => q = q.filter(Filter::eq("active", false)),
+            _ => return Err(ApiError::bad_request("status must be active or inactive")),
+        }
+    }
+    let sort = params.sort(
+        &[("id", "id"), ("name", "first_name"), ("created_at", "created_at"), ("updated_at", "updated_at")],
+        |_| None,
+    )?;
+    q = q.sort(sort.unwrap_or_else(|| Sort::asc("id")));
+    let mut rows = st.crm.list::<User>(actor, &q).await?.rows;
+    let links = paging.links("/v2/users", &mut rows);
+    Ok(collection("user", rows.iter().map(render_user).collect(), links))
+}
+
+pub async fn user(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
+    let u = st.crm.get::<User>(actor, path_id(&id, "user")?).await?;
+    Ok(one(StatusCode::OK, "user", render_user(&u)))
+}
+
+pub async fn me(State(st): State<AppState>, Caller(actor): Caller) -> ApiResult {
+    let u = st.crm.me(actor).await?;
+    Ok(one(StatusCode::OK, "user", render_user(&u)))
+}

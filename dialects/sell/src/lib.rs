@@ -1,0 +1,41 @@
+//! The Zendesk Sell (Base CRM) API v2 dialect, mounted at `/v2`: `Authorization: Bearer`, a
+//! required `User-Agent`, integer ids, and the `{data, meta}` envelope.
+//!
+//! Served so far: the account, users and contacts (persons and organisations). The rest of Sell's
+//! resources answer Sell's `404`.
+
+mod accounts;
+mod auth;
+mod contacts;
+mod input;
+mod params;
+pub mod wire;
+
+use axum::Router;
+use axum::routing::get;
+use kith_http::AppState;
+
+use crate::wire::ApiError;
+
+/// Where the dialect is mounted.
+pub const MOUNT: &str = "/v2";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/accounts/self", get(accounts::account))
+        .route("/users", get(accounts::users))
+        .route("/users/self", get(accounts::me))
+        .route("/users/{id}", get(accounts::user))
+        .route("/contacts", get(contacts::list).post(contacts::create))
+        .route("/contacts/{id}", get(contacts::get).put(contacts::update).delete(contacts::delete))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("resource")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here.")
+}

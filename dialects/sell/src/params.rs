@@ -1,0 +1,145 @@
+//! Sell's list parameters (`page`, `per_page`, `sort_by`, `ids`) and request bodies (`{data}`).
+
+use axum::body::Body;
+use kith_http::AppState;
+use kith_store::{Dir, Field, Filter, ListQuery, Page, Sort, Value as SV};
+use serde_json::{Map, Value, json};
+
+use crate::wire::ApiError;
+
+pub const DEFAULT_PER_PAGE: u64 = 25;
+pub const MAX_PER_PAGE: u64 = 100;
+
+/// Query parameters, in order.
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn parse(raw: Option<&str>) -> Self {
+        Params(kith_http::query_pairs(raw))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.trim())
+    }
+
+    fn positive(&self, key: &str, default: u64) -> Result<u64, ApiError> {
+        match self.get(key) {
+            None | Some("") => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| ApiError::bad_request(format!("{key} must be a positive integer"))),
+        }
+    }
+
+    /// `page` (1-based) and `per_page` (25 by default, at most 100).
+    pub fn paging(&self) -> Result<Paging, ApiError> {
+        let page = self.positive("page", 1)?;
+        let per_page = self.positive("per_page", DEFAULT_PER_PAGE)?;
+        if per_page > MAX_PER_PAGE {
+            return Err(ApiError::bad_request(format!("per_page must be at most {MAX_PER_PAGE}")));
+        }
+        Ok(Paging { page, per_page })
+    }
+
+    /// `sort_by=field[:asc|:desc]` over `allowed` (API name, column); `custom_fields:NAME[:dir]`
+    /// is resolved by `custom`.
+    pub fn sort(
+        &self,
+        allowed: &[(&str, &str)],
+        custom: impl Fn(&str) -> Option<Field>,
+    ) -> Result<Option<Sort>, ApiError> {
+        let Some(raw) = self.get("sort_by").filter(|s| !s.is_empty()) else { return Ok(None) };
+        let (name, dir) = match raw.rsplit_once(':') {
+            Some((n, "asc")) => (n, Dir::Asc),
+            Some((n, "desc")) => (n, Dir::Desc),
+            _ => (raw, Dir::Asc),
+        };
+        let field = if let Some(cf) = name.strip_prefix("custom_fields:") {
+            custom(cf).ok_or_else(|| ApiError::bad_request(format!("sort_by: no custom field named {cf:?}")))?
+        } else {
+            let column = allowed.iter().find(|(api, _)| *api == name).map(|(_, col)| *col).ok_or_else(|| {
+                let names: Vec<&str> = allowed.iter().map(|(a, _)| *a).collect();
+                ApiError::bad_request(format!("sort_by must be one of {}", names.join(", ")))
+            })?;
+            Field::col(column)
+        };
+        Ok(Some(Sort { field, dir }))
+    }
+
+    /// `ids=1,2,3` as a filter on `id`.
+    pub fn ids(&self) -> Result<Option<Filter>, ApiError> {
+        let Some(raw) = self.get("ids").filter(|s| !s.is_empty()) else { return Ok(None) };
+        let ids = raw
+            .split(',')
+            .map(|s| s.trim().parse::<i64>().map(SV::Int))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| ApiError::bad_request("ids must be a comma-separated list of integers"))?;
+        Ok(Some(Filter::In { field: Field::col("id"), values: ids }))
+    }
+
+    /// An integer filter parameter.
+    pub fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        match self.get(key).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| ApiError::bad_request(format!("{key} must be an integer"))),
+        }
+    }
+
+    /// A boolean filter parameter.
+    pub fn flag(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(key).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(_) => Err(ApiError::bad_request(format!("{key} must be true or false"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl Paging {
+    /// One more row than a page, to tell whether a next page exists.
+    pub fn query(&self) -> ListQuery {
+        ListQuery::new(Page::Offset { offset: (self.page - 1) * self.per_page, limit: self.per_page + 1 })
+    }
+
+    /// `links` for a page whose query fetched `fetched` rows; trims the extra row.
+    pub fn links<T>(&self, path: &str, rows: &mut Vec<T>) -> Value {
+        let more = rows.len() as u64 > self.per_page;
+        rows.truncate(self.per_page as usize);
+        let link = |page: u64| format!("{path}?page={page}&per_page={}", self.per_page);
+        let mut links = json!({ "self": link(self.page) });
+        if self.page > 1 {
+            links["prev_page"] = json!(link(self.page - 1));
+        }
+        if more {
+            links["next_page"] = json!(link(self.page + 1));
+        }
+        links
+    }
+}
+
+/// The `data` object of a request body (`{"data": {…}, "meta": {…}}`).
+pub async fn read_data(st: &AppState, body: Body) -> Result<Map<String, Value>, ApiError> {
+    let bytes = kith_http::read_body(body, st.config.json_body_limit).await.map_err(|e| match e {
+        kith_http::BodyError::TooLarge => ApiError::payload_too_large(),
+        kith_http::BodyError::Unreadable => ApiError::bad_request("the request body could not be read"),
+    })?;
+    let mut obj = kith_http::parse_json_object(&bytes).map_err(|e| ApiError::bad_request(e.0))?;
+    match obj.remove("data") {
+        Some(Value::Object(data)) => Ok(data),
+        _ => Err(ApiError::bad_request("the body must be an envelope {\"data\": {…}} with an object in data")),
+    }
+}
+
+/// A path id: Sell ids are integers; anything else names no record.
+pub fn path_id(raw: &str, what: &str) -> Result<i64, ApiError> {
+    raw.trim().parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(|| ApiError::not_found(what))
+}

@@ -1,0 +1,132 @@
+//! Sell's wire conventions: `{data, meta: {type}}` around one record, `{items, meta}` around a
+//! collection, integer ids, ISO 8601 UTC times, and the error body
+//! `{errors: [{error: {code, message, details}, meta: {type: "error"}}], meta: {type: "errors",
+//! http_status, logref}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, SecondsFormat, Utc};
+use kith_domain::{DomainError, FieldError};
+use serde_json::{Value, json};
+
+pub fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// One record in its envelope.
+pub fn one(status: StatusCode, kind: &str, data: Value) -> Response {
+    (status, Json(json!({ "data": data, "meta": { "type": kind } }))).into_response()
+}
+
+/// A page of records in the collection envelope; `links` has `self` and, when there are more
+/// pages, `next_page`.
+pub fn collection(kind: &str, items: Vec<Value>, links: Value) -> Response {
+    let count = items.len();
+    let items: Vec<Value> = items.into_iter().map(|d| json!({ "data": d, "meta": { "type": kind } })).collect();
+    let body = json!({ "items": items, "meta": { "type": "collection", "count": count, "links": links } });
+    (StatusCode::OK, Json(body)).into_response()
+}
+
+/// One error of an error response.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<String>,
+    /// The field, as a JSON pointer (`/data/name`).
+    pub field: Option<String>,
+}
+
+/// An error response in Sell's shape.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub problems: Vec<Problem>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, problems: vec![Problem { code, message: message.into(), details: None, field: None }] }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+    pub fn invalid_user_agent() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_user_agent",
+            "Every request must carry a User-Agent header naming the client (e.g. `ClientName/1.0`).",
+        )
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "The access token is missing, invalid or revoked.")
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("The {what} could not be found."))
+    }
+    pub fn payload_too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "request_entity_too_large", "The request body is too large.")
+    }
+    /// 422 with one problem per invalid field.
+    pub fn invalid(fields: Vec<FieldError>) -> Self {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            problems: fields
+                .into_iter()
+                .map(|f| Problem {
+                    code: "validation_failed",
+                    message: format!("{} {}", f.field, f.message),
+                    details: Some(f.message),
+                    field: Some(format!("/data/{}", f.field)),
+                })
+                .collect(),
+        }
+    }
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        Self::invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let errors: Vec<Value> = self
+            .problems
+            .iter()
+            .map(|p| {
+                let mut e = json!({ "code": p.code, "message": p.message });
+                if let Some(d) = &p.details {
+                    e["details"] = json!(d);
+                }
+                if let Some(f) = &p.field {
+                    e["field"] = json!(f);
+                }
+                json!({ "error": e, "meta": { "type": "error" } })
+            })
+            .collect();
+        let http_status = format!("{} {}", self.status.as_u16(), self.status.canonical_reason().unwrap_or(""));
+        let body = json!({
+            "errors": errors,
+            "meta": { "type": "errors", "http_status": http_status.trim(), "logref": uuid::Uuid::new_v4().to_string() },
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::NotFound { kind } => ApiError::not_found(kind),
+            DomainError::Invalid(fields) => ApiError::invalid(fields),
+            DomainError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            DomainError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
+            DomainError::Unauthorized => ApiError::unauthorized(),
+            DomainError::Store(e) => {
+                tracing::error!(error = %e, "store error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_server_error", "Something went wrong.")
+            }
+        }
+    }
+}
+
+pub type ApiResult<T = Response> = Result<T, ApiError>;
