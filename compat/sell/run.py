@@ -2,7 +2,7 @@
 
 The client is used unchanged; only its `base_url` points at Kith. Reads KITH_URL, and KITH_BIN and
 KITH_DATA to create a fresh account with Kith's command line, runs a scenario over the services
-Kith serves so far (account, users, contacts as persons and organisations) and exits non-zero on
+Kith serves so far (account, users, contacts as persons and organisations, leads) and exits non-zero on
 the first failed check.
 """
 
@@ -88,6 +88,18 @@ def main():
     check(client.contacts.destroy(ada.id) is True, "DELETE answers 204")
     expect(RequestError, 404, client.contacts.retrieve, ada.id)
     check(client.contacts.retrieve(org.id).name == "Difference Engines Ltd", "organisation stays")
+    # Leads.
+    lead = client.leads.create(first_name="Charles", last_name="Babbage", organization_name="Engines",
+                               email="charles@engines.example", tags=["hot"])
+    check(lead.status == "New" and lead.owner_id == me.id, "lead created with defaults")
+    client.leads.create(organization_name="Jacquard Looms")
+    lead = client.leads.update(lead.id, status="Working", tags=[])
+    check(lead.status == "Working" and lead.tags == [] and lead.email == "charles@engines.example", "lead updated")
+    check([l.id for l in client.leads.list(status="Working")] == [lead.id], "lead filter")
+    check(client.leads.retrieve(lead.id).last_name == "Babbage", "lead read back")
+    expect(ResourceError, 422, client.leads.create, first_name="Nameless")
+    check(client.leads.destroy(lead.id) is True, "lead deleted")
+    check(len(client.leads.list()) == 1, "one lead left")
     print(f"sell compat: {checks} checks passed")
 
 

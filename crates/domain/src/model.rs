@@ -181,6 +181,12 @@ entity! {
         converted_contact_id: Option<i64>,
         converted_company_id: Option<i64>,
         converted_deal_id: Option<i64>,
+        industry: Option<String> = since 2,
+        fax: Option<String> = since 2,
+        twitter: Option<String> = since 2,
+        facebook: Option<String> = since 2,
+        linkedin: Option<String> = since 2,
+        skype: Option<String> = since 2,
     }
 }
 

@@ -316,3 +316,78 @@ async fn one_contact_through_both_dialects() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn leads() {
+    for app in apps().await {
+        let body = json!({ "data": {
+            "first_name": "Charles", "last_name": "Babbage", "organization_name": "Difference Engines",
+            "status": "Working", "email": "charles@engines.example", "twitter": "cbabbage",
+            "tags": ["engine", "hot"], "address": { "city": "London", "country": "GB" },
+        }});
+        let r = sell(&app, Method::POST, "/leads", Some(body)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["meta"]["type"], "lead");
+        let lead = &r.body["data"];
+        assert_eq!(lead["owner_id"], app.owner.user_id);
+        assert_eq!(lead["twitter"], "cbabbage");
+        assert_eq!(lead["address"]["city"], "London");
+        let id = lead["id"].as_i64().expect("id");
+        let r = sell(&app, Method::POST, "/leads", Some(json!({ "data": { "organization_name": "Jacquard Looms" } })))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["status"], "New");
+        let loom = r.body["data"]["id"].as_i64().expect("id");
+
+        let r = sell(
+            &app,
+            Method::PUT,
+            &format!("/leads/{id}"),
+            Some(json!({ "data": { "status": "Unqualified", "tags": [] } })),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["status"], "Unqualified");
+        assert_eq!(r.body["data"]["tags"], json!([]));
+        assert_eq!(r.body["data"]["email"], "charles@engines.example");
+
+        let r = sell(&app, Method::GET, "/leads?status=Unqualified", None).await;
+        assert_eq!(r.body["meta"]["count"], 1);
+        assert_eq!(r.body["items"][0]["data"]["id"], id);
+        let r = sell(&app, Method::GET, "/leads?sort_by=organization_name:desc", None).await;
+        let ids: Vec<i64> =
+            r.body["items"].as_array().expect("items").iter().filter_map(|i| i["data"]["id"].as_i64()).collect();
+        assert_eq!(ids, [loom, id]);
+
+        // Bad input.
+        let r = sell(&app, Method::POST, "/leads", Some(json!({ "data": { "first_name": "Nameless" } }))).await;
+        assert_sell_error(&r, 422, "validation_failed");
+        let rival = app.other_account().await;
+        let r =
+            sell(&app, Method::PUT, &format!("/leads/{id}"), Some(json!({ "data": { "owner_id": rival.user_id } })))
+                .await;
+        assert_sell_error(&r, 422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["error"]["field"], "/data/owner_id");
+        let r = sell(
+            &app,
+            Method::PUT,
+            &format!("/leads/{id}"),
+            Some(json!({ "data": { "last_name": null, "organization_name": null } })),
+        )
+        .await;
+        assert_sell_error(&r, 422, "validation_failed");
+        assert_sell_error(&sell(&app, Method::GET, "/leads?owner_id=me", None).await, 400, "bad_request");
+
+        // Another account sees none of it; DELETE answers 204.
+        assert_sell_error(&sell_as(&app, &rival, Method::GET, &format!("/leads/{id}"), None).await, 404, "not_found");
+        assert_sell_error(
+            &sell_as(&app, &rival, Method::DELETE, &format!("/leads/{id}"), None).await,
+            404,
+            "not_found",
+        );
+        assert_eq!(sell_as(&app, &rival, Method::GET, "/leads", None).await.body["meta"]["count"], 0);
+        assert_eq!(sell(&app, Method::DELETE, &format!("/leads/{id}"), None).await.status, 204);
+        assert_sell_error(&sell(&app, Method::GET, &format!("/leads/{id}"), None).await, 404, "not_found");
+        app.finish().await;
+    }
+}

@@ -64,7 +64,7 @@ fn country_code(raw: &str) -> Option<String> {
     }
 }
 
-fn render_address(a: Option<&Address>) -> Value {
+pub(crate) fn render_address(a: Option<&Address>) -> Value {
     let a = a.cloned().unwrap_or_default();
     json!({
         "line1": a.address,
@@ -76,7 +76,7 @@ fn render_address(a: Option<&Address>) -> Value {
 }
 
 /// Custom values by field name; only assigned ones.
-fn render_custom(values: &BTreeMap<String, Value>, defs: &[CustomFieldDefinition]) -> Value {
+pub(crate) fn render_custom(values: &BTreeMap<String, Value>, defs: &[CustomFieldDefinition]) -> Value {
     let mut out = Map::new();
     for d in defs {
         if let Some(v) = values.get(&d.id.to_string()) {
@@ -206,7 +206,7 @@ async fn find(crm: &Crm, actor: Actor, id: i64) -> ApiResult<Record> {
 }
 
 /// Reads `address` into the model's address; `None` when absent, `Some(None)` to clear it.
-fn read_address(data: &mut Data, current: Option<Address>) -> Option<Option<Address>> {
+pub(crate) fn read_address(data: &mut Data, current: Option<Address>) -> Option<Option<Address>> {
     let obj = data.object("address")?;
     let Some(obj) = obj else { return Some(None) };
     let mut a = current.unwrap_or_default();
@@ -249,7 +249,7 @@ fn read_address(data: &mut Data, current: Option<Address>) -> Option<Option<Addr
 }
 
 /// Merges `custom_fields` (by name) over `current` (by definition id).
-fn read_custom(data: &mut Data, defs: &[CustomFieldDefinition], current: &mut BTreeMap<String, Value>) {
+pub(crate) fn read_custom(data: &mut Data, defs: &[CustomFieldDefinition], current: &mut BTreeMap<String, Value>) {
     let Some(obj) = data.object("custom_fields") else { return };
     let Some(obj) = obj else {
         current.clear();

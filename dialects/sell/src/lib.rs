@@ -1,13 +1,14 @@
 //! The Zendesk Sell (Base CRM) API v2 dialect, mounted at `/v2`: `Authorization: Bearer`, a
 //! required `User-Agent`, integer ids, and the `{data, meta}` envelope.
 //!
-//! Served so far: the account, users and contacts (persons and organisations). The rest of Sell's
+//! Served so far: the account, users, contacts (persons and organisations) and leads. The rest of Sell's
 //! resources answer Sell's `404`.
 
 mod accounts;
 mod auth;
 mod contacts;
 mod input;
+mod leads;
 mod params;
 pub mod wire;
 
@@ -28,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}", get(accounts::user))
         .route("/contacts", get(contacts::list).post(contacts::create))
         .route("/contacts/{id}", get(contacts::get).put(contacts::update).delete(contacts::delete))
+        .route("/leads", get(leads::list).post(leads::create))
+        .route("/leads/{id}", get(leads::get).put(leads::update).delete(leads::delete))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }
