@@ -100,6 +100,12 @@ def main():
     expect(ResourceError, 422, client.leads.create, first_name="Nameless")
     check(client.leads.destroy(lead.id) is True, "lead deleted")
     check(len(client.leads.list()) == 1, "one lead left")
+    # Loss reasons.
+    reason = client.loss_reasons.create(name="Too expensive")
+    check(client.loss_reasons.update(reason.id, name="Price").name == "Price", "loss reason renamed")
+    check([r.name for r in client.loss_reasons.list()] == ["Price"], "loss reasons listed")
+    expect(ResourceError, 422, client.loss_reasons.create, name="price")
+    check(client.loss_reasons.destroy(reason.id) is True, "loss reason deleted")
     print(f"sell compat: {checks} checks passed")
 
 

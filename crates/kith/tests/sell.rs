@@ -391,3 +391,40 @@ async fn leads() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn loss_reasons() {
+    for app in apps().await {
+        let r = sell(&app, Method::POST, "/loss_reasons", Some(json!({ "data": { "name": "Too expensive" } }))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["meta"]["type"], "loss_reason");
+        let id = r.body["data"]["id"].as_i64().expect("id");
+        assert_eq!(
+            sell(&app, Method::POST, "/loss_reasons", Some(json!({ "data": { "name": "No budget" } }))).await.status,
+            200
+        );
+        let r = sell(&app, Method::POST, "/loss_reasons", Some(json!({ "data": { "name": "too EXPENSIVE" } }))).await;
+        assert_sell_error(&r, 422, "validation_failed");
+        assert_sell_error(
+            &sell(&app, Method::POST, "/loss_reasons", Some(json!({ "data": {} }))).await,
+            422,
+            "validation_failed",
+        );
+        let r =
+            sell(&app, Method::PUT, &format!("/loss_reasons/{id}"), Some(json!({ "data": { "name": "Price" } }))).await;
+        assert_eq!(r.body["data"]["name"], "Price", "{}", r.body);
+        let r = sell(&app, Method::GET, "/loss_reasons?sort_by=name", None).await;
+        let names: Vec<&str> =
+            r.body["items"].as_array().expect("items").iter().filter_map(|i| i["data"]["name"].as_str()).collect();
+        assert_eq!(names, ["No budget", "Price"]);
+        let rival = app.other_account().await;
+        assert_sell_error(
+            &sell_as(&app, &rival, Method::GET, &format!("/loss_reasons/{id}"), None).await,
+            404,
+            "not_found",
+        );
+        assert_eq!(sell(&app, Method::DELETE, &format!("/loss_reasons/{id}"), None).await.status, 204);
+        assert_sell_error(&sell(&app, Method::GET, &format!("/loss_reasons/{id}"), None).await, 404, "not_found");
+        app.finish().await;
+    }
+}

@@ -1,7 +1,8 @@
 //! The Zendesk Sell (Base CRM) API v2 dialect, mounted at `/v2`: `Authorization: Bearer`, a
 //! required `User-Agent`, integer ids, and the `{data, meta}` envelope.
 //!
-//! Served so far: the account, users, contacts (persons and organisations) and leads. The rest of Sell's
+//! Served so far: the account, users, contacts (persons and organisations), leads and loss
+//! reasons. The rest of Sell's
 //! resources answer Sell's `404`.
 
 mod accounts;
@@ -10,6 +11,7 @@ mod contacts;
 mod input;
 mod leads;
 mod params;
+mod reasons;
 pub mod wire;
 
 use axum::Router;
@@ -31,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .route("/contacts/{id}", get(contacts::get).put(contacts::update).delete(contacts::delete))
         .route("/leads", get(leads::list).post(leads::create))
         .route("/leads/{id}", get(leads::get).put(leads::update).delete(leads::delete))
+        .route("/loss_reasons", get(reasons::list).post(reasons::create))
+        .route("/loss_reasons/{id}", get(reasons::get).put(reasons::update).delete(reasons::delete))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -1,0 +1,109 @@
+//! `/loss_reasons`: why deals are lost. Names are unique within the account.
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use kith_domain::model::LossReason;
+use kith_domain::{Actor, Crm};
+use kith_http::AppState;
+use kith_store::{Filter, Sort};
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::input::Data;
+use crate::params::{Params, path_id, read_data};
+use crate::wire::{ApiError, ApiResult, collection, one, time};
+
+fn render(r: &LossReason, creator: i64) -> Value {
+    json!({
+        "id": r.id,
+        "creator_id": creator,
+        "name": r.name,
+        "created_at": time(r.created_at),
+        "updated_at": time(r.updated_at),
+    })
+}
+
+/// The `name` of a body: required, at most 255 characters, not another reason's.
+async fn read_name(crm: &Crm, actor: Actor, data: &mut Data, except: Option<i64>) -> ApiResult<Option<String>> {
+    let name = match data.text("name", 255) {
+        Some(Some(n)) => Some(n),
+        Some(None) => {
+            data.error("name", "can't be blank");
+            None
+        }
+        None => None,
+    };
+    if let Some(n) = &name {
+        let taken = crm
+            .all::<LossReason>(actor, None)
+            .await?
+            .iter()
+            .any(|r| Some(r.id) != except && r.name.eq_ignore_ascii_case(n));
+        if taken {
+            data.error("name", "has already been taken");
+        }
+    }
+    Ok(name)
+}
+
+pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
+    let params = Params::parse(raw.as_deref());
+    let paging = params.paging()?;
+    let mut q = paging.query();
+    if let Some(f) = params.ids()? {
+        q = q.filter(f);
+    }
+    if let Some(name) = params.get("name").filter(|s| !s.is_empty()) {
+        q = q.filter(Filter::eq("name", name));
+    }
+    let sort = params.sort(&[("id", "id"), ("name", "name"), ("updated_at", "updated_at")], |_| None)?;
+    q = q.sort(sort.unwrap_or_else(|| Sort::asc("id")));
+    let mut rows = st.crm.list::<LossReason>(actor, &q).await?.rows;
+    let links = paging.links("/v2/loss_reasons", &mut rows);
+    Ok(collection("loss_reason", rows.iter().map(|r| render(r, actor.user_id)).collect(), links))
+}
+
+pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Body) -> ApiResult {
+    let mut data = Data::new(read_data(&st, body).await?);
+    let name = read_name(&st.crm, actor, &mut data, None).await?;
+    if !data.has("name") {
+        data.error("name", "can't be blank");
+    }
+    data.finish()?;
+    let name = name.ok_or_else(|| ApiError::validation("name", "can't be blank"))?;
+    let t = chrono::Utc::now();
+    let r = st.crm.create(actor, LossReason { id: 0, created_at: t, updated_at: t, deleted_at: None, name }).await?;
+    Ok(one(StatusCode::OK, "loss_reason", render(&r, actor.user_id)))
+}
+
+pub async fn get(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
+    let r = st.crm.get::<LossReason>(actor, path_id(&id, "loss reason")?).await?;
+    Ok(one(StatusCode::OK, "loss_reason", render(&r, actor.user_id)))
+}
+
+pub async fn update(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult {
+    let mut r = st.crm.get::<LossReason>(actor, path_id(&id, "loss reason")?).await?;
+    let mut data = Data::new(read_data(&st, body).await?);
+    let name = read_name(&st.crm, actor, &mut data, Some(r.id)).await?;
+    data.finish()?;
+    if let Some(name) = name {
+        r.name = name;
+        r = st.crm.save(actor, r).await?;
+    }
+    Ok(one(StatusCode::OK, "loss_reason", render(&r, actor.user_id)))
+}
+
+pub async fn delete(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    st.crm.delete::<LossReason>(actor, path_id(&id, "loss reason")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
