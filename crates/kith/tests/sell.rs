@@ -306,6 +306,38 @@ async fn one_contact_through_both_dialects() {
         let r = app.op(Method::GET, &format!("/contacts/{hex}"), None).await;
         assert_eq!(r.body["data"]["contact"]["custom_fields"][0]["value"], "gold", "{}", r.body);
 
+        // Filters and sorts on custom fields.
+        for (last, tier, seats) in [("Knuth", "silver", 9), ("Liskov", "gold", 40), ("Hamilton", "gold", 3)] {
+            let body = json!({ "data": { "last_name": last, "custom_fields": { "Tier": tier, "Seats": seats } } });
+            assert_eq!(sell(&app, Method::POST, "/contacts", Some(body)).await.status, 200);
+        }
+        let last_names = |r: &Reply| -> Vec<String> {
+            r.body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .filter_map(|i| i["data"]["last_name"].as_str().map(str::to_owned))
+                .collect()
+        };
+        let r = sell(&app, Method::GET, "/contacts?custom_fields[Tier]=gold&sort_by=last_name", None).await;
+        assert_eq!(last_names(&r), ["Hamilton", "Hopper", "Liskov"], "{}", r.body);
+        // Descending, contacts without a value come first (as every Kith sort orders nulls).
+        let r = sell(&app, Method::GET, "/contacts?is_organization=false&sort_by=custom_fields:Seats:desc", None).await;
+        assert_eq!(&last_names(&r)[2..], ["Liskov", "Knuth", "Hamilton"], "{}", r.body);
+        let r = sell(&app, Method::GET, "/contacts?sort_by=custom_fields:Seats", None).await;
+        assert_eq!(&last_names(&r)[..3], ["Hamilton", "Knuth", "Liskov"], "{}", r.body);
+        assert_sell_error(&sell(&app, Method::GET, "/contacts?custom_fields[Nope]=1", None).await, 400, "bad_request");
+        assert_sell_error(
+            &sell(&app, Method::GET, "/contacts?custom_fields[Seats]=many", None).await,
+            400,
+            "bad_request",
+        );
+        assert_sell_error(
+            &sell(&app, Method::GET, "/contacts?sort_by=custom_fields:Nope", None).await,
+            400,
+            "bad_request",
+        );
+
         // An update over Sell shows over OnePage.
         let r =
             sell(&app, Method::PUT, &format!("/contacts/{id}"), Some(json!({ "data": { "title": "Rear Admiral" } })))
@@ -377,6 +409,12 @@ async fn leads() {
         .await;
         assert_sell_error(&r, 422, "validation_failed");
         assert_sell_error(&sell(&app, Method::GET, "/leads?owner_id=me", None).await, 400, "bad_request");
+        assert_sell_error(&sell(&app, Method::GET, "/leads?custom_fields[Nope]=1", None).await, 400, "bad_request");
+        assert_sell_error(
+            &sell(&app, Method::GET, "/leads?sort_by=custom_fields:Nope", None).await,
+            400,
+            "bad_request",
+        );
 
         // Another account sees none of it; DELETE answers 204.
         assert_sell_error(&sell_as(&app, &rival, Method::GET, &format!("/leads/{id}"), None).await, 404, "not_found");

@@ -510,24 +510,56 @@ fn sort_key(v: &Value, field: &str) -> String {
     text(field)
 }
 
+/// The merge key of a custom value: numbers in numeric order, text ignoring case, and a missing
+/// value after every other ascending (as the store orders nulls).
+fn custom_key(v: &Value) -> String {
+    match v {
+        Value::String(s) => match s.parse::<f64>() {
+            Ok(f) => format!("0{:030.6}", f + 1e15),
+            Err(_) => format!("1{}", s.to_lowercase()),
+        },
+        Value::Null => "\u{10FFFF}".to_owned(),
+        other => format!("1{other}"),
+    }
+}
+
 /// `GET /contacts`: persons and organisations (`is_organization` picks one), with `ids`,
-/// `owner_id`, `contact_id`, `email`, `name`, `first_name`, `last_name`; `sort_by` `id`,
-/// `name`, `first_name`, `last_name`, `created_at`, `updated_at`.
+/// `owner_id`, `contact_id`, `email`, `name`, `first_name`, `last_name`, `custom_fields[NAME]`;
+/// `sort_by` `id`, `name`, `first_name`, `last_name`, `created_at`, `updated_at`,
+/// `custom_fields:NAME`.
 pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
     let params = Params::parse(raw.as_deref());
     let paging = params.paging()?;
     let filters = list_filters(&params)?;
     let kind = params.flag("is_organization")?;
-    let sort_field = match params.get("sort_by").map(|s| s.split(':').next().unwrap_or("")) {
-        None | Some("") => "id",
-        Some(f @ ("id" | "name" | "first_name" | "last_name" | "created_at" | "updated_at")) => f,
-        Some(_) => {
+    let defs = defs(&st.crm, actor).await?;
+    let raw_sort = params.get("sort_by").unwrap_or("");
+    let desc = raw_sort.ends_with(":desc");
+    let custom_sort: Option<&str> = raw_sort
+        .strip_prefix("custom_fields:")
+        .map(|rest| rest.strip_suffix(":desc").or_else(|| rest.strip_suffix(":asc")).unwrap_or(rest));
+    let sort_field = match (custom_sort, raw_sort.split(':').next().unwrap_or("")) {
+        (Some(name), _) => {
+            let known = defs.person.iter().chain(&defs.organization).any(|d| d.name == name);
+            if !known {
+                return Err(ApiError::bad_request(format!("sort_by: no custom field named {name:?}")));
+            }
+            "custom_fields"
+        }
+        (None, "") => "id",
+        (None, f @ ("id" | "name" | "first_name" | "last_name" | "created_at" | "updated_at")) => f,
+        (None, _) => {
             return Err(ApiError::bad_request(
-                "sort_by must be one of id, name, first_name, last_name, created_at, updated_at",
+                "sort_by must be one of id, name, first_name, last_name, created_at, updated_at, custom_fields:NAME",
             ));
         }
     };
-    let desc = params.get("sort_by").is_some_and(|s| s.ends_with(":desc"));
+    let person_custom = params.custom_filters(&defs.person)?;
+    let organization_custom = params.custom_filters(&defs.organization)?;
+    if person_custom.is_none() && organization_custom.is_none() {
+        let names = params.custom_filter_names().join(", ");
+        return Err(ApiError::bad_request(format!("custom_fields: no custom field named {names}")));
+    }
     let column = |for_org: bool| match (sort_field, for_org) {
         ("name", true) | ("first_name", true) | ("last_name", true) => "name",
         ("name", false) => "last_name",
@@ -537,31 +569,50 @@ pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(ra
     let then_first = sort_field == "name";
     // Enough rows of each kind to cut the merged page out of.
     let want = paging.page * paging.per_page + 1;
-    let query = |filters: &[Filter], col: &str| {
-        let mut q = ListQuery::new(Page::Offset { offset: 0, limit: want }).sort(sort(col));
+    let custom_field = |kind_defs: &[CustomFieldDefinition]| {
+        custom_sort.and_then(|name| kind_defs.iter().find(|d| d.name == name)).map(|d| d.store_field())
+    };
+    let query = |filters: &[Filter], custom: &[Filter], col: &str, kind_defs: &[CustomFieldDefinition]| {
+        let mut q = ListQuery::new(Page::Offset { offset: 0, limit: want });
+        q = match (custom_sort, custom_field(kind_defs)) {
+            (Some(_), Some(field)) => {
+                q.sort(Sort { field, dir: if desc { kith_store::Dir::Desc } else { kith_store::Dir::Asc } })
+            }
+            // A kind without the field: every value is missing, so id order is the order.
+            (Some(_), None) => q.sort(Sort::asc("id")),
+            (None, _) => q.sort(sort(col)),
+        };
         if then_first && col == "last_name" {
             q = q.sort(sort("first_name"));
         }
-        for f in filters {
+        for f in filters.iter().chain(custom) {
             q = q.filter(f.clone());
         }
         q
     };
-    let defs = defs(&st.crm, actor).await?;
     let mut rendered: Vec<Value> = Vec::new();
-    if kind != Some(true) {
-        let q = query(&filters.person, column(false));
+    if kind != Some(true)
+        && let Some(custom) = &person_custom
+    {
+        let q = query(&filters.person, custom, column(false), &defs.person);
         rendered.extend(st.crm.list::<Contact>(actor, &q).await?.rows.iter().map(|c| render_person(c, &defs.person)));
     }
-    if kind != Some(false) && !filters.persons_only {
-        let q = query(&filters.organization, column(true));
+    if kind != Some(false)
+        && !filters.persons_only
+        && let Some(custom) = &organization_custom
+    {
+        let q = query(&filters.organization, custom, column(true), &defs.organization);
         rendered.extend(
             st.crm.list::<Company>(actor, &q).await?.rows.iter().map(|c| render_organization(c, &defs.organization)),
         );
     }
     let key_field = if sort_field == "first_name" || sort_field == "last_name" { "name" } else { sort_field };
+    let key = |v: &Value| match custom_sort {
+        Some(name) => custom_key(&v["custom_fields"][name]),
+        None => sort_key(v, key_field),
+    };
     rendered.sort_by(|a, b| {
-        let o = sort_key(a, key_field).cmp(&sort_key(b, key_field));
+        let o = key(a).cmp(&key(b));
         let o = if desc { o.reverse() } else { o };
         if o == Ordering::Equal { sort_key(a, "id").cmp(&sort_key(b, "id")) } else { o }
     });

@@ -202,6 +202,18 @@ pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(ra
             q = q.filter(Filter::cmp(key, Op::Eq, v));
         }
     }
+    let defs = st.crm.custom_fields(actor, "lead").await?;
+    match params.custom_filters(&defs)? {
+        Some(filters) => {
+            for f in filters {
+                q = q.filter(f);
+            }
+        }
+        None => {
+            let names = params.custom_filter_names().join(", ");
+            return Err(ApiError::bad_request(format!("custom_fields: no lead custom field named {names}")));
+        }
+    }
     let sort = params.sort(
         &[
             ("id", "id"),
@@ -211,10 +223,9 @@ pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(ra
             ("created_at", "created_at"),
             ("updated_at", "updated_at"),
         ],
-        |_| None,
+        |name| defs.iter().find(|d| d.name == name).map(|d| d.store_field()),
     )?;
     q = q.sort(sort.unwrap_or_else(|| Sort::asc("id")));
-    let defs = st.crm.custom_fields(actor, "lead").await?;
     let mut rows = st.crm.list::<Lead>(actor, &q).await?.rows;
     let links = paging.links("/v2/leads", &mut rows);
     Ok(collection("lead", rows.iter().map(|l| render(l, &defs)).collect(), links))

@@ -79,6 +79,30 @@ impl Params {
         Ok(Some(Filter::In { field: Field::col("id"), values: ids }))
     }
 
+    /// `custom_fields[NAME]=value` filters, by name. `Ok(None)` when one names no field of
+    /// `defs` (no record of this kind can match); a value the field cannot hold is a 400.
+    pub fn custom_filters(
+        &self,
+        defs: &[kith_domain::model::CustomFieldDefinition],
+    ) -> Result<Option<Vec<Filter>>, ApiError> {
+        let mut out = Vec::new();
+        for (key, value) in &self.0 {
+            let Some(name) = key.strip_prefix("custom_fields[").and_then(|k| k.strip_suffix(']')) else { continue };
+            let Some(def) = defs.iter().find(|d| d.name == name) else { return Ok(None) };
+            let f = kith_domain::custom_fields::custom_filter(def, kith_store::Op::Eq, &Value::String(value.clone()))
+                .map_err(|_| {
+                ApiError::bad_request(format!("custom_fields[{name}]: {value:?} is not a value of this field"))
+            })?;
+            out.push(f);
+        }
+        Ok(Some(out))
+    }
+
+    /// The custom-field names `custom_fields[NAME]` filters use.
+    pub fn custom_filter_names(&self) -> Vec<&str> {
+        self.0.iter().filter_map(|(k, _)| k.strip_prefix("custom_fields[").and_then(|k| k.strip_suffix(']'))).collect()
+    }
+
     /// An integer filter parameter.
     pub fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
         match self.get(key).filter(|s| !s.is_empty()) {
