@@ -262,10 +262,14 @@ impl Crm {
         Ok(())
     }
 
+    /// The base URL clients reach Kith at (empty when file storage is not configured).
+    pub fn public_url(&self) -> &str {
+        self.files.as_ref().map_or("", |f| f.public_url.as_str())
+    }
+
     /// The download address of a stored file.
     pub fn file_url(&self, file_id: i64, path_of: impl Fn(i64) -> String) -> String {
-        let base = self.files.as_ref().map_or("", |f| f.public_url.as_str());
-        format!("{base}{}", path_of(file_id))
+        format!("{}{}", self.public_url(), path_of(file_id))
     }
 
     /// The contact a deal, note, call or meeting belongs to; `NotFound` if it is not live.

@@ -553,19 +553,12 @@ async fn serve(
         None
     } else {
         let sender = kith::webhook_sender(crm.clone(), webhooks.settings())?;
-        let mut stopped = stopped.clone();
+        let mut stopped = stopped;
         Some(tokio::spawn(sender.run(async move {
             let _ = stopped.wait_for(|s| *s).await;
         })))
     };
-    let mut server_stopped = stopped;
-    let shutdown = async move {
-        tokio::select! {
-            _ = kith::shutdown_signal() => {}
-            _ = server_stopped.wait_for(|s| *s) => {}
-        }
-    };
-    let served = kith::serve(listener, crm.clone(), config, shutdown).await;
+    let served = kith::serve(listener, crm.clone(), config, kith::shutdown_signal()).await;
     let _ = stop.send(true);
     if let Some(sender) = sender {
         // The sender finishes the requests it has under way.

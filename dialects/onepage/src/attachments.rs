@@ -128,7 +128,7 @@ pub async fn s3_form(State(st): State<AppState>, Caller(actor): Caller, RawQuery
         json!({
             "quota": quota,
             "display_quota": "1024MB",
-            "url": st.crm.file_url(0, |_| format!("{}/attachments/upload", crate::MOUNT)),
+            "url": format!("{}{}/attachments/upload", st.crm.public_url(), crate::MOUNT),
             "fields": {
                 "key": "",
                 "x-ignore-pattern": format!("{}/__timestamp__/${{filename}}", hex_id(contact_id)),

@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::input::Data;
-use crate::params::{Paging, Params, path_id, read_data};
+use crate::params::{Params, path_id, read_data};
 use crate::wire::{ApiError, ApiResult, collection, one, time};
 
 const NAME_MAX: usize = 255;
@@ -129,7 +129,7 @@ fn render_person(c: &Contact, defs: &[CustomFieldDefinition]) -> Value {
 }
 
 fn render_organization(c: &Company, defs: &[CustomFieldDefinition]) -> Value {
-    let mut v = json!({
+    json!({
         "id": c.id,
         "creator_id": c.owner_id,
         "owner_id": c.owner_id,
@@ -160,11 +160,7 @@ fn render_organization(c: &Company, defs: &[CustomFieldDefinition]) -> Value {
         "custom_fields": render_custom(&c.custom_fields.0, defs),
         "created_at": time(c.created_at),
         "updated_at": time(c.updated_at),
-    });
-    if v["owner_id"].is_null() {
-        v["owner_id"] = json!(null);
-    }
-    v
+    })
 }
 
 /// Field definitions of persons and of organisations.
@@ -617,10 +613,6 @@ pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(ra
         if o == Ordering::Equal { sort_key(a, "id").cmp(&sort_key(b, "id")) } else { o }
     });
     let mut page: Vec<Value> = rendered.into_iter().skip(((paging.page - 1) * paging.per_page) as usize).collect();
-    let links = links(&paging, &mut page);
+    let links = paging.links("/v2/contacts", &mut page);
     Ok(collection("contact", page, links))
-}
-
-fn links(paging: &Paging, rows: &mut Vec<Value>) -> Value {
-    paging.links("/v2/contacts", rows)
 }
