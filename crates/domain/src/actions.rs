@@ -204,6 +204,9 @@ impl Crm {
             done_at: done.then(Utc::now),
             position: d.position,
             status_before_done: done.then(|| "date".to_owned()),
+            company_id: None,
+            remind_at: None,
+            creator_id: Some(actor.user_id),
         };
         let action = insert_in(&mut tx, action).await?;
         Self::demote_other_asap(&mut tx, &action).await?;

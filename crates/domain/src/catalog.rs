@@ -126,6 +126,13 @@ impl Crm {
                 item_group_id: None,
                 active: true,
                 position: d.position.unwrap_or(existing.iter().map(|i| i.position + 1).max().unwrap_or(0)),
+                prices: kith_store::Json(vec![crate::model::Price {
+                    amount_minor: d.price_minor,
+                    currency: crate::deals::DEFAULT_CURRENCY.into(),
+                }]),
+                max_discount: None,
+                max_markup: None,
+                cost_currency: Some(crate::deals::DEFAULT_CURRENCY.into()),
             },
         )
         .await
@@ -147,6 +154,14 @@ impl Crm {
         item.name = name.to_owned();
         item.description = d.description;
         item.price_minor = d.price_minor;
+        // The price in the item's own currency is the one OnePage edits.
+        match item.prices.0.iter_mut().find(|p| p.currency == item.currency) {
+            Some(p) => p.amount_minor = d.price_minor,
+            None => item
+                .prices
+                .0
+                .insert(0, crate::model::Price { amount_minor: d.price_minor, currency: item.currency.clone() }),
+        }
         item.cost_minor = Some(d.cost_minor);
         if let Some(p) = d.position {
             item.position = p;

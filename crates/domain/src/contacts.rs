@@ -145,7 +145,6 @@ impl Crm {
         };
         apply_draft(&mut tx, actor, &defs, &mut contact, draft).await?;
         let contact = insert_in(&mut tx, contact).await?;
-        set_taggings(&mut tx, "contact", contact.id, &contact.tags.0).await?;
         tx.commit().await?;
         Ok(contact)
     }
@@ -155,7 +154,6 @@ impl Crm {
         let defs = self.custom_fields(actor, "contact").await?;
         let mut tx = self.begin(actor).await?;
         let mut contact = get_in::<Contact>(&mut tx, id).await?;
-        let old_tags = contact.tags.0.clone();
         let old_company = contact.company_id;
         let old_owner = contact.owner_id;
         apply_draft(&mut tx, actor, &defs, &mut contact, draft).await?;
@@ -165,9 +163,6 @@ impl Crm {
         }
         contact.normalize();
         let contact = save_in(&mut tx, &contact).await?;
-        if contact.tags.0 != old_tags {
-            set_taggings(&mut tx, "contact", contact.id, &contact.tags.0).await?;
-        }
         if old_company != contact.company_id {
             drop_company_if_empty(&mut tx, old_company).await?;
         }
@@ -482,8 +477,32 @@ async fn company_named_or_new(tx: &mut Tx, name: &str) -> Result<Company> {
     insert_in(tx, Company::named(name, None)).await
 }
 
-/// Makes a record's taggings match `tags`, creating tags on first use.
+/// The tag type that labels records of an entity kind (`None`: the kind has no tags).
+pub fn tag_type(entity_kind: &str) -> Option<&'static str> {
+    match entity_kind {
+        "contact" | "company" => Some("contact"),
+        "lead" => Some("lead"),
+        "deal" => Some("deal"),
+        _ => None,
+    }
+}
+
+/// The tag of a type named `name` (ignoring case), if there is one.
+pub(crate) async fn find_tag(tx: &mut Tx, resource_type: &str, name: &str) -> Result<Option<Tag>> {
+    let q = ListQuery::all()
+        .filter(Filter::All(vec![Filter::eq("resource_type", resource_type), Filter::cmp("name", Op::Prefix, name)]))
+        .sort(kith_store::Sort::asc("id"));
+    for tag in tx.list(Tag::SPEC, &q).await?.try_map(Tag::from_row)?.rows {
+        if tag.name.eq_ignore_ascii_case(name) {
+            return Ok(Some(tag));
+        }
+    }
+    Ok(None)
+}
+
+/// Makes a record's taggings match `tags`, creating tags of the record's type on first use.
 pub(crate) async fn set_taggings(tx: &mut Tx, entity_kind: &str, entity_id: i64, tags: &[String]) -> Result<()> {
+    let Some(resource_type) = tag_type(entity_kind) else { return Ok(()) };
     let q = ListQuery::all()
         .filter(Filter::All(vec![Filter::eq("entity_kind", entity_kind), Filter::eq("entity_id", entity_id)]));
     let existing: Vec<Tagging> = tx.list(Tagging::SPEC, &q).await?.try_map(Tagging::from_row)?.rows;
@@ -497,11 +516,20 @@ pub(crate) async fn set_taggings(tx: &mut Tx, entity_kind: &str, entity_id: i64,
         if existing.iter().any(|e| &e.name == lower) {
             continue;
         }
-        let tag_row = match find_ci::<Tag>(tx, "name", tag).await? {
+        let tag_row = match find_tag(tx, resource_type, tag).await? {
             Some(t) => t,
             None => {
                 let t = Utc::now();
-                insert_in(tx, Tag { id: 0, created_at: t, updated_at: t, deleted_at: None, name: tag.clone() }).await?
+                let new = Tag {
+                    id: 0,
+                    created_at: t,
+                    updated_at: t,
+                    deleted_at: None,
+                    name: tag.clone(),
+                    resource_type: resource_type.to_owned(),
+                    creator_id: tx.actor(),
+                };
+                insert_in(tx, new).await?
             }
         };
         let t = Utc::now();

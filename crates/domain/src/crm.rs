@@ -89,12 +89,11 @@ impl Crm {
     }
 
     /// Creates a record as given (after normalising). For entities without rules of their own.
-    pub async fn create<E: Entity>(&self, actor: Actor, mut record: E) -> Result<E> {
-        record.normalize();
+    pub async fn create<E: Entity>(&self, actor: Actor, record: E) -> Result<E> {
         let mut tx = self.begin(actor).await?;
-        let row = tx.insert(E::SPEC, record.values()).await?;
+        let record = insert_in(&mut tx, record).await?;
         tx.commit().await?;
-        E::from_row(row)
+        Ok(record)
     }
 
     /// Replaces the writable fields of a record with `record`'s.
@@ -138,7 +137,20 @@ pub(crate) async fn save_in<E: Entity>(tx: &mut Tx, record: &E) -> Result<E> {
     let spec = E::SPEC;
     let changes: Vec<(&str, kith_store::Value)> = spec.columns.iter().map(|c| c.name).zip(record.values()).collect();
     let row = tx.update(spec, record.id(), &changes).await?.ok_or(DomainError::NotFound { kind: spec.kind })?;
+    keep_taggings(tx, &row, spec).await?;
     E::from_row(row)
+}
+
+/// A record with a `tags` column keeps its taggings (what tag filters, renames and deletions
+/// go through) in step with it on every write.
+async fn keep_taggings(tx: &mut Tx, row: &kith_store::Row, spec: &kith_store::EntitySpec) -> Result<()> {
+    let Some(pos) = spec.position("tags") else { return Ok(()) };
+    let tags: Vec<String> = match row.values.get(pos) {
+        Some(kith_store::Value::Json(v)) => serde_json::from_value(v.clone()).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    // Boxed: setting taggings inserts rows through `insert_in` again.
+    Box::pin(crate::contacts::set_taggings(tx, spec.kind, row.id, &tags)).await
 }
 
 /// A live record inside a transaction, or `NotFound`.
@@ -151,5 +163,6 @@ pub(crate) async fn get_in<E: Entity>(tx: &mut Tx, id: i64) -> Result<E> {
 pub(crate) async fn insert_in<E: Entity>(tx: &mut Tx, mut record: E) -> Result<E> {
     record.normalize();
     let row = tx.insert(E::SPEC, record.values()).await?;
+    keep_taggings(tx, &row, E::SPEC).await?;
     E::from_row(row)
 }

@@ -242,6 +242,10 @@ impl Crm {
                 cost_minor: Some(item.cost_minor),
                 amount_minor: item.price_minor.saturating_mul(item.quantity),
                 position: i as i64 + 1,
+                list_price_minor: None,
+                variation: None,
+                currency: None,
+                sku: None,
             };
             insert_in(tx, row).await?;
         }
@@ -283,6 +287,12 @@ impl Crm {
             commission_minor: None,
             commission_percentage: None,
             author_id: Some(actor.user_id),
+            hot: false,
+            last_stage_change_at: None,
+            last_stage_change_by_id: None,
+            unqualified_reason_id: None,
+            win_likelihood: None,
+            added_at: None,
         };
         Self::apply_deal(&mut deal, &d, &contact, &defs)?;
         let deal = insert_in(&mut tx, deal).await?;

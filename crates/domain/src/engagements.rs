@@ -161,6 +161,10 @@ impl Crm {
             called_at: d.called_at.unwrap_or(now),
             recording_url: d.recording_url,
             via: Some(d.via.unwrap_or_else(|| "unknown".into())),
+            company_id: None,
+            missed: false,
+            external_id: None,
+            associated_deal_ids: Default::default(),
         };
         let call = insert_in(&mut tx, call).await?;
         tx.commit().await?;
@@ -211,6 +215,8 @@ impl Crm {
             starts_at: d.starts_at.unwrap_or(now),
             ends_at: None,
             outcome: None,
+            company_id: None,
+            outcome_id: None,
         };
         let meeting = insert_in(&mut tx, meeting).await?;
         tx.commit().await?;

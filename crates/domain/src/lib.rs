@@ -5,6 +5,7 @@ pub mod actions;
 pub mod auth;
 pub mod cache;
 pub mod catalog;
+pub mod choices;
 pub mod companies;
 pub mod contacts;
 pub mod countries;

@@ -48,6 +48,13 @@ pub struct ClosedSale {
     pub comment: Option<String>,
 }
 
+/// A price in one currency (products carry one per currency they are sold in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Price {
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
 entity! {
     /// A team member of an account.
     User, table = "users", kind = "user", soft_delete = true,
@@ -187,6 +194,10 @@ entity! {
         facebook: Option<String> = since 2,
         linkedin: Option<String> = since 2,
         skype: Option<String> = since 2,
+        /// Why the lead was disqualified (a `Choice` of the `lead_unqualified_reason` list).
+        unqualified_reason_id: Option<i64> = since 3,
+        /// Who converted the lead (see `converted_at`).
+        converted_by: Option<i64> = since 3,
     }
 }
 
@@ -226,6 +237,17 @@ entity! {
         commission_minor: Option<i64>,
         commission_percentage: Option<f64>,
         author_id: Option<i64>,
+        /// Marked as likely to close soon (Sell's `hot`).
+        hot: bool = since 3,
+        /// When and by whom the deal last moved to another stage.
+        last_stage_change_at: Option<DateTime<Utc>> = since 3,
+        last_stage_change_by_id: Option<i64> = since 3,
+        /// Why the deal was disqualified (a `Choice` of the `deal_unqualified_reason` list).
+        unqualified_reason_id: Option<i64> = since 3,
+        /// A user's own estimate of the chance to win, 0 to 100 (the stage has its own).
+        win_likelihood: Option<i64> = since 3,
+        /// When the deal was added, when a client says so (otherwise `created_at`).
+        added_at: Option<DateTime<Utc>> = since 3,
     }
 }
 
@@ -243,6 +265,12 @@ entity! {
         cost_minor: Option<i64>,
         amount_minor: i64,
         position: i64,
+        /// The product's list price per unit, copied when the line was made from a product;
+        /// `unit_price_minor` is that price after `variation` (a markup, or a discount when negative, in percent).
+        list_price_minor: Option<i64> = since 3,
+        variation: Option<f64> = since 3,
+        currency: Option<String> = since 3,
+        sku: Option<String> = since 3,
     }
 }
 
@@ -289,6 +317,9 @@ entity! {
         key: String,
         name: String,
         position: i64,
+        /// What the source is for: `lead` (leads and contacts; also when none) or `deal`.
+        resource_type: Option<String> = since 3,
+        creator_id: Option<i64> = since 3,
     }
 }
 
@@ -303,9 +334,15 @@ entity! {
 entity! {
     /// A tag of the account's tag list; created on first use.
     Tag, table = "tags", kind = "tag", soft_delete = false,
-    indexes = [], unique = [&["name"]],
+    // Until schema version 3 names were unique across types (`ux_tags_0` on `name`); version 3
+    // replaces that index with this one.
+    indexes = [], unique = [&["resource_type", "name"]],
     {
         name: String,
+        /// What the tag labels: `contact` (persons and organisations), `lead` or `deal`. Names are
+        /// unique per type.
+        resource_type: String = since 3,
+        creator_id: Option<i64> = since 3,
     }
 }
 
@@ -355,6 +392,10 @@ entity! {
         position: i64,
         /// The status an action had before it was completed, so completion can be undone.
         status_before_done: Option<String>,
+        /// The organisation the action is about, when it is not about a person.
+        company_id: Option<i64> = since 3,
+        remind_at: Option<DateTime<Utc>> = since 3,
+        creator_id: Option<i64> = since 3,
     }
 }
 
@@ -389,6 +430,13 @@ entity! {
         recording_url: Option<String>,
         /// The application the call went through (`phone`, `talkdesk`, …).
         via: Option<String>,
+        /// The organisation called, when the call is not with a person.
+        company_id: Option<i64> = since 3,
+        missed: bool = since 3,
+        /// The call's id in the telephony system it came from.
+        external_id: Option<String> = since 3,
+        /// Deals the call was about, beyond `deal_id`.
+        associated_deal_ids: Json<Vec<i64>> = since 3,
     }
 }
 
@@ -405,6 +453,10 @@ entity! {
         starts_at: DateTime<Utc>,
         ends_at: Option<DateTime<Utc>>,
         outcome: Option<String>,
+        /// The organisation met, when the meeting is not with a person.
+        company_id: Option<i64> = since 3,
+        /// The outcome as a `Choice` of the `visit_outcome` list.
+        outcome_id: Option<i64> = since 3,
     }
 }
 
@@ -509,6 +561,12 @@ entity! {
         item_group_id: Option<i64>,
         active: bool,
         position: i64,
+        /// Every price the product has, one per currency (`price_minor`/`currency` is the first).
+        prices: Json<Vec<Price>> = since 3,
+        /// The largest discount and markup, in percent, a deal line may apply to the price.
+        max_discount: Option<i64> = since 3,
+        max_markup: Option<i64> = since 3,
+        cost_currency: Option<String> = since 3,
     }
 }
 
@@ -574,6 +632,63 @@ entity! {
     }
 }
 
+entity! {
+    /// A value of a short, account-defined list: call outcomes, visit outcomes, and the reasons
+    /// leads and deals are disqualified (`list`). `key` is stable (`interested`) or, for lists
+    /// users edit, the lower-cased name.
+    Choice, table = "choices", kind = "choice", soft_delete = false, since = 3,
+    indexes = [], unique = [&["list", "key"]],
+    {
+        list: String,
+        key: String,
+        name: String,
+        position: i64,
+        creator_id: Option<i64>,
+    }
+}
+
+entity! {
+    /// A deal's order: the products sold (its deal's items) and a discount on all of them.
+    /// A deal has at most one.
+    Order, table = "orders", kind = "order", soft_delete = false, since = 3,
+    indexes = [], unique = [&["deal_id"]],
+    {
+        deal_id: i64,
+        /// Percent off the sum of the lines.
+        discount: i64,
+    }
+}
+
+entity! {
+    /// A person or organisation involved in a deal besides its primary contact.
+    DealContact, table = "deal_contacts", kind = "deal_contact", soft_delete = false, since = 3,
+    indexes = [&["contact_id"]], unique = [&["deal_id", "contact_id"]],
+    {
+        deal_id: i64,
+        /// A `Contact` or a `Company` id.
+        contact_id: i64,
+        role: String,
+    }
+}
+
+entity! {
+    /// A text message (SMS) a user sent to or received from a person, organisation or lead.
+    TextMessage, table = "text_messages", kind = "text_message", soft_delete = true, since = 3,
+    indexes = [&["contact_id"]], unique = [],
+    {
+        user_id: i64,
+        contact_id: Option<i64>,
+        company_id: Option<i64>,
+        lead_id: Option<i64>,
+        content: String,
+        incoming: bool,
+        resource_phone_number: Option<String>,
+        user_phone_number: Option<String>,
+        sent_at: DateTime<Utc>,
+        deal_ids: Json<Vec<i64>>,
+    }
+}
+
 use crate::entity::Entity;
 
 /// Every entity table, for migrations.
@@ -609,5 +724,9 @@ pub fn specs() -> Vec<&'static kith_store::EntitySpec> {
         SavedFilter::SPEC,
         Notification::SPEC,
         CompanyContactLink::SPEC,
+        Choice::SPEC,
+        Order::SPEC,
+        DealContact::SPEC,
+        TextMessage::SPEC,
     ]
 }

@@ -61,6 +61,8 @@ pub(crate) async fn defaults(tx: &mut Tx) -> Result<()> {
             key: (*key).into(),
             name: (*name).into(),
             position: i as i64,
+            resource_type: None,
+            creator_id: None,
         };
         insert_in(tx, source).await?;
     }

@@ -171,6 +171,8 @@ impl Crm {
                 key,
                 name: name.to_owned(),
                 position: 0,
+                resource_type: None,
+                creator_id: Some(actor.user_id),
             },
         )
         .await

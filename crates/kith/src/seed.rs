@@ -255,7 +255,15 @@ async fn lookups(crm: &Crm, owner: Actor, users: Vec<i64>) -> anyhow::Result<Loo
 
 fn tag(name: &str) -> Tag {
     let t = Utc::now();
-    Tag { id: 0, created_at: t, updated_at: t, deleted_at: None, name: name.into() }
+    Tag {
+        id: 0,
+        created_at: t,
+        updated_at: t,
+        deleted_at: None,
+        name: name.into(),
+        resource_type: "contact".into(),
+        creator_id: None,
+    }
 }
 
 /// One transaction's worth: `size` contacts, about one company for every four of them, and
@@ -513,6 +521,12 @@ fn deal(lk: &Lookups, contact_id: i64, c: &Contact, rng: &mut StdRng) -> Deal {
         commission_minor: None,
         commission_percentage: None,
         author_id: Some(c.owner_id),
+        hot: rng.random_bool(0.1),
+        last_stage_change_at: None,
+        last_stage_change_by_id: None,
+        unqualified_reason_id: None,
+        win_likelihood: None,
+        added_at: None,
     }
 }
 
@@ -535,5 +549,8 @@ fn action(contact_id: i64, assignee_id: i64, rng: &mut StdRng) -> Action {
         done_at: None,
         position: 0,
         status_before_done: None,
+        company_id: None,
+        remind_at: None,
+        creator_id: Some(assignee_id),
     }
 }

@@ -4,36 +4,10 @@
 
 mod common;
 
-use common::{App, Reply, apps};
-use kith_domain::NewAccount;
+use common::sell::{UA, assert_sell_error, sell, sell_as};
+use common::{Reply, apps};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-const UA: &str = "KithTests/1.0";
-
-async fn sell_as(app: &App, who: &NewAccount, method: Method, path: &str, body: Option<Value>) -> Reply {
-    let req = app
-        .client
-        .request(method, format!("{}/v2{path}", app.base))
-        .bearer_auth(&who.key.secret)
-        .header(reqwest::header::USER_AGENT, UA);
-    app.send(req, body).await
-}
-
-async fn sell(app: &App, method: Method, path: &str, body: Option<Value>) -> Reply {
-    sell_as(app, &app.owner, method, path, body).await
-}
-
-/// Asserts Sell's error body with the given status and first error code.
-fn assert_sell_error(r: &Reply, status: u16, code: &str) {
-    assert_eq!(r.status.as_u16(), status, "body: {}", r.body);
-    assert_eq!(r.body["errors"][0]["error"]["code"], code, "body: {}", r.body);
-    assert_eq!(r.body["errors"][0]["meta"]["type"], "error", "body: {}", r.body);
-    assert!(r.body["errors"][0]["error"]["message"].is_string(), "body: {}", r.body);
-    assert_eq!(r.body["meta"]["type"], "errors");
-    assert!(r.body["meta"]["http_status"].as_str().is_some_and(|s| s.starts_with(&status.to_string())));
-    assert!(r.body["meta"]["logref"].is_string());
-}
 
 #[tokio::test]
 async fn envelope_auth_and_user_agent() {
@@ -463,6 +437,110 @@ async fn loss_reasons() {
         );
         assert_eq!(sell(&app, Method::DELETE, &format!("/loss_reasons/{id}"), None).await.status, 204);
         assert_sell_error(&sell(&app, Method::GET, &format!("/loss_reasons/{id}"), None).await, 404, "not_found");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn outcome_and_reason_lists() {
+    for app in apps().await {
+        // Read-only lists start with their defaults, made on first read, once.
+        let r = sell(&app, Method::GET, "/call_outcomes", None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["items"][0]["meta"]["type"], "call_outcome");
+        let names: Vec<Value> = common::sell::items(&r).iter().map(|d| d["name"].clone()).collect();
+        assert_eq!(
+            names,
+            json!(["Interested", "Not interested", "Left message", "No answer", "Other"])
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        );
+        let again = sell(&app, Method::GET, "/call_outcomes", None).await;
+        assert_eq!(common::sell::ids(&again), common::sell::ids(&r));
+        let first = common::sell::ids(&r)[0];
+        let one = sell(&app, Method::GET, &format!("/call_outcomes/{first}"), None).await;
+        assert_eq!(one.body["data"]["name"], "Interested");
+        for path in ["/visit_outcomes", "/lead_unqualified_reasons"] {
+            let r = sell(&app, Method::GET, path, None).await;
+            assert!(!common::sell::ids(&r).is_empty(), "{path}: {}", r.body);
+        }
+        // An id of another list is not found there.
+        assert_sell_error(&sell(&app, Method::GET, &format!("/visit_outcomes/{first}"), None).await, 404, "not_found");
+        // Read-only lists take no writes.
+        let r = sell(&app, Method::POST, "/call_outcomes", Some(json!({"data": {"name": "x"}}))).await;
+        assert_eq!(r.status, 405, "{}", r.body);
+
+        // Deal unqualified reasons: CRUD with names unique ignoring case.
+        let r = sell(&app, Method::GET, "/deal_unqualified_reasons", None).await;
+        assert_eq!(r.body["meta"]["count"], 0, "{}", r.body);
+        let made =
+            sell(&app, Method::POST, "/deal_unqualified_reasons", Some(json!({"data": {"name": "Too expensive"}})))
+                .await;
+        assert_eq!(made.status, 200, "{}", made.body);
+        assert_eq!(made.body["meta"]["type"], "deal_unqualified_reason");
+        assert_eq!(made.body["data"]["creator_id"], app.owner.user_id);
+        let id = made.body["data"]["id"].as_i64().unwrap_or_default();
+        let dup =
+            sell(&app, Method::POST, "/deal_unqualified_reasons", Some(json!({"data": {"name": "too EXPENSIVE"}})))
+                .await;
+        assert_sell_error(&dup, 422, "validation_failed");
+        assert_eq!(dup.body["errors"][0]["error"]["field"], "/data/name");
+        assert_sell_error(
+            &sell(&app, Method::POST, "/deal_unqualified_reasons", Some(json!({"data": {}}))).await,
+            422,
+            "validation_failed",
+        );
+        assert_sell_error(
+            &sell(&app, Method::POST, "/deal_unqualified_reasons", Some(json!({"data": {"name": 5}}))).await,
+            422,
+            "validation_failed",
+        );
+        let other =
+            sell(&app, Method::POST, "/deal_unqualified_reasons", Some(json!({"data": {"name": "No budget"}}))).await;
+        let other_id = other.body["data"]["id"].as_i64().unwrap_or_default();
+        let renamed = sell(
+            &app,
+            Method::PUT,
+            &format!("/deal_unqualified_reasons/{id}"),
+            Some(json!({"data": {"name": "Price"}})),
+        )
+        .await;
+        assert_eq!(renamed.body["data"]["name"], "Price", "{}", renamed.body);
+        let clash = sell(
+            &app,
+            Method::PUT,
+            &format!("/deal_unqualified_reasons/{other_id}"),
+            Some(json!({"data": {"name": "price"}})),
+        )
+        .await;
+        assert_sell_error(&clash, 422, "validation_failed");
+        let sorted = sell(&app, Method::GET, "/deal_unqualified_reasons?sort_by=name:desc", None).await;
+        assert_eq!(common::sell::ids(&sorted), vec![id, other_id]);
+        let named = sell(&app, Method::GET, "/deal_unqualified_reasons?name=Price", None).await;
+        assert_eq!(common::sell::ids(&named), vec![id]);
+        assert_sell_error(
+            &sell(&app, Method::GET, "/deal_unqualified_reasons?sort_by=colour", None).await,
+            400,
+            "bad_request",
+        );
+        // Another account sees none of them.
+        let rival = app.other_account().await;
+        let r = sell_as(&app, &rival, Method::GET, &format!("/deal_unqualified_reasons/{id}"), None).await;
+        assert_sell_error(&r, 404, "not_found");
+        let r = sell_as(&app, &rival, Method::DELETE, &format!("/deal_unqualified_reasons/{id}"), None).await;
+        assert_sell_error(&r, 404, "not_found");
+        let r = sell(&app, Method::DELETE, &format!("/deal_unqualified_reasons/{id}"), None).await;
+        assert_eq!(r.status, 204);
+        assert_sell_error(
+            &sell(&app, Method::GET, &format!("/deal_unqualified_reasons/{id}"), None).await,
+            404,
+            "not_found",
+        );
+        // The name is free again.
+        let again =
+            sell(&app, Method::POST, "/deal_unqualified_reasons", Some(json!({"data": {"name": "Price"}}))).await;
+        assert_eq!(again.status, 200, "{}", again.body);
         app.finish().await;
     }
 }

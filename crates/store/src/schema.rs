@@ -19,6 +19,11 @@ pub(crate) fn migration(backend: Backend, version: u32, specs: &[&EntitySpec]) -
         // Orders webhook deliveries by commit across replicas (ids come in per-process blocks).
         out.push("CREATE SEQUENCE IF NOT EXISTS kith_delivery_seq".into());
     }
+    if version == 3 {
+        // Tag names were unique per account (`ux_tags_0` on `name`); from version 3 they are
+        // unique per resource type, by the index of the same name that this version creates.
+        out.push("DROP INDEX IF EXISTS ux_tags_0".into());
+    }
     for spec in specs {
         if spec.since == version {
             out.push(create_table(backend, spec, version));
@@ -26,7 +31,8 @@ pub(crate) fn migration(backend: Backend, version: u32, specs: &[&EntitySpec]) -
             for (i, cols) in spec.indexes.iter().enumerate().filter(|(_, cols)| columns_exist(spec, cols, version)) {
                 out.push(index(spec, "ix", i, cols, false));
             }
-            for (i, cols) in spec.unique.iter().enumerate() {
+            // A unique index over a column a later version adds is made by that version.
+            for (i, cols) in spec.unique.iter().enumerate().filter(|(_, cols)| columns_exist(spec, cols, version)) {
                 out.push(index(spec, "ux", i, cols, true));
             }
             for col in spec.global_indexes {
@@ -42,7 +48,16 @@ pub(crate) fn migration(backend: Backend, version: u32, specs: &[&EntitySpec]) -
                     if c.nullable { "" } else { default_for(c.ty) }
                 ));
             }
+            for (i, cols) in spec.unique.iter().enumerate() {
+                if columns_exist(spec, cols, version) && !columns_exist(spec, cols, version - 1) {
+                    out.push(index(spec, "ux", i, cols, true));
+                }
+            }
         }
+    }
+    if version == 3 && specs.iter().any(|s| s.table == "tags") {
+        // Tags from before version 3 are contact tags.
+        out.push("UPDATE tags SET resource_type = 'contact' WHERE resource_type = ''".into());
     }
     out
 }

@@ -1152,6 +1152,78 @@ async fn migrations_are_idempotent_and_add_columns() {
     }
 }
 
+/// Tags before schema version 3: names unique per account.
+static TAGS_V1: EntitySpec = EntitySpec {
+    kind: "tag",
+    table: "tags",
+    columns: &[Column { name: "name", ty: ColumnType::Text, nullable: false, since: 1 }],
+    soft_delete: false,
+    indexes: &[],
+    unique: &[&["name"]],
+    global_indexes: &[],
+    since: 1,
+};
+
+/// Tags from version 3: names unique per resource type, by an index over the added column.
+static TAGS_V3: EntitySpec = EntitySpec {
+    kind: "tag",
+    table: "tags",
+    columns: &[
+        Column { name: "name", ty: ColumnType::Text, nullable: false, since: 1 },
+        Column { name: "resource_type", ty: ColumnType::Text, nullable: false, since: 3 },
+    ],
+    soft_delete: false,
+    indexes: &[],
+    unique: &[&["resource_type", "name"]],
+    global_indexes: &[],
+    since: 1,
+};
+
+async fn insert_tag(s: &kith_store::Store, acct: i64, values: Vec<Value>) -> Result<i64, StoreError> {
+    let mut tx = s.begin(acct, None).await?;
+    let row = tx.insert(&TAGS_V3, values).await?;
+    tx.commit().await?;
+    Ok(row.id)
+}
+
+/// The rules version 3 sets for tags, on a database made at version 3.
+async fn check_tags_per_type(s: &kith_store::Store, acct: i64, l: &str) {
+    insert_tag(s, acct, vec![Value::Text("vip".into()), Value::Text("deal".into())]).await.unwrap();
+    let err = insert_tag(s, acct, vec![Value::Text("vip".into()), Value::Text("deal".into())]).await;
+    assert!(matches!(err, Err(StoreError::Conflict(_))), "{l}: {err:?}");
+    insert_tag(s, acct, vec![Value::Text("vip".into()), Value::Text("lead".into())]).await.unwrap();
+}
+
+#[tokio::test]
+async fn tag_names_become_unique_per_type_at_version_3() {
+    // A database made before version 3, then upgraded.
+    for db in empty_backends().await {
+        let s = &db.store;
+        let l = db.label;
+        s.migrate(&[&TAGS_V1]).await.unwrap();
+        let acct = s.create_account("a").await.unwrap();
+        let mut tx = s.begin(acct, None).await.unwrap();
+        let old = tx.insert(&TAGS_V1, vec![Value::Text("vip".into())]).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(s.migrate(&[&TAGS_V3]).await.unwrap(), 3, "{l}");
+        let r = s.get(acct, &TAGS_V3, old.id, Visibility::Live).await.unwrap().unwrap();
+        let want = vec![Value::Text("vip".into()), Value::Text("contact".into())];
+        assert_eq!(r.values, want, "{l}: tags from before are contact tags");
+        let err = insert_tag(s, acct, want).await;
+        assert!(matches!(err, Err(StoreError::Conflict(_))), "{l}: {err:?}");
+        check_tags_per_type(s, acct, l).await;
+        db.finish().await;
+    }
+    // A database made at version 3.
+    for db in empty_backends().await {
+        let s = &db.store;
+        assert_eq!(s.migrate(&[&TAGS_V3]).await.unwrap(), 3, "{}", db.label);
+        let acct = s.create_account("a").await.unwrap();
+        check_tags_per_type(s, acct, db.label).await;
+        db.finish().await;
+    }
+}
+
 #[tokio::test]
 async fn non_ascii_text_sorts_and_keyset_pages() {
     for db in backends().await {

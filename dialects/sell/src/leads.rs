@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::auth::Caller;
 use crate::contacts::{read_address, read_custom, render_address, render_custom};
 use crate::input::Data;
-use crate::params::{Params, path_id, read_data};
+use crate::params::{Params, check_owner, path_id, read_data};
 use crate::wire::{ApiError, ApiResult, collection, one, time};
 
 const TEXT_MAX: usize = 255;
@@ -95,14 +95,6 @@ fn apply(data: &mut Data, defs: &[CustomFieldDefinition], l: &mut Lead) {
     }
 }
 
-/// An owner must be a user of the caller's account.
-async fn check_owner(st: &AppState, actor: kith_domain::Actor, owner: i64) -> ApiResult<()> {
-    match st.crm.find::<kith_domain::model::User>(actor, owner).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::validation("owner_id", "is not a user of this account")),
-    }
-}
-
 pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Body) -> ApiResult {
     let mut data = Data::new(read_data(&st, body).await?);
     let defs = st.crm.custom_fields(actor, "lead").await?;
@@ -137,11 +129,13 @@ pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Bod
         facebook: None,
         linkedin: None,
         skype: None,
+        unqualified_reason_id: None,
+        converted_by: None,
     };
     apply(&mut data, &defs, &mut lead);
     data.finish()?;
     if lead.owner_id != actor.user_id {
-        check_owner(&st, actor, lead.owner_id).await?;
+        check_owner(&st, actor, "owner_id", lead.owner_id).await?;
     }
     let lead = st.crm.create(actor, lead).await?;
     Ok(one(StatusCode::OK, "lead", render(&lead, &defs)))
@@ -167,7 +161,7 @@ pub async fn update(
     apply(&mut data, &defs, &mut lead);
     data.finish()?;
     if lead.owner_id != owner {
-        check_owner(&st, actor, lead.owner_id).await?;
+        check_owner(&st, actor, "owner_id", lead.owner_id).await?;
     }
     let lead = st.crm.save(actor, lead).await?;
     Ok(one(StatusCode::OK, "lead", render(&lead, &defs)))

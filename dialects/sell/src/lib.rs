@@ -1,17 +1,31 @@
 //! The Zendesk Sell (Base CRM) API v2 dialect, mounted at `/v2`: `Authorization: Bearer`, a
 //! required `User-Agent`, integer ids, and the `{data, meta}` envelope.
 //!
-//! Served so far: the account, users, contacts (persons and organisations), leads and loss
-//! reasons. The rest of Sell's
-//! resources answer Sell's `404`.
+//! Each resource's module holds its handlers and routes; paths Sell does not have answer Sell's
+//! `404`.
 
 mod accounts;
 mod auth;
+mod calls;
+mod choices;
 mod contacts;
+mod conversions;
+mod custom_fields;
+mod deals;
 mod input;
 mod leads;
+mod notes;
+mod orders;
 mod params;
+mod pipelines;
+mod products;
 mod reasons;
+mod sources;
+mod sync;
+mod tags;
+mod tasks;
+mod text_messages;
+mod visits;
 pub mod wire;
 
 use axum::Router;
@@ -35,6 +49,21 @@ pub fn router() -> Router<AppState> {
         .route("/leads/{id}", get(leads::get).put(leads::update).delete(leads::delete))
         .route("/loss_reasons", get(reasons::list).post(reasons::create))
         .route("/loss_reasons/{id}", get(reasons::get).put(reasons::update).delete(reasons::delete))
+        .merge(choices::routes())
+        .merge(deals::routes())
+        .merge(pipelines::routes())
+        .merge(sources::routes())
+        .merge(notes::routes())
+        .merge(tasks::routes())
+        .merge(calls::routes())
+        .merge(text_messages::routes())
+        .merge(visits::routes())
+        .merge(products::routes())
+        .merge(orders::routes())
+        .merge(tags::routes())
+        .merge(custom_fields::routes())
+        .merge(sync::routes())
+        .merge(conversions::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod openapi;
+pub mod sell;
 
 use kith_domain::{Crm, NewAccount};
 use kith_onepage::wire::hex_id;

@@ -202,6 +202,21 @@ pub async fn postgres() -> Option<TestDb> {
     Some(TestDb { label: "postgres", store, url, _dir: None, pg: Some(db) })
 }
 
+/// A fresh, empty database on every configured backend (SQLite first), not migrated at all.
+pub async fn empty_backends() -> Vec<TestDb> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/kith.db", dir.path().display());
+    let store = Store::connect(&url, &options()).await.expect("connect sqlite");
+    let mut out = vec![TestDb { label: "sqlite", store, url, _dir: Some(dir), pg: None }];
+    if let Some(admin) = pg_url() {
+        let db = PgTestDatabase::create(&admin).await;
+        let url = db.url.clone();
+        let store = Store::connect(&url, &options()).await.expect("connect postgres");
+        out.push(TestDb { label: "postgres", store, url, _dir: None, pg: Some(db) });
+    }
+    out
+}
+
 /// Every configured backend, SQLite first.
 pub async fn backends() -> Vec<TestDb> {
     let mut out = vec![sqlite().await];

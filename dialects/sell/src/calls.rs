@@ -1,0 +1,8 @@
+//! `/calls`.
+
+use axum::Router;
+use kith_http::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,8 @@
+//! `/orders` and `/orders/{id}/line_items`.
+
+use axum::Router;
+use kith_http::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

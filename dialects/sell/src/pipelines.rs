@@ -1,0 +1,8 @@
+//! `/pipelines` and `/stages`.
+
+use axum::Router;
+use kith_http::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

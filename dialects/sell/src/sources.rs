@@ -1,0 +1,8 @@
+//! `/sources`, `/lead_sources` and `/deal_sources`.
+
+use axum::Router;
+use kith_http::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
