@@ -44,7 +44,11 @@ async fn envelope_auth_and_user_agent() {
         let rival = app.other_account().await;
         let r = sell_as(&app, &rival, Method::GET, &format!("/users/{}", app.owner.user_id), None).await;
         assert_sell_error(&r, 404, "not_found");
-        assert_sell_error(&sell(&app, Method::GET, "/no_such_resource", None).await, 404, "not_found");
+        let missing = sell(&app, Method::GET, "/no_such_resource", None).await;
+        assert_sell_error(&missing, 404, "not_found");
+        // An error's logref is the request's id, as the response header gives it.
+        let request_id = missing.headers.get("request-id").and_then(|v| v.to_str().ok()).unwrap_or("none");
+        assert_eq!(missing.body["meta"]["logref"], request_id);
         app.finish().await;
     }
 }

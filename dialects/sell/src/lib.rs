@@ -66,6 +66,13 @@ pub fn router() -> Router<AppState> {
         .merge(conversions::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(with_request_id))
+}
+
+/// Runs the request with its `Request-Id` at hand for error bodies (see `wire::REQUEST_ID`).
+async fn with_request_id(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let id = req.headers().get("request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    wire::REQUEST_ID.scope(id, next.run(req)).await
 }
 
 async fn not_found() -> ApiError {

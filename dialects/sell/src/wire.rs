@@ -10,6 +10,21 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use kith_domain::{DomainError, FieldError};
 use serde_json::{Value, json};
 
+tokio::task_local! {
+    /// The `Request-Id` of the request being answered: error bodies give it as their `logref`,
+    /// so a client's report of an error finds the server's log line.
+    pub static REQUEST_ID: String;
+}
+
+/// The current request's id, or a fresh one outside a request.
+fn logref() -> String {
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .ok()
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
 pub fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -107,7 +122,7 @@ impl IntoResponse for ApiError {
         let http_status = format!("{} {}", self.status.as_u16(), self.status.canonical_reason().unwrap_or(""));
         let body = json!({
             "errors": errors,
-            "meta": { "type": "errors", "http_status": http_status.trim(), "logref": uuid::Uuid::new_v4().to_string() },
+            "meta": { "type": "errors", "http_status": http_status.trim(), "logref": logref() },
         });
         (self.status, Json(body)).into_response()
     }
