@@ -548,3 +548,31 @@ async fn outcome_and_reason_lists() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn unknown_query_parameters_are_refused() {
+    for app in apps().await {
+        // As Sell does (its own client's test suite checks it): a 400, not a silent full list.
+        for path in [
+            "/users/self?unknown=param",
+            "/users?colour=red",
+            "/contacts?nam=Ada",
+            "/contacts/1?fields=name",
+            "/loss_reasons?unknown=1",
+            "/accounts/self?x=1",
+        ] {
+            assert_sell_error(&sell(&app, Method::GET, path, None).await, 400, "bad_request");
+        }
+        // Known ones are fine, custom-field filters included.
+        let r = sell(&app, Method::GET, "/users?email=owner@acme.test&confirmed=true&includes=", None).await;
+        assert_eq!(common::sell::ids(&r), vec![app.owner.user_id], "{}", r.body);
+        let r = sell(&app, Method::GET, "/users?confirmed=false", None).await;
+        assert_eq!(r.body["meta"]["count"], 0, "{}", r.body);
+        let name = sell(&app, Method::GET, "/users/self", None).await.body["data"]["name"].clone();
+        let r = sell(&app, Method::GET, &format!("/users?name={}", name.as_str().unwrap_or_default()), None).await;
+        assert_eq!(common::sell::ids(&r), vec![app.owner.user_id], "{}", r.body);
+        let r = sell(&app, Method::GET, "/users?name=Nobody%20Here", None).await;
+        assert_eq!(r.body["meta"]["count"], 0, "{}", r.body);
+        app.finish().await;
+    }
+}

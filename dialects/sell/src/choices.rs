@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::input::Data;
-use crate::params::{Params, path_id, read_data};
+use crate::params::{Params, RecordQuery, path_id, read_data};
 use crate::wire::{ApiError, ApiResult, collection, one, time};
 
 /// A list as Sell serves it: its path, the `meta.type` of its items and its domain list.
@@ -66,7 +66,7 @@ pub(crate) fn render(c: &Choice) -> Value {
 /// A page of a list, with `ids` and `name` filters and `sort_by` `id`, `name`, `updated_at`
 /// (in list order when none is asked for).
 async fn list(st: AppState, actor: kith_domain::Actor, raw: Option<String>, served: Served) -> ApiResult {
-    let params = Params::parse(raw.as_deref());
+    let params = Params::list(raw.as_deref(), &["name"])?;
     let paging = params.paging()?;
     let mut rows = st.crm.choices(actor, served.list).await?;
     if let Some(kith_store::Filter::In { values, .. }) = params.ids()? {
@@ -118,16 +118,36 @@ async fn list_call_outcomes(State(st): State<AppState>, Caller(a): Caller, RawQu
 async fn list_visit_outcomes(State(st): State<AppState>, Caller(a): Caller, RawQuery(raw): RawQuery) -> ApiResult {
     list(st, a, raw, VISITS).await
 }
-async fn get_deal_reason(State(st): State<AppState>, Caller(a): Caller, Path(id): Path<String>) -> ApiResult {
+async fn get_deal_reason(
+    State(st): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    _: RecordQuery,
+) -> ApiResult {
     get_one(st, a, id, DEAL_REASONS).await
 }
-async fn get_lead_reason(State(st): State<AppState>, Caller(a): Caller, Path(id): Path<String>) -> ApiResult {
+async fn get_lead_reason(
+    State(st): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    _: RecordQuery,
+) -> ApiResult {
     get_one(st, a, id, LEAD_REASONS).await
 }
-async fn get_call_outcome(State(st): State<AppState>, Caller(a): Caller, Path(id): Path<String>) -> ApiResult {
+async fn get_call_outcome(
+    State(st): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    _: RecordQuery,
+) -> ApiResult {
     get_one(st, a, id, CALLS).await
 }
-async fn get_visit_outcome(State(st): State<AppState>, Caller(a): Caller, Path(id): Path<String>) -> ApiResult {
+async fn get_visit_outcome(
+    State(st): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    _: RecordQuery,
+) -> ApiResult {
     get_one(st, a, id, VISITS).await
 }
 

@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::input::Data;
-use crate::params::{Params, path_id, read_data};
+use crate::params::{Params, RecordQuery, path_id, read_data};
 use crate::wire::{ApiError, ApiResult, collection, one, time};
 
 const NAME_MAX: usize = 255;
@@ -393,7 +393,12 @@ pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Bod
     Ok(one(StatusCode::OK, "contact", record.render(&defs)))
 }
 
-pub async fn get(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
+pub async fn get(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    _: RecordQuery,
+) -> ApiResult {
     let record = find(&st.crm, actor, path_id(&id, "contact")?).await?;
     let defs = defs(&st.crm, actor).await?;
     Ok(one(StatusCode::OK, "contact", record.render(&defs)))
@@ -524,7 +529,10 @@ fn custom_key(v: &Value) -> String {
 /// `sort_by` `id`, `name`, `first_name`, `last_name`, `created_at`, `updated_at`,
 /// `custom_fields:NAME`.
 pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
-    let params = Params::parse(raw.as_deref());
+    let params = Params::list(
+        raw.as_deref(),
+        &["is_organization", "owner_id", "contact_id", "email", "name", "first_name", "last_name", "custom_fields[]"],
+    )?;
     let paging = params.paging()?;
     let filters = list_filters(&params)?;
     let kind = params.flag("is_organization")?;

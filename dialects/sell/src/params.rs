@@ -10,12 +10,36 @@ use crate::wire::ApiError;
 pub const DEFAULT_PER_PAGE: u64 = 25;
 pub const MAX_PER_PAGE: u64 = 100;
 
+/// What every list takes besides its own filters.
+const LIST_PARAMS: &[&str] = &["page", "per_page", "sort_by", "ids", "includes"];
+
 /// Query parameters, in order.
 pub struct Params(Vec<(String, String)>);
 
 impl Params {
     pub fn parse(raw: Option<&str>) -> Self {
         Params(kith_http::query_pairs(raw))
+    }
+
+    /// A list's parameters: paging, `sort_by`, `ids`, `includes` and its own `filters`
+    /// (`"custom_fields[]"` admits every `custom_fields[NAME]`). Sell answers any other
+    /// parameter with a 400, and so does Kith: a misspelt filter must not list everything.
+    pub fn list(raw: Option<&str>, filters: &[&str]) -> Result<Self, ApiError> {
+        let params = Self::parse(raw);
+        params.only(LIST_PARAMS.iter().chain(filters))?;
+        Ok(params)
+    }
+
+    /// Fails on the first parameter not `allowed`.
+    fn only<'a>(&self, allowed: impl Iterator<Item = &'a &'a str> + Clone) -> Result<(), ApiError> {
+        for (key, _) in &self.0 {
+            let custom = key.starts_with("custom_fields[") && key.ends_with(']');
+            let known = allowed.clone().any(|a| *a == key || (custom && *a == "custom_fields[]"));
+            if !known {
+                return Err(ApiError::bad_request(format!("{key} is not a parameter of this request")));
+            }
+        }
+        Ok(())
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -173,5 +197,19 @@ pub async fn check_owner(st: &AppState, actor: kith_domain::Actor, field: &str, 
     match st.crm.find::<kith_domain::model::User>(actor, user_id).await? {
         Some(_) => Ok(()),
         None => Err(ApiError::validation(field, "is not a user of this account")),
+    }
+}
+
+/// The query of a request about one record (or about none, like `/users/self`): Sell takes only
+/// `includes` there and answers anything else with a 400.
+pub struct RecordQuery;
+
+impl axum::extract::FromRequestParts<AppState> for RecordQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &AppState) -> Result<Self, ApiError> {
+        let params = Params::parse(parts.uri.query());
+        params.only(["includes"].iter())?;
+        Ok(RecordQuery)
     }
 }

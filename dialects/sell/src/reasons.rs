@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::input::Data;
-use crate::params::{Params, path_id, read_data};
+use crate::params::{Params, RecordQuery, path_id, read_data};
 use crate::wire::{ApiError, ApiResult, collection, one, time};
 
 fn render(r: &LossReason, creator: i64) -> Value {
@@ -48,7 +48,7 @@ async fn read_name(crm: &Crm, actor: Actor, data: &mut Data, except: Option<i64>
 }
 
 pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
-    let params = Params::parse(raw.as_deref());
+    let params = Params::list(raw.as_deref(), &["name"])?;
     let paging = params.paging()?;
     let mut q = paging.query();
     if let Some(f) = params.ids()? {
@@ -77,7 +77,12 @@ pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Bod
     Ok(one(StatusCode::OK, "loss_reason", render(&r, actor.user_id)))
 }
 
-pub async fn get(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
+pub async fn get(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    _: RecordQuery,
+) -> ApiResult {
     let r = st.crm.get::<LossReason>(actor, path_id(&id, "loss reason")?).await?;
     Ok(one(StatusCode::OK, "loss_reason", render(&r, actor.user_id)))
 }
