@@ -712,3 +712,54 @@ async fn settle_record(
     settle_closing(deal);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stages() -> Vec<Stage> {
+        let t = Utc::now();
+        [
+            ("Incoming", 10, "open"),
+            ("Quote", 50, "open"),
+            ("Won", 100, "won"),
+            ("Lost", 0, "lost"),
+            ("Unq", 0, "unqualified"),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, (name, probability, category))| Stage {
+            id: i as i64 + 1,
+            created_at: t,
+            updated_at: t,
+            deleted_at: None,
+            pipeline_id: 9,
+            name: (*name).into(),
+            position: i as i64,
+            probability: *probability,
+            category: (*category).into(),
+        })
+        .collect()
+    }
+
+    #[test]
+    fn statuses_of_categories() {
+        assert_eq!(["open", "won", "lost", "unqualified"].map(status_of_category), ["pending", "won", "lost", "lost"]);
+    }
+
+    #[test]
+    fn a_status_picks_its_stage() {
+        let s = stages();
+        let pick = |current, status, probability| stage_for_status(&s, current, status, probability).map(|s| s.id);
+        assert_eq!(pick(Some(2), "won", None), Some(3));
+        assert_eq!(pick(Some(2), "lost", None), Some(4));
+        assert_eq!(pick(Some(5), "lost", None), Some(5), "unqualified is lost already");
+        assert_eq!(pick(Some(3), "pending", Some(100)), Some(1), "no open stage at 100: the first");
+        assert_eq!(pick(Some(3), "pending", Some(50)), Some(2), "the open stage at the probability");
+        assert_eq!(pick(Some(2), "pending", None), Some(2), "an open stage stays");
+        assert_eq!(pick(Some(1), "pending", Some(50)), Some(2), "a new probability moves it");
+        assert_eq!(pick(None, "pending", None), Some(1));
+        assert_eq!(pick(Some(99), "won", None), Some(3), "a stage of another pipeline");
+        assert_eq!(stage_for_status(&[], Some(2), "won", None).map(|s| s.id), None);
+    }
+}
