@@ -560,6 +560,12 @@ async fn unknown_query_parameters_are_refused() {
             "/contacts/1?fields=name",
             "/loss_reasons?unknown=1",
             "/accounts/self?x=1",
+            "/deals?stage=1",
+            "/deals/1?x=1",
+            "/stages?pipeline=1",
+            "/pipelines/1?x=1",
+            "/deal_sources?x=1",
+            "/call_outcomes?x=1",
         ] {
             assert_sell_error(&sell(&app, Method::GET, path, None).await, 400, "bad_request");
         }

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use crate::auth::Caller;
 use crate::contacts::{read_custom, render_custom};
 use crate::input::Data;
-use crate::params::{Params, path_id, read_data};
+use crate::params::{Params, RecordQuery, path_id, read_data};
 use crate::wire::{ApiError, ApiResult, collection, one, time};
 
 pub fn routes() -> Router<AppState> {
@@ -240,7 +240,12 @@ pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Bod
     Ok(one(StatusCode::OK, "deal", render(&deal, &defs)))
 }
 
-pub async fn get_one(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
+pub async fn get_one(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    _: RecordQuery,
+) -> ApiResult {
     let deal = st.crm.get::<Deal>(actor, path_id(&id, "deal")?).await?;
     let defs = st.crm.custom_fields(actor, "deal").await?;
     Ok(one(StatusCode::OK, "deal", render(&deal, &defs)))
@@ -277,7 +282,20 @@ pub async fn delete(
 /// `custom_fields[NAME]`; `sort_by` `id`, `name`, `value`, `created_at`, `updated_at`,
 /// `estimated_close_date`, `last_stage_change_at`, `custom_fields:NAME`.
 pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
-    let params = Params::parse(raw.as_deref());
+    let params = Params::list(
+        raw.as_deref(),
+        &[
+            "contact_id",
+            "creator_id",
+            "hot",
+            "organization_id",
+            "owner_id",
+            "source_id",
+            "stage_id",
+            "estimated_close_date",
+            "custom_fields[]",
+        ],
+    )?;
     let paging = params.paging()?;
     let mut q = paging.query();
     if let Some(f) = params.ids()? {
@@ -357,7 +375,7 @@ pub async fn list_associated(
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
     let deal_id = path_id(&id, "deal")?;
-    let paging = Params::parse(raw.as_deref()).paging()?;
+    let paging = Params::list(raw.as_deref(), &[])?.paging()?;
     let mut rows = st.crm.deal_contacts(actor, deal_id, paging.query()).await?;
     let links = paging.links(&format!("/v2/deals/{deal_id}/associated_contacts"), &mut rows);
     Ok(collection("associated_contact", rows.iter().map(render_associated).collect(), links))

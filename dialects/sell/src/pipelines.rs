@@ -15,7 +15,7 @@ use kith_store::{Field, Filter, Op, Sort, Value as SV};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::params::{Params, path_id};
+use crate::params::{Params, RecordQuery, path_id};
 use crate::wire::{ApiResult, collection, one, time};
 
 pub fn routes() -> Router<AppState> {
@@ -75,7 +75,7 @@ fn render_stage(s: &Stage, incoming: &Incoming) -> Value {
 
 /// `GET /pipelines`: filters `ids`, `name`; `sort_by` `id`, `name`, `created_at`, `updated_at`.
 pub async fn list_pipelines(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
-    let params = Params::parse(raw.as_deref());
+    let params = Params::list(raw.as_deref(), &["name"])?;
     let paging = params.paging()?;
     let mut q = paging.query();
     if let Some(f) = params.ids()? {
@@ -94,7 +94,12 @@ pub async fn list_pipelines(State(st): State<AppState>, Caller(actor): Caller, R
     Ok(collection("pipeline", rows.iter().map(render_pipeline).collect(), links))
 }
 
-pub async fn get_pipeline(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
+pub async fn get_pipeline(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    _: RecordQuery,
+) -> ApiResult {
     let p = st.crm.get::<Pipeline>(actor, path_id(&id, "pipeline")?).await?;
     Ok(one(StatusCode::OK, "pipeline", render_pipeline(&p)))
 }
@@ -107,7 +112,7 @@ async fn live_pipelines(st: &AppState, actor: Actor) -> ApiResult<Vec<i64>> {
 /// `GET /stages`: filters `ids`, `pipeline_id`, `name`, `active`; `sort_by` `id`, `name`,
 /// `position`, `created_at`, `updated_at` (`id` by default).
 pub async fn list_stages(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
-    let params = Params::parse(raw.as_deref());
+    let params = Params::list(raw.as_deref(), &["pipeline_id", "name", "active"])?;
     let paging = params.paging()?;
     let mut q = paging.query();
     if let Some(f) = params.ids()? {
@@ -147,7 +152,12 @@ async fn find_stage(st: &AppState, actor: Actor, id: i64) -> ApiResult<Option<St
     Ok(st.crm.find::<Pipeline>(actor, stage.pipeline_id).await?.map(|_| stage))
 }
 
-pub async fn get_stage(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
+pub async fn get_stage(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    _: RecordQuery,
+) -> ApiResult {
     let stage = find_stage(&st, actor, path_id(&id, "stage")?)
         .await?
         .ok_or_else(|| crate::wire::ApiError::not_found("stage"))?;

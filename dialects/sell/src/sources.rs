@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::input::Data;
-use crate::params::{Params, path_id, read_data};
+use crate::params::{Params, RecordQuery, path_id, read_data};
 use crate::wire::{ApiError, ApiResult, collection, one, time};
 
 /// A list as Sell serves it: its path, the `meta.type` of its items and the sources' kind.
@@ -37,7 +37,12 @@ macro_rules! handlers {
         async fn $create(State(st): State<AppState>, Caller(a): Caller, body: Body) -> ApiResult {
             create(st, a, body, $served).await
         }
-        async fn $get(State(st): State<AppState>, Caller(a): Caller, Path(id): Path<String>) -> ApiResult {
+        async fn $get(
+            State(st): State<AppState>,
+            Caller(a): Caller,
+            Path(id): Path<String>,
+            _: RecordQuery,
+        ) -> ApiResult {
             get_one(st, a, id, $served).await
         }
         async fn $update(
@@ -85,7 +90,7 @@ fn render(s: &LeadSource) -> Value {
 
 /// `GET`: filters `ids`, `name`; `sort_by` `id`, `name`, `created_at`, `updated_at`.
 async fn list(st: AppState, actor: Actor, raw: Option<String>, served: Served) -> ApiResult {
-    let params = Params::parse(raw.as_deref());
+    let params = Params::list(raw.as_deref(), &["name"])?;
     let paging = params.paging()?;
     let mut q = paging.query().filter(kind_filter(served.resource_type));
     if let Some(f) = params.ids()? {
