@@ -101,7 +101,12 @@ impl Crm {
         }
         let lookups = Lookups {
             statuses: self.all::<Status>(actor, None).await?.into_iter().map(|s| (s.id, s)).collect(),
-            lead_sources: self.all::<LeadSource>(actor, None).await?.into_iter().map(|s| (s.id, s)).collect(),
+            lead_sources: self
+                .all::<LeadSource>(actor, Some(crate::sources::kind_filter(crate::sources::LEAD_SOURCES)))
+                .await?
+                .into_iter()
+                .map(|s| (s.id, s))
+                .collect(),
             custom_fields: self.custom_fields(actor, "contact").await?,
         };
         self.caches.lookups.put(actor.account_id, lookups.clone(), generation);
@@ -335,9 +340,11 @@ async fn apply_draft(
         None => find_by_key::<Status>(tx, "lead").await?.map(|s| s.id),
     };
     if let Some(id) = d.lead_source_id {
-        get_in::<LeadSource>(tx, id)
-            .await
-            .map_err(|_| DomainError::invalid("lead_source_id", "no such lead source"))?;
+        // A contact's source is a lead source, never a deal's.
+        match get_in::<LeadSource>(tx, id).await {
+            Ok(s) if s.kind() == crate::sources::LEAD_SOURCES => {}
+            _ => return Err(DomainError::invalid("lead_source_id", "no such lead source")),
+        }
     }
     let company = match d.company {
         CompanyLink::None => None,

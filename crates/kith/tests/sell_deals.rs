@@ -777,6 +777,27 @@ async fn lead_and_deal_sources() {
         assert_eq!(ids(&list(&app, "/sources").await), vec![did, referral, old]);
         assert_eq!(ids(&list(&app, "/deal_sources").await), vec![did, referral, old]);
         assert_eq!(list(&app, "/sources").await.body["items"][0]["meta"]["type"], "source");
+        // A deal source is no contact's source over OnePage, by its key or otherwise.
+        let key = kith_domain::sources::LEAD_SOURCES;
+        let deal_keys: Vec<String> = app
+            .crm
+            .all::<kith_domain::model::LeadSource>(
+                kith_domain::Actor { account_id: app.owner.account_id, user_id: app.owner.user_id },
+                None,
+            )
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| s.kind() != key)
+            .map(|s| s.key)
+            .collect();
+        assert_eq!(deal_keys.len(), 3, "{deal_keys:?}");
+        let r =
+            app.op(Method::POST, "/contacts", Some(json!({"last_name": "A", "lead_source_id": deal_keys[0]}))).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body["errors"].get("lead_source_id").is_some(), "{}", r.body);
+        let r = app.op(Method::GET, "/lead_sources", None).await;
+        assert!(!r.body.to_string().contains(&deal_keys[0]), "{}", r.body);
 
         // Names are unique per kind, ignoring case; the kind must be the path's.
         for (path, body, field) in [
