@@ -653,3 +653,70 @@ impl Crm {
         self.stream_entries(actor, slots).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn action(status: &str, date: Option<&str>, exact_time: Option<DateTime<Utc>>) -> Action {
+        let t = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).single().unwrap_or_default();
+        Action {
+            id: 1,
+            created_at: t,
+            updated_at: t,
+            deleted_at: None,
+            contact_id: Some(2),
+            deal_id: None,
+            lead_id: None,
+            assignee_id: 3,
+            text: "x".into(),
+            status: status.into(),
+            date: date.map(str::to_owned),
+            exact_time,
+            done_at: None,
+            position: 0,
+            status_before_done: None,
+            company_id: None,
+            remind_at: None,
+            creator_id: None,
+        }
+    }
+
+    #[test]
+    fn due_and_overdue() {
+        let now = Utc.with_ymd_and_hms(2030, 6, 15, 12, 0, 0).single().unwrap_or_default();
+        let timed = action("date_time", Some("2030-06-15"), Some(now - chrono::Duration::minutes(1)));
+        assert!(timed.is_overdue(now));
+        assert_eq!(timed.due_at(), timed.exact_time);
+        // A dated action is due through its day.
+        let today = action("date", Some("2030-06-15"), None);
+        assert!(!today.is_overdue(now));
+        assert_eq!(today.due_at().map(|t| t.to_rfc3339()), Some("2030-06-15T00:00:00+00:00".into()));
+        assert!(action("date", Some("2030-06-14"), None).is_overdue(now));
+        assert!(!action("done", Some("2030-06-14"), None).is_overdue(now));
+        assert!(!action("waiting", None, None).is_overdue(now));
+        assert_eq!(action("asap", None, None).due_at(), None);
+    }
+
+    #[test]
+    fn completing_and_reopening_a_task_keeps_its_status() {
+        let mut a = action("date", Some("2030-06-14"), None);
+        let mut d = a.task_draft();
+        d.completed = true;
+        Crm::apply_task_state(&mut a, &d);
+        assert_eq!((a.status.as_str(), a.status_before_done.as_deref()), ("done", Some("date")));
+        assert!(a.done_at.is_some());
+        d.completed = false;
+        Crm::apply_task_state(&mut a, &d);
+        assert_eq!((a.status.as_str(), a.date.as_deref(), a.done_at), ("date", Some("2030-06-14"), None));
+        // A new due time makes it timed; none makes it undated (not ASAP).
+        d.due = Some(Utc.with_ymd_and_hms(2030, 7, 1, 9, 30, 0).single().unwrap_or_default());
+        Crm::apply_task_state(&mut a, &d);
+        assert_eq!((a.status.as_str(), a.date.as_deref()), ("date_time", Some("2030-07-01")));
+        d.due = None;
+        Crm::apply_task_state(&mut a, &d);
+        assert_eq!((a.status.as_str(), a.date, a.exact_time), (UNDATED_TASK_STATUS, None, None));
+    }
+}

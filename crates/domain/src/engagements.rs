@@ -551,3 +551,35 @@ impl Crm {
         Ok(meeting)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_specific_link_is_the_subject() {
+        let person = Links { contact_id: Some(1), company_id: Some(2), ..Default::default() };
+        assert_eq!(person.subject(), Some(Subject::Contact(1)));
+        let on_deal = Links { deal_id: Some(3), ..person };
+        assert_eq!(on_deal.subject(), Some(Subject::Deal(3)));
+        assert_eq!(Links { lead_id: Some(4), ..Default::default() }.subject(), Some(Subject::Lead(4)));
+        assert_eq!(Links { company_id: Some(2), ..Default::default() }.subject(), Some(Subject::Company(2)));
+        assert_eq!(Links::default().subject(), None);
+        // A person's record linked to their deal is still theirs; only the deal names it exactly.
+        assert!(on_deal.is_about(Some(Subject::Contact(1))));
+        assert!(on_deal.is_about(Some(Subject::Deal(3))));
+        assert!(!on_deal.is_about(Some(Subject::Company(2))));
+        assert!(Links::default().is_about(None));
+    }
+
+    #[test]
+    fn subject_filters_follow_the_same_order() {
+        let f = subject_filter(SubjectKind::Company, Some(2), true);
+        let Filter::All(parts) = f else { panic!("{f:?}") };
+        let nulls: Vec<&Filter> = parts.iter().filter(|p| matches!(p, Filter::IsNull(_))).collect();
+        assert_eq!(nulls.len(), 3, "no deal, lead or person: {parts:?}");
+        assert!(matches!(subject_filter(SubjectKind::Deal, None, false), Filter::Any(v) if v.is_empty()));
+        let Filter::All(parts) = subject_filter(SubjectKind::Lead, None, false) else { panic!() };
+        assert_eq!(parts.len(), 1, "without a deal column only the lead is looked at");
+    }
+}

@@ -491,6 +491,14 @@ async fn tasks_due_dates_completion_filters_and_onepage() {
             assert_sell_error(&sell(&app, Method::GET, &format!("/tasks?{bad}"), None).await, 400, "bad_request");
         }
 
+        // An action from before creators were recorded: its assignee made it, as far as Sell can tell.
+        let template: Action = app.crm.get(owner(&app), id(&undated)).await.expect("action");
+        let old = Action { id: 0, creator_id: None, assignee_id: colleague.id, text: "Old".into(), ..template };
+        let old = app.crm.create(owner(&app), old).await.expect("old action");
+        assert_eq!(get(&app, &format!("/tasks/{}", old.id)).await.body["data"]["creator_id"], colleague.id);
+        let r = get(&app, &format!("/tasks?creator_id={}&sort_by=id", colleague.id)).await;
+        assert_eq!(ids(&r), vec![id(&graces), old.id]);
+
         // Sorts.
         let r = get(&app, "/tasks?sort_by=due_date&per_page=2").await;
         assert_eq!(ids(&r), vec![id(&floating), task], "undated last");

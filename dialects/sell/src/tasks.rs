@@ -142,7 +142,11 @@ async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): 
         None => {}
     }
     if let Some(creator) = params.int("creator_id")? {
-        q = q.filter(Filter::eq("creator_id", creator));
+        // As rendered: an action without a recorded creator was made by its assignee.
+        q = q.filter(Filter::Any(vec![
+            Filter::eq("creator_id", creator),
+            Filter::All(vec![Filter::IsNull(Field::col("creator_id")), Filter::eq("assignee_id", creator)]),
+        ]));
     }
     if let Some(owner) = params.int("owner_id")? {
         q = q.filter(Filter::eq("assignee_id", owner));
