@@ -6,6 +6,9 @@
 //! open next actions on a contact, the first in stream order is *the* next action of that contact
 //! for that user. Stream order: ASAP, then dated by due date (overdue first), then waiting, then
 //! queued (by position), then done.
+//!
+//! Task lists (Sell) see the same actions as tasks: about a person, an organisation, a lead, a
+//! deal or nothing, due at a time or not, open or completed (`TaskDraft`).
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -14,13 +17,19 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kith_store::{Field, Filter, ListQuery, Sort, Tx, Visibility};
 
 use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
+use crate::engagements::{Links, Subject, check_user, resolve_subject};
 use crate::entity::Entity;
 use crate::error::{DomainError, Errors, Result};
 use crate::model::{Action, Contact, User};
 
 pub const ACTION_STATUSES: &[&str] = &["asap", "date", "date_time", "waiting", "queued", "queued_with_date", "done"];
 const NEXT_STATUSES: &[&str] = &["asap", "date", "date_time", "waiting"];
+/// One limit for every action: OnePage shows each action (tasks made elsewhere included) as a next
+/// action of at most 140 characters.
 pub const ACTION_TEXT_MAX: usize = 140;
+/// The status of an open task without a due time. Not `asap`: a second ASAP action of a contact
+/// demotes the first, which a task list would not expect of adding an undated task.
+pub const UNDATED_TASK_STATUS: &str = "waiting";
 
 /// What a client may set on an action.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +43,68 @@ pub struct ActionDraft {
     pub position: i64,
 }
 
+/// An action as a task list sees it. `due`: a due time makes a timed action (`date_time`), none an
+/// undated one (`UNDATED_TASK_STATUS`); a due time equal to the action's own (`Action::due_at`)
+/// keeps its status and dates. Completing keeps the open status to return to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskDraft {
+    pub subject: Option<Subject>,
+    pub assignee_id: i64,
+    pub text: String,
+    pub due: Option<DateTime<Utc>>,
+    pub completed: bool,
+    pub remind_at: Option<DateTime<Utc>>,
+}
+
+/// Open actions due before `now`: timed ones before the time, dated ones before its day.
+pub fn overdue_filter(now: DateTime<Utc>) -> Filter {
+    let today = now.date_naive().format("%Y-%m-%d").to_string();
+    Filter::All(vec![
+        Filter::cmp("status", kith_store::Op::Ne, "done"),
+        Filter::Any(vec![
+            Filter::cmp("exact_time", kith_store::Op::Lt, now),
+            Filter::All(vec![Filter::IsNull(Field::col("exact_time")), Filter::cmp("date", kith_store::Op::Lt, today)]),
+        ]),
+    ])
+}
+
 impl Action {
+    pub fn links(&self) -> Links {
+        Links { contact_id: self.contact_id, company_id: self.company_id, lead_id: self.lead_id, deal_id: self.deal_id }
+    }
+
+    /// When the action is due: its exact time, else the start (UTC) of its day, else never.
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.exact_time.or_else(|| {
+            let day = NaiveDate::parse_from_str(self.date.as_deref()?, "%Y-%m-%d").ok()?;
+            Some(day.and_hms_opt(0, 0, 0)?.and_utc())
+        })
+    }
+
+    /// Open and due before `now` (see `overdue_filter`).
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        if self.status == "done" {
+            return false;
+        }
+        match (self.exact_time, &self.date) {
+            (Some(t), _) => t < now,
+            (None, Some(d)) => *d < now.date_naive().format("%Y-%m-%d").to_string(),
+            (None, None) => false,
+        }
+    }
+
+    /// The action as a task: what saving it unchanged would send.
+    pub fn task_draft(&self) -> TaskDraft {
+        TaskDraft {
+            subject: self.links().subject(),
+            assignee_id: self.assignee_id,
+            text: self.text.clone(),
+            due: self.due_at(),
+            completed: self.status == "done",
+            remind_at: self.remind_at,
+        }
+    }
+
     pub fn draft(&self) -> ActionDraft {
         ActionDraft {
             contact_id: self.contact_id.unwrap_or_default(),
@@ -254,6 +324,125 @@ impl Crm {
         Ok(action)
     }
 
+    /// Checks a task's text, assignee and (when it changes) subject; gives the subject's links.
+    async fn check_task(tx: &mut Tx, d: &mut TaskDraft, current: Option<&Action>) -> Result<Option<Links>> {
+        let mut errors = Errors::default();
+        d.text = d.text.trim().to_owned();
+        if d.text.is_empty() {
+            errors.add("text", "is required");
+        }
+        errors.max_len("text", Some(&d.text), ACTION_TEXT_MAX);
+        check_user(tx, &mut errors, "assignee_id", d.assignee_id).await?;
+        let links = match (d.subject, current) {
+            (s, Some(a)) if a.links().subject() == s => None,
+            (Some(s), _) => Some(resolve_subject(tx, &mut errors, s).await?),
+            (None, _) => Some(Links::default()),
+        };
+        errors.finish()?;
+        Ok(links)
+    }
+
+    /// Gives `a` the draft's due time and completion (see `TaskDraft`).
+    fn apply_task_state(a: &mut Action, d: &TaskDraft) {
+        let same_due = d.due.map(|t| t.timestamp()) == a.due_at().map(|t| t.timestamp());
+        let mut open = if a.status == "done" {
+            a.status_before_done.clone().unwrap_or_else(|| "date".into())
+        } else {
+            a.status.clone()
+        };
+        if !same_due {
+            match d.due {
+                Some(t) => {
+                    open = "date_time".into();
+                    a.exact_time = Some(t);
+                    a.date = Some(t.date_naive().format("%Y-%m-%d").to_string());
+                }
+                None => {
+                    open = UNDATED_TASK_STATUS.into();
+                    a.exact_time = None;
+                    a.date = None;
+                }
+            }
+        }
+        if (open == "date" || open == "queued_with_date") && a.date.is_none() {
+            a.date = Some(today());
+        }
+        if d.completed {
+            if a.status != "done" {
+                a.done_at = Some(Utc::now());
+            }
+            a.status = "done".into();
+            a.status_before_done = Some(open);
+        } else {
+            a.status = open;
+            a.status_before_done = None;
+            a.done_at = None;
+        }
+    }
+
+    /// Creates an action from a task (about anything or nothing).
+    pub async fn create_task(&self, actor: Actor, mut d: TaskDraft) -> Result<Action> {
+        let mut tx = self.begin(actor).await?;
+        let links = Self::check_task(&mut tx, &mut d, None).await?.unwrap_or_default();
+        let now = Utc::now();
+        let mut action = Action {
+            id: 0,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            contact_id: links.contact_id,
+            deal_id: links.deal_id,
+            lead_id: links.lead_id,
+            assignee_id: d.assignee_id,
+            text: d.text.clone(),
+            status: UNDATED_TASK_STATUS.into(),
+            date: None,
+            exact_time: None,
+            done_at: None,
+            position: 0,
+            status_before_done: None,
+            company_id: links.company_id,
+            remind_at: d.remind_at,
+            creator_id: Some(actor.user_id),
+        };
+        Self::apply_task_state(&mut action, &d);
+        let action = insert_in(&mut tx, action).await?;
+        crate::notifications::notify_in(
+            &mut tx,
+            action.assignee_id,
+            "assigned_action",
+            &action.text,
+            action.contact_id,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(action)
+    }
+
+    /// Replaces an action's task fields; unlike `update_action`, the subject may change.
+    pub async fn update_task(&self, actor: Actor, id: i64, mut d: TaskDraft) -> Result<Action> {
+        let mut tx = self.begin(actor).await?;
+        let mut action: Action = get_in(&mut tx, id).await?;
+        if let Some(links) = Self::check_task(&mut tx, &mut d, Some(&action)).await? {
+            action.contact_id = links.contact_id;
+            action.company_id = links.company_id;
+            action.lead_id = links.lead_id;
+            action.deal_id = links.deal_id;
+        }
+        if d.assignee_id != action.assignee_id {
+            crate::notifications::notify_in(&mut tx, d.assignee_id, "assigned_action", &d.text, action.contact_id)
+                .await?;
+        }
+        action.assignee_id = d.assignee_id;
+        action.text = d.text.clone();
+        action.remind_at = d.remind_at;
+        Self::apply_task_state(&mut action, &d);
+        let action = save_in(&mut tx, &action).await?;
+        Self::demote_other_asap(&mut tx, &action).await?;
+        tx.commit().await?;
+        Ok(action)
+    }
+
     /// Runs `change` on one action inside a transaction and saves it.
     async fn change_action(
         &self,
@@ -462,5 +651,72 @@ impl Crm {
     ) -> Result<Vec<StreamEntry>> {
         let slots = self.action_stream_slots(actor, of, contacts).await?;
         self.stream_entries(actor, slots).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn action(status: &str, date: Option<&str>, exact_time: Option<DateTime<Utc>>) -> Action {
+        let t = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).single().unwrap_or_default();
+        Action {
+            id: 1,
+            created_at: t,
+            updated_at: t,
+            deleted_at: None,
+            contact_id: Some(2),
+            deal_id: None,
+            lead_id: None,
+            assignee_id: 3,
+            text: "x".into(),
+            status: status.into(),
+            date: date.map(str::to_owned),
+            exact_time,
+            done_at: None,
+            position: 0,
+            status_before_done: None,
+            company_id: None,
+            remind_at: None,
+            creator_id: None,
+        }
+    }
+
+    #[test]
+    fn due_and_overdue() {
+        let now = Utc.with_ymd_and_hms(2030, 6, 15, 12, 0, 0).single().unwrap_or_default();
+        let timed = action("date_time", Some("2030-06-15"), Some(now - chrono::Duration::minutes(1)));
+        assert!(timed.is_overdue(now));
+        assert_eq!(timed.due_at(), timed.exact_time);
+        // A dated action is due through its day.
+        let today = action("date", Some("2030-06-15"), None);
+        assert!(!today.is_overdue(now));
+        assert_eq!(today.due_at().map(|t| t.to_rfc3339()), Some("2030-06-15T00:00:00+00:00".into()));
+        assert!(action("date", Some("2030-06-14"), None).is_overdue(now));
+        assert!(!action("done", Some("2030-06-14"), None).is_overdue(now));
+        assert!(!action("waiting", None, None).is_overdue(now));
+        assert_eq!(action("asap", None, None).due_at(), None);
+    }
+
+    #[test]
+    fn completing_and_reopening_a_task_keeps_its_status() {
+        let mut a = action("date", Some("2030-06-14"), None);
+        let mut d = a.task_draft();
+        d.completed = true;
+        Crm::apply_task_state(&mut a, &d);
+        assert_eq!((a.status.as_str(), a.status_before_done.as_deref()), ("done", Some("date")));
+        assert!(a.done_at.is_some());
+        d.completed = false;
+        Crm::apply_task_state(&mut a, &d);
+        assert_eq!((a.status.as_str(), a.date.as_deref(), a.done_at), ("date", Some("2030-06-14"), None));
+        // A new due time makes it timed; none makes it undated (not ASAP).
+        d.due = Some(Utc.with_ymd_and_hms(2030, 7, 1, 9, 30, 0).single().unwrap_or_default());
+        Crm::apply_task_state(&mut a, &d);
+        assert_eq!((a.status.as_str(), a.date.as_deref()), ("date_time", Some("2030-07-01")));
+        d.due = None;
+        Crm::apply_task_state(&mut a, &d);
+        assert_eq!((a.status.as_str(), a.date, a.exact_time), (UNDATED_TASK_STATUS, None, None));
     }
 }

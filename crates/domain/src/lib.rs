@@ -24,6 +24,7 @@ pub mod relationships;
 pub mod saved_filters;
 pub mod settings;
 pub mod sources;
+pub mod text_messages;
 pub mod webhooks;
 
 pub use auth::{IssuedKey, NewAccount, open};

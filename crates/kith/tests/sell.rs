@@ -566,6 +566,12 @@ async fn unknown_query_parameters_are_refused() {
             "/pipelines/1?x=1",
             "/deal_sources?x=1",
             "/call_outcomes?x=1",
+            "/notes?content=x",
+            "/tasks?due=today",
+            "/calls?user_id=1",
+            "/text_messages?x=1",
+            "/visits?x=1",
+            "/notes/1?x=1",
         ] {
             assert_sell_error(&sell(&app, Method::GET, path, None).await, 400, "bad_request");
         }

@@ -1,11 +1,15 @@
 //! `/actions`, the per-contact and per-company action lists, `/action_stream` and `/team_stream`.
+//!
+//! OnePage's actions are each with a person. Tasks made elsewhere about no person (a Sell task on
+//! an organisation or a lead, or on nothing) are not OnePage's to see: lists leave them out and
+//! their ids are not found here.
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use kith_domain::actions::{ACTION_STATUSES, ActionDraft, StreamOf, stream_order};
 use kith_domain::model::{Action, Company, Contact};
-use kith_domain::{Actor, Crm};
+use kith_domain::{Actor, Crm, DomainError};
 use kith_http::AppState;
 use kith_store::{Field, Filter, ListQuery, Op, Value as SV};
 use serde_json::{Value, json};
@@ -42,6 +46,15 @@ pub fn render_action(a: &Action) -> Value {
 
 pub(crate) fn action_data(a: &Action) -> Value {
     json!({ "action": render_action(a) })
+}
+
+/// One action OnePage can show: one with a person.
+async fn action_of(st: &AppState, actor: Actor, id: i64) -> ApiResult<Action> {
+    let action = st.crm.get::<Action>(actor, id).await?;
+    match action.contact_id {
+        Some(_) => Ok(action),
+        None => Err(DomainError::NotFound { kind: "action" }.into()),
+    }
 }
 
 /// Reads an action body over `base`: with `partial`, absent fields keep `base`'s values;
@@ -125,7 +138,7 @@ pub async fn create_for_contact(
 }
 
 pub async fn get(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
-    let action = st.crm.get::<Action>(actor, path_id(&id, "action")?).await?;
+    let action = action_of(&st, actor, path_id(&id, "action")?).await?;
     Ok(ok(StatusCode::OK, action_data(&action)))
 }
 
@@ -140,7 +153,7 @@ pub async fn update(
     let id = path_id(&id, "action")?;
     let partial = params.flag("partial")?.unwrap_or(false);
     let done = params.flag("done")?.unwrap_or(false);
-    let existing = st.crm.get::<Action>(actor, id).await?;
+    let existing = action_of(&st, actor, id).await?;
     let mut input = read_input(&st, body).await?;
     let mut d = read_draft(&mut input, actor, existing.draft(), partial);
     input.finish()?;
@@ -158,6 +171,9 @@ pub async fn delete(
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
     let id = path_id(&id, "action")?;
+    if st.crm.find_any::<Action>(actor, id).await?.and_then(|a| a.contact_id).is_none() {
+        return Err(DomainError::NotFound { kind: "action" }.into());
+    }
     if Params::parse(raw.as_deref()).flag("undo")?.unwrap_or(false) {
         let action = st.crm.restore::<Action>(actor, id).await?;
         return Ok(ok(StatusCode::OK, action_data(&action)));
@@ -180,6 +196,7 @@ pub enum Operation {
 
 pub async fn operate(st: AppState, actor: Actor, id: String, op: Operation) -> ApiResult {
     let id = path_id(&id, "action")?;
+    action_of(&st, actor, id).await?;
     let crm = &st.crm;
     let action = match op {
         Operation::Unassign => crm.unassign_action(actor, id).await?,
@@ -203,7 +220,7 @@ pub async fn company_contact_ids(crm: &Crm, actor: Actor, company_id: i64) -> Ap
 /// `GET /actions` and its per-contact and per-company forms.
 async fn list_actions(st: &AppState, actor: Actor, params: &Params, scope: Option<Filter>) -> ApiResult {
     let paging = params.paging()?;
-    let mut q = ListQuery::all();
+    let mut q = ListQuery::all().filter(Filter::IsNotNull(Field::col("contact_id")));
     if let Some(f) = scope {
         q = q.filter(f);
     }

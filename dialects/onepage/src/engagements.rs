@@ -1,13 +1,17 @@
 //! `/notes`, `/calls`, `/call_results` and `/meetings`, with their per-contact and per-company lists.
+//!
+//! OnePage's notes, calls and meetings are each with a person. Records made elsewhere about no
+//! person (a Sell note on an organisation, a lead, or a deal without a primary contact) are not
+//! OnePage's to see: lists leave them out and their ids are not found here.
 
 use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use kith_domain::engagements::{CALL_RESULTS, CALL_VIAS, CallDraft, MeetingDraft, NoteDraft};
+use kith_domain::engagements::{CALL_RESULTS, CALL_VIAS, CallDraft, MeetingDraft, NoteDraft, Subject};
 use kith_domain::model::{Call, Company, Contact, Deal, Meeting, Note, User};
-use kith_domain::{Actor, Crm, Entity};
+use kith_domain::{Actor, Crm, DomainError, Entity};
 use kith_http::AppState;
 use kith_store::{Field, Filter, Sort, Value as SV};
 use serde_json::{Value, json};
@@ -80,6 +84,32 @@ async fn context(crm: &Crm, actor: Actor, kind: Kind, ids: &[i64], deal_ids: Vec
 
 fn ids_of<E: kith_domain::Entity>(rows: &[E]) -> Vec<i64> {
     rows.iter().map(kith_domain::Entity::id).collect()
+}
+
+/// A record OnePage can show: one with a person.
+fn with_person<E>(record: E, contact_id: Option<i64>, kind: Kind) -> ApiResult<E> {
+    match contact_id {
+        Some(_) => Ok(record),
+        None => Err(DomainError::NotFound { kind: kind.one() }.into()),
+    }
+}
+
+async fn note_of(st: &AppState, actor: Actor, id: i64) -> ApiResult<Note> {
+    let n = st.crm.get::<Note>(actor, id).await?;
+    let contact = n.contact_id;
+    with_person(n, contact, Kind::Note)
+}
+
+async fn call_of(st: &AppState, actor: Actor, id: i64) -> ApiResult<Call> {
+    let c = st.crm.get::<Call>(actor, id).await?;
+    let contact = c.contact_id;
+    with_person(c, contact, Kind::Call)
+}
+
+async fn meeting_of(st: &AppState, actor: Actor, id: i64) -> ApiResult<Meeting> {
+    let m = st.crm.get::<Meeting>(actor, id).await?;
+    let contact = m.contact_id;
+    with_person(m, contact, Kind::Meeting)
 }
 
 fn author(cx: &Context, id: i64) -> String {
@@ -214,28 +244,21 @@ async fn create_for(st: &AppState, actor: Actor, kind: Kind, from_path: Option<i
     let contact_id = contact_of(&mut input, from_path);
     let data = match kind {
         Kind::Note => {
-            let d = read_note(&mut input, NoteDraft { contact_id, text: String::new(), date: None, deal_id: None });
+            let empty =
+                NoteDraft { subject: Subject::Contact(contact_id), text: String::new(), date: None, deal_id: None };
+            let d = read_note(&mut input, empty);
             input.finish()?;
             let n = st.crm.create_note(actor, d).await?;
             note_data(&st.crm, actor, &n).await?
         }
         Kind::Call => {
-            let empty = CallDraft {
-                contact_id,
-                text: None,
-                call_result: None,
-                called_at: None,
-                via: None,
-                phone_number: None,
-                recording_url: None,
-            };
-            let d = read_call(&mut input, empty);
+            let d = read_call(&mut input, CallDraft::about(Some(Subject::Contact(contact_id)), actor.user_id));
             input.finish()?;
             let c = st.crm.create_call(actor, d).await?;
             call_data(&st.crm, actor, &c).await?
         }
         Kind::Meeting => {
-            let d = read_meeting(&mut input, MeetingDraft { contact_id, text: None, place: None, starts_at: None });
+            let d = read_meeting(&mut input, MeetingDraft::about(Subject::Contact(contact_id)));
             input.finish()?;
             let m = st.crm.create_meeting(actor, d).await?;
             meeting_data(&st.crm, actor, &m).await?
@@ -256,26 +279,28 @@ pub async fn create_for_contact(st: AppState, actor: Actor, kind: Kind, id: Stri
 pub async fn get(st: AppState, actor: Actor, kind: Kind, id: String) -> ApiResult {
     let id = path_id(&id, kind.one())?;
     let data = match kind {
-        Kind::Note => note_data(&st.crm, actor, &st.crm.get::<Note>(actor, id).await?).await?,
-        Kind::Call => call_data(&st.crm, actor, &st.crm.get::<Call>(actor, id).await?).await?,
-        Kind::Meeting => meeting_data(&st.crm, actor, &st.crm.get::<Meeting>(actor, id).await?).await?,
+        Kind::Note => note_data(&st.crm, actor, &note_of(&st, actor, id).await?).await?,
+        Kind::Call => call_data(&st.crm, actor, &call_of(&st, actor, id).await?).await?,
+        Kind::Meeting => meeting_data(&st.crm, actor, &meeting_of(&st, actor, id).await?).await?,
     };
     Ok(ok(StatusCode::OK, data))
 }
 
-/// `PUT`: a full replace unless `?partial=true`; the contact cannot change.
+/// `PUT`: a full replace unless `?partial=true`; the contact cannot change. What OnePage does not
+/// know of a record (a call's duration, a meeting's outcome) is kept either way.
 pub async fn update(st: AppState, actor: Actor, kind: Kind, id: String, raw: Option<String>, body: Body) -> ApiResult {
     let id = path_id(&id, kind.one())?;
     let partial = Params::parse(raw.as_deref()).flag("partial")?.unwrap_or(false);
     let data = match kind {
         Kind::Note => {
-            let n = st.crm.get::<Note>(actor, id).await?;
+            let n = note_of(&st, actor, id).await?;
             let mut input = read_input(&st, body).await?;
             let contact_id = input.id("contact_id").flatten().unwrap_or(n.contact_id.unwrap_or_default());
+            let subject = Subject::Contact(contact_id);
             let base = if partial {
-                NoteDraft { contact_id, text: n.text.clone(), date: n.date.clone(), deal_id: n.deal_id }
+                NoteDraft { subject, text: n.text.clone(), date: n.date.clone(), deal_id: n.deal_id }
             } else {
-                NoteDraft { contact_id, text: String::new(), date: None, deal_id: None }
+                NoteDraft { subject, text: String::new(), date: None, deal_id: None }
             };
             let d = read_note(&mut input, base);
             input.finish()?;
@@ -283,28 +308,22 @@ pub async fn update(st: AppState, actor: Actor, kind: Kind, id: String, raw: Opt
             note_data(&st.crm, actor, &n).await?
         }
         Kind::Call => {
-            let c = st.crm.get::<Call>(actor, id).await?;
+            let c = call_of(&st, actor, id).await?;
             let mut input = read_input(&st, body).await?;
             let contact_id = input.id("contact_id").flatten().unwrap_or(c.contact_id.unwrap_or_default());
+            let subject = Some(Subject::Contact(contact_id));
             let base = if partial {
-                CallDraft {
-                    contact_id,
-                    text: c.text.clone(),
-                    call_result: c.call_result.clone(),
-                    called_at: Some(c.called_at),
-                    via: c.via.clone(),
-                    phone_number: c.phone_number.clone(),
-                    recording_url: c.recording_url.clone(),
-                }
+                CallDraft { subject, ..c.draft() }
             } else {
                 CallDraft {
-                    contact_id,
+                    subject,
                     text: None,
                     call_result: None,
                     called_at: None,
                     via: None,
                     phone_number: None,
                     recording_url: None,
+                    ..c.draft()
                 }
             };
             let d = read_call(&mut input, base);
@@ -313,13 +332,20 @@ pub async fn update(st: AppState, actor: Actor, kind: Kind, id: String, raw: Opt
             call_data(&st.crm, actor, &c).await?
         }
         Kind::Meeting => {
-            let m = st.crm.get::<Meeting>(actor, id).await?;
+            let m = meeting_of(&st, actor, id).await?;
             let mut input = read_input(&st, body).await?;
             let contact_id = input.id("contact_id").flatten().unwrap_or(m.contact_id.unwrap_or_default());
+            let subject = Subject::Contact(contact_id);
             let base = if partial {
-                MeetingDraft { contact_id, text: m.text.clone(), place: m.place.clone(), starts_at: Some(m.starts_at) }
+                MeetingDraft {
+                    subject,
+                    text: m.text.clone(),
+                    place: m.place.clone(),
+                    starts_at: Some(m.starts_at),
+                    outcome_id: m.outcome_id,
+                }
             } else {
-                MeetingDraft { contact_id, text: None, place: None, starts_at: None }
+                MeetingDraft { outcome_id: m.outcome_id, ..MeetingDraft::about(subject) }
             };
             let d = read_meeting(&mut input, base);
             input.finish()?;
@@ -332,6 +358,14 @@ pub async fn update(st: AppState, actor: Actor, kind: Kind, id: String, raw: Opt
 
 pub async fn delete(st: AppState, actor: Actor, kind: Kind, id: String, raw: Option<String>) -> ApiResult {
     let id = path_id(&id, kind.one())?;
+    let has_person = match kind {
+        Kind::Note => st.crm.find_any::<Note>(actor, id).await?.map(|n| n.contact_id),
+        Kind::Call => st.crm.find_any::<Call>(actor, id).await?.map(|c| c.contact_id),
+        Kind::Meeting => st.crm.find_any::<Meeting>(actor, id).await?.map(|m| m.contact_id),
+    };
+    if has_person.flatten().is_none() {
+        return Err(DomainError::NotFound { kind: kind.one() }.into());
+    }
     if Params::parse(raw.as_deref()).flag("undo")?.unwrap_or(false) {
         let data = match kind {
             Kind::Note => note_data(&st.crm, actor, &st.crm.restore::<Note>(actor, id).await?).await?,
@@ -363,7 +397,7 @@ async fn page_of<E: Entity>(
     scope: Option<Filter>,
 ) -> ApiResult<(Vec<E>, u64, crate::params::Paging)> {
     let paging = params.paging()?;
-    let mut q = paging.query();
+    let mut q = paging.query().filter(Filter::IsNotNull(Field::col("contact_id")));
     if let Some(f) = scope {
         q = q.filter(f);
     }
@@ -430,7 +464,7 @@ pub async fn list(st: AppState, actor: Actor, kind: Kind, scope: Scope, raw: Opt
 /// `GET /call_results`: the account's call results with how often the caller, each user and the
 /// whole account used them.
 pub async fn call_results(State(st): State<AppState>, Caller(actor): Caller) -> ApiResult {
-    let calls = st.crm.all::<Call>(actor, None).await?;
+    let calls = st.crm.all::<Call>(actor, Some(Filter::IsNotNull(Field::col("contact_id")))).await?;
     let mut per_user: HashMap<(&str, i64), u64> = HashMap::new();
     for c in &calls {
         if let Some(r) = c.call_result.as_deref() {

@@ -20,6 +20,7 @@ mod params;
 mod pipelines;
 mod products;
 mod reasons;
+mod resources;
 mod sources;
 mod sync;
 mod tags;
