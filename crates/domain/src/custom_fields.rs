@@ -264,12 +264,29 @@ impl Crm {
     }
 }
 
-/// A filter on one custom field's value, typed by its definition.
+/// A filter on one custom field's value, typed by its definition. A multi-select field
+/// matches when its values include every choice given (`eq`; `a|b` names two), or not (`ne`).
 pub fn custom_filter(def: &CustomFieldDefinition, op: kith_store::Op, value: &J) -> Result<Filter> {
-    let coerced = coerce(def, value).map_err(|m| DomainError::invalid(format!("custom_fields.{}", def.name), m))?;
+    let invalid = |m: String| DomainError::invalid(format!("custom_fields.{}", def.name), m);
+    let coerced = coerce(def, value).map_err(invalid)?;
     let Some(coerced) = coerced else {
         return Ok(Filter::IsNull(def.store_field()));
     };
+    if def.kind() == FieldKind::MultiSelect {
+        let chosen = coerced.as_array().map(Vec::as_slice).unwrap_or_default();
+        let all = Filter::All(
+            chosen
+                .iter()
+                .filter_map(J::as_str)
+                .map(|c| Filter::Includes { field: def.store_field(), value: kith_store::Value::Text(c.to_owned()) })
+                .collect(),
+        );
+        return match op {
+            kith_store::Op::Eq => Ok(all),
+            kith_store::Op::Ne => Ok(Filter::Not(Box::new(all))),
+            _ => Err(invalid("a multi-select field is filtered with eq or ne".into())),
+        };
+    }
     let value = match (def.kind().compare_as(), coerced) {
         (CustomType::Number, J::Number(n)) => kith_store::Value::Float(n.as_f64().unwrap_or_default()),
         (CustomType::Bool, J::Bool(b)) => kith_store::Value::Bool(b),
