@@ -19,10 +19,12 @@ pub mod files;
 pub mod model;
 pub mod money;
 pub mod notifications;
+pub mod orders;
 mod provision;
 pub mod relationships;
 pub mod saved_filters;
 pub mod settings;
+pub mod tags;
 pub mod webhooks;
 
 pub use auth::{IssuedKey, NewAccount, open};
