@@ -59,6 +59,18 @@ impl FieldKind {
         FieldKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
+    /// A kind by Kith's name or by Sell's name for it (`string`, `list`, `multi_select_list`,
+    /// `bool`; Sell's `text`, a multi-line text, is Kith's one-line `text` here).
+    pub fn parse_any(name: &str) -> Option<FieldKind> {
+        FieldKind::parse(name).or(match name {
+            "string" => Some(FieldKind::Text),
+            "list" => Some(FieldKind::Dropdown),
+            "multi_select_list" => Some(FieldKind::MultiSelect),
+            "bool" => Some(FieldKind::Boolean),
+            _ => None,
+        })
+    }
+
     /// How values of this kind compare in filters and sorts.
     pub fn compare_as(self) -> CustomType {
         match self {

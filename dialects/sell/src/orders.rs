@@ -40,8 +40,8 @@ fn render(o: &Order) -> Value {
     })
 }
 
-/// A percentage as a JSON number: whole numbers without a fraction.
-fn percent(v: f64) -> Value {
+/// A quantity or percentage as a JSON number: whole numbers without a fraction.
+fn number(v: f64) -> Value {
     if v.fract() == 0.0 && v.abs() < 1e15 { json!(v as i64) } else { json!(v) }
 }
 
@@ -57,9 +57,9 @@ fn render_line(l: &DealItem, deal: &Deal) -> Value {
         "description": l.description,
         "value": to_decimal(l.unit_price_minor, currency),
         "price": to_decimal(l.list_price_minor.unwrap_or(l.unit_price_minor), currency),
-        "variation": percent(l.variation.unwrap_or(0.0)),
+        "variation": number(l.variation.unwrap_or(0.0)),
         "currency": currency,
-        "quantity": percent(l.quantity),
+        "quantity": number(l.quantity),
         "created_at": time(l.created_at),
         "updated_at": time(l.updated_at),
     })
