@@ -332,6 +332,7 @@ impl Crm {
                 );
                 Self::apply_deal(&mut deal, &d, &contact, &defs)?;
                 let deal = save_in(&mut tx, &deal).await?;
+                let deal = crate::orders::follow_order(&mut tx, deal, false).await?;
                 tx.commit().await?;
                 return Ok(deal);
             }
@@ -341,6 +342,7 @@ impl Crm {
         if let Some(items) = &d.items {
             Self::replace_items(&mut tx, deal.id, items).await?;
         }
+        let deal = crate::orders::follow_order(&mut tx, deal, d.items.is_some()).await?;
         tx.commit().await?;
         Ok(deal)
     }

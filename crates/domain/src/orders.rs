@@ -8,7 +8,8 @@
 //! while it has lines, the deal's value is the sum of the lines' amounts less the order's
 //! discount (per month, times the deal's months, as OnePage counts it), its cost the sum of the
 //! lines' costs, and its currency the lines' currency: an order's lines share one currency.
-//! An order without lines leaves the deal's own value alone.
+//! An order without lines leaves the deal's own value alone. OnePage's edits of a deal's items
+//! are edits of its order's lines and follow the same rule.
 
 use chrono::Utc;
 use kith_store::{Filter, ListQuery, Sort, Tx, Visibility};
@@ -103,6 +104,15 @@ async fn follow_lines(tx: &mut Tx, deal: &mut Deal, discount: i64, lines_changed
     }
     *deal = save_in(tx, &*deal).await?;
     Ok(())
+}
+
+/// After a deal is written with its items (OnePage edits the lines as deal items): when the deal
+/// has an order, its value follows the lines and the order's discount.
+pub(crate) async fn follow_order(tx: &mut Tx, mut deal: Deal, lines_changed: bool) -> Result<Deal> {
+    if let Some(order) = order_of_deal(tx, deal.id).await? {
+        follow_lines(tx, &mut deal, order.discount, lines_changed).await?;
+    }
+    Ok(deal)
 }
 
 fn check_discount(e: &mut Errors, discount: Option<i64>) {

@@ -526,6 +526,23 @@ async fn a_onepage_deals_items_are_its_orders_lines() {
             app.crm.deal_items(actor(&app.owner), &[d.id]).await.expect("items").remove(&d.id).unwrap_or_default();
         assert_eq!(all.len(), 3);
         assert_eq!(all[2].list_price_minor, Some(159_999));
+        // OnePage's edits of the items are edits of the order's lines: the discount still applies.
+        let hex = hex_id(d.id);
+        let r = app
+            .op(
+                Method::PUT,
+                &format!("/deals/{hex}?partial=true"),
+                Some(json!({"deal_items": [{"name": "Audit", "qty": 3, "price": 200}]})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{l}: {}", r.body);
+        assert_eq!(r.body["data"]["deal"]["total_amount"], 480.0, "{l}: 600.00 less 20%");
+        assert_eq!(deal_now(&app, d.id).await.value_minor, Some(48_000));
+        let r = app.op(Method::PUT, &format!("/deals/{hex}?partial=true"), Some(json!({"name": "Renamed"}))).await;
+        assert_eq!(r.body["data"]["deal"]["total_amount"], 480.0, "{l}: kept items keep the discount");
+        let lines = items(&sell(&app, Method::GET, &format!("/orders/{oid}/line_items"), None).await);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0]["name"], "Audit");
         app.finish().await;
     }
 }
