@@ -24,6 +24,7 @@ mod provision;
 pub mod relationships;
 pub mod saved_filters;
 pub mod settings;
+pub mod sources;
 pub mod tags;
 pub mod webhooks;
 

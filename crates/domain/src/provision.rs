@@ -34,6 +34,9 @@ const DEFAULT_STAGES: &[(&str, i64, &str)] = &[
     ("Closure", 75, "open"),
     ("Won", 100, "won"),
     ("Lost", 0, "lost"),
+    // Deals disqualified rather than lost (Sell's "unqualified" stage); OnePage shows only the
+    // open stages and the won column.
+    ("Unqualified", 0, "unqualified"),
 ];
 
 pub(crate) async fn defaults(tx: &mut Tx) -> Result<()> {

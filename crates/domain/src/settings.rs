@@ -67,7 +67,7 @@ async fn rewrite_contacts(tx: &mut kith_store::Tx, column: &str, id: i64, change
 }
 
 /// A lead source key from its name: lower-case words joined by `_`.
-fn slug(name: &str) -> String {
+pub(crate) fn slug(name: &str) -> String {
     let mut out = String::new();
     for ch in name.chars() {
         if ch.is_ascii_alphanumeric() {
@@ -149,7 +149,9 @@ impl Crm {
         every.visibility = kith_store::Visibility::All;
         let all: Vec<LeadSource> =
             self.store().list(actor.account_id, LeadSource::SPEC, &every).await?.try_map(LeadSource::from_row)?.rows;
-        let existing: Vec<&LeadSource> = all.iter().filter(|s| s.deleted_at.is_none()).collect();
+        // Deal sources are another list: their names do not clash with lead sources'.
+        let existing: Vec<&LeadSource> =
+            all.iter().filter(|s| s.deleted_at.is_none() && s.kind() == crate::sources::LEAD_SOURCES).collect();
         if existing.iter().any(|s| s.name.eq_ignore_ascii_case(name)) {
             return Err(DomainError::Conflict(format!("a lead source named {name:?} exists")));
         }

@@ -474,11 +474,7 @@ fn contact(lk: &Lookups, domain: &str, company: Option<(i64, &Company)>, rng: &m
 
 fn deal(lk: &Lookups, contact_id: i64, c: &Contact, rng: &mut StdRng) -> Deal {
     let stage = lk.stages.choose(rng).cloned();
-    let status = match stage.as_ref().map(|s| s.category.as_str()) {
-        Some("won") => "won",
-        Some("lost") => "lost",
-        _ => "pending",
-    };
+    let status = stage.as_ref().map_or("pending", |s| kith_domain::deals::status_of_category(&s.category));
     let closed = status != "pending";
     let months = if rng.random_bool(0.2) { 12 } else { 1 };
     let amount_minor = rng.random_range(50..5_000) * 10_000;

@@ -560,6 +560,12 @@ async fn unknown_query_parameters_are_refused() {
             "/contacts/1?fields=name",
             "/loss_reasons?unknown=1",
             "/accounts/self?x=1",
+            "/deals?stage=1",
+            "/deals/1?x=1",
+            "/stages?pipeline=1",
+            "/pipelines/1?x=1",
+            "/deal_sources?x=1",
+            "/call_outcomes?x=1",
         ] {
             assert_sell_error(&sell(&app, Method::GET, path, None).await, 400, "bad_request");
         }
@@ -573,6 +579,83 @@ async fn unknown_query_parameters_are_refused() {
         assert_eq!(common::sell::ids(&r), vec![app.owner.user_id], "{}", r.body);
         let r = sell(&app, Method::GET, "/users?name=Nobody%20Here", None).await;
         assert_eq!(r.body["meta"]["count"], 0, "{}", r.body);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn address_and_multi_select_custom_values() {
+    for app in apps().await {
+        let a = kith_domain::Actor { account_id: app.owner.account_id, user_id: app.owner.user_id };
+        let field = |name: &str, kind: kith_domain::custom_fields::FieldKind, choices: &[&str]| {
+            kith_domain::custom_fields::NewCustomField {
+                entity_kind: "contact".into(),
+                name: name.into(),
+                kind,
+                choices: choices.iter().map(|c| (*c).to_owned()).collect(),
+                position: None,
+            }
+        };
+        use kith_domain::custom_fields::FieldKind;
+        app.crm.create_custom_field(a, field("correspondence", FieldKind::Address, &[])).await.expect("field");
+        app.crm
+            .create_custom_field(a, field("sports", FieldKind::MultiSelect, &["baseball", "soccer"]))
+            .await
+            .expect("field");
+        app.crm.create_custom_field(a, field("league", FieldKind::Dropdown, &["MLB", "NFL"])).await.expect("field");
+        // The values as the seed document shows them: an address object, an array, a string.
+        let values = json!({
+            "correspondence": { "line1": "1060 W. Addison", "city": "Chicago", "postal_code": "60613",
+                "state": "IL", "country": "United States" },
+            "league": "MLB",
+            "sports": ["baseball", "soccer"],
+        });
+        let r = sell(
+            &app,
+            Method::POST,
+            "/contacts",
+            Some(json!({"data": {"last_name": "Field", "custom_fields": values}})),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let mut want = values.clone();
+        want["correspondence"]["country"] = json!("United States");
+        assert_eq!(r.body["data"]["custom_fields"], want);
+        let id = r.body["data"]["id"].as_i64().unwrap_or_default();
+        assert_eq!(sell(&app, Method::GET, &format!("/contacts/{id}"), None).await.body["data"]["custom_fields"], want);
+        // OnePage reads the same address.
+        let op = app.op(Method::GET, &format!("/contacts/{}", kith_onepage::wire::hex_id(id)), None).await;
+        assert_eq!(op.status, 200, "{}", op.body);
+        let field = &op.body["data"]["contact"]["custom_fields"][0];
+        assert_eq!(field["custom_field"]["type"], "multi_line_text");
+        assert_eq!(field["value"], "1060 W. Addison\nChicago\nIL\n60613\nUS");
+        // Bad values: a choice not offered, an address that is not an object or has a bad part.
+        for (bad, field) in [
+            (json!({"sports": ["cricket"]}), "/data/custom_fields/sports"),
+            (json!({"league": "NBA"}), "/data/custom_fields/league"),
+            (json!({"correspondence": "Chicago"}), "/data/custom_fields/correspondence"),
+            (json!({"correspondence": {"city": 5}}), "/data/custom_fields/correspondence/city"),
+            (json!({"correspondence": {"country": "Atlantis"}}), "/data/custom_fields/correspondence/country"),
+        ] {
+            let r = sell(&app, Method::PUT, &format!("/contacts/{id}"), Some(json!({"data": {"custom_fields": bad}})))
+                .await;
+            assert_sell_error(&r, 422, "validation_failed");
+            assert_eq!(r.body["errors"][0]["error"]["field"], field, "{}", r.body);
+        }
+        // An empty address clears the value; the others stay.
+        let r = sell(
+            &app,
+            Method::PUT,
+            &format!("/contacts/{id}"),
+            Some(json!({"data": {"custom_fields": {"correspondence": {}}}})),
+        )
+        .await;
+        assert_eq!(
+            r.body["data"]["custom_fields"],
+            json!({"league": "MLB", "sports": ["baseball", "soccer"]}),
+            "{}",
+            r.body
+        );
         app.finish().await;
     }
 }

@@ -319,6 +319,24 @@ async fn orders_and_line_items_drive_the_deal_value() {
         assert_eq!(now.currency, "USD");
         // 1599.99 less 4% = 1535.9904.
         assert_eq!(now.value_minor, Some(153_599), "{l}");
+        // Sell's deal shows it; while the order has lines, a written value gives way to theirs.
+        let sd = sell(&app, Method::GET, &format!("/deals/{}", d.id), None).await;
+        assert_eq!(
+            (sd.body["data"]["value"].clone(), sd.body["data"]["currency"].clone()),
+            (json!("1535.99"), json!("USD"))
+        );
+        let r = sell(
+            &app,
+            Method::PUT,
+            &format!("/deals/{}", d.id),
+            Some(json!({"data": {"value": "5", "currency": "EUR"}})),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{l}: {}", r.body);
+        assert_eq!(
+            (r.body["data"]["value"].clone(), r.body["data"]["currency"].clone()),
+            (json!("1535.99"), json!("USD"))
+        );
         // OnePage sees the same deal value and the line as a deal item.
         let op = app.op(Method::GET, &format!("/deals/{}", hex_id(d.id)), None).await;
         assert_eq!(op.body["data"]["deal"]["total_amount"], 1535.99, "{l}: {}", op.body);

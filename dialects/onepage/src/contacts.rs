@@ -26,10 +26,12 @@ const ADDRESS_TYPES: &[&str] = &["work", "home", "billing", "delivery", "other"]
 const DEFAULT_PER_PAGE: u64 = 10;
 const MAX_PER_PAGE: u64 = 100;
 
-/// OnePage's names for the model's custom-field kinds.
+/// OnePage's names for the model's custom-field kinds. OnePage has no address or yes/no
+/// fields: those (made through other dialects) read as text.
 pub fn field_type_name(kind: FieldKind) -> &'static str {
     match kind {
-        FieldKind::Text => "single_line_text",
+        FieldKind::Text | FieldKind::Boolean => "single_line_text",
+        FieldKind::Address => "multi_line_text",
         FieldKind::Dropdown => "select_box",
         FieldKind::MultiSelect => "multiple_choice",
         other => other.name(),

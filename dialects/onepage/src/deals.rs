@@ -404,7 +404,9 @@ pub async fn delete(
 
 async fn list_deals(st: &AppState, actor: Actor, params: &Params, scope: Option<Filter>) -> ApiResult {
     let paging = params.paging()?;
-    let mut q = paging.query();
+    // A deal whose primary contact is an organisation (made over another dialect) has no
+    // OnePage contact, so OnePage lists leave it out.
+    let mut q = paging.query().filter(Filter::IsNotNull(kith_store::Field::col("contact_id")));
     if let Some(f) = scope {
         q = q.filter(f);
     }

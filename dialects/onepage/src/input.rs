@@ -263,6 +263,15 @@ pub fn value_text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(","),
         Value::Null => String::new(),
+        // An address value: its parts, one line each.
+        Value::Object(_) => match serde_json::from_value::<kith_domain::model::Address>(v.clone()) {
+            Ok(a) => [a.address, a.city, a.state, a.zip_code, a.country_code]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Err(_) => v.to_string(),
+        },
         // Whole numbers read as integers (numbers are stored as floats).
         Value::Number(n) => match n.as_f64() {
             Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),

@@ -192,11 +192,16 @@ async fn render_lead_source(crm: &Crm, actor: Actor, s: &LeadSource) -> ApiResul
 
 async fn lead_source_by_key(crm: &Crm, actor: Actor, key: &str) -> ApiResult<LeadSource> {
     let found = crm.all::<LeadSource>(actor, Some(Filter::eq("key", key))).await?;
-    found.into_iter().next().ok_or_else(|| ApiError::not_found("lead source"))
+    // Deal sources (made over Sell) are not OnePage lead sources.
+    found
+        .into_iter()
+        .find(|s| s.kind() == kith_domain::sources::LEAD_SOURCES)
+        .ok_or_else(|| ApiError::not_found("lead source"))
 }
 
 pub async fn lead_sources(State(st): State<AppState>, Caller(actor): Caller) -> ApiResult {
-    let mut list = st.crm.all::<LeadSource>(actor, None).await?;
+    let lead = kith_domain::sources::kind_filter(kith_domain::sources::LEAD_SOURCES);
+    let mut list = st.crm.all::<LeadSource>(actor, Some(lead)).await?;
     list.sort_by_key(|s| s.name.to_lowercase());
     let mut out = Vec::with_capacity(list.len());
     for s in &list {

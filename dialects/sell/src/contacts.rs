@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use kith_domain::custom_fields::coerce;
+use kith_domain::custom_fields::{FieldKind, coerce};
 use kith_domain::model::{Address, Channel, Company, Contact, CustomFieldDefinition};
 use kith_domain::{Actor, CompanyLink, ContactDraft, Crm};
 use kith_http::AppState;
@@ -37,31 +37,15 @@ fn channel<'a>(list: &'a [Channel], kind: &str) -> Option<&'a str> {
     list.iter().find(|c| c.kind == kind).map(|c| c.value.as_str())
 }
 
+/// A country as Sell shows it: its common name ("United States").
 fn country_name(code: &str) -> String {
-    kith_domain::countries::countries()
-        .iter()
-        .find(|c| c.code.eq_ignore_ascii_case(code))
-        .map_or_else(|| code.to_owned(), |c| c.name.to_owned())
+    kith_domain::countries::common_name(code).map_or_else(|| code.to_owned(), str::to_owned)
 }
 
-/// A country as Sell clients send it (a name, or an ISO code) as the model keeps it (the code).
-/// A short form of an ISO name ("United Kingdom" for "United Kingdom of Great Britain and
-/// Northern Ireland") is accepted when it names one country.
+/// A country as Sell clients send it (a name, common or ISO, or an ISO code) as the model keeps
+/// it (the code).
 fn country_code(raw: &str) -> Option<String> {
-    let raw = raw.trim();
-    let all = kith_domain::countries::countries();
-    if let Some(c) = all.iter().find(|c| c.code.eq_ignore_ascii_case(raw) || c.name.eq_ignore_ascii_case(raw)) {
-        return Some(c.code.to_owned());
-    }
-    let lower = raw.to_lowercase();
-    let mut found = all.iter().filter(|c| {
-        let name = c.name.to_lowercase();
-        name.strip_prefix(&lower).is_some_and(|rest| rest.starts_with([' ', ',', '(']))
-    });
-    match (found.next(), found.next()) {
-        (Some(c), None) if !lower.is_empty() => Some(c.code.to_owned()),
-        _ => None,
-    }
+    kith_domain::countries::lookup(raw).map(|c| c.code.to_owned())
 }
 
 pub(crate) fn render_address(a: Option<&Address>) -> Value {
@@ -81,6 +65,9 @@ pub(crate) fn render_custom(values: &BTreeMap<String, Value>, defs: &[CustomFiel
     for d in defs {
         if let Some(v) = values.get(&d.id.to_string()) {
             let v = match v {
+                Value::Object(_) if d.kind() == FieldKind::Address => {
+                    render_address(serde_json::from_value::<Address>(v.clone()).ok().as_ref())
+                }
                 // Numbers are strings on Sell's wire; whole numbers without a fraction.
                 Value::Number(n) => Value::String(match n.as_f64() {
                     Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
@@ -205,13 +192,19 @@ async fn find(crm: &Crm, actor: Actor, id: i64) -> ApiResult<Record> {
 pub(crate) fn read_address(data: &mut Data, current: Option<Address>) -> Option<Option<Address>> {
     let obj = data.object("address")?;
     let Some(obj) = obj else { return Some(None) };
+    Some(parse_address(data, "address", &obj, current))
+}
+
+/// An address object as Sell sends it (`line1`, `city`, `postal_code`, `state`, `country`),
+/// over `current`; problems are reported under `field`. `None` when nothing is left in it.
+fn parse_address(data: &mut Data, field: &str, obj: &Map<String, Value>, current: Option<Address>) -> Option<Address> {
     let mut a = current.unwrap_or_default();
     let text = |data: &mut Data, key: &str| -> Option<Option<String>> {
         match obj.get(key)? {
             Value::Null => Some(None),
             Value::String(s) => Some((!s.trim().is_empty()).then(|| s.trim().to_owned())),
             _ => {
-                data.error(&format!("address/{key}"), "must be a string");
+                data.error(&format!("{field}/{key}"), "must be a string");
                 None
             }
         }
@@ -234,14 +227,14 @@ pub(crate) fn read_address(data: &mut Data, current: Option<Address>) -> Option<
             Some(name) => match country_code(&name) {
                 Some(code) => Some(code),
                 None => {
-                    data.error("address/country", "is not a country name or ISO 3166 code");
+                    data.error(&format!("{field}/country"), "is not a country name or ISO 3166 code");
                     None
                 }
             },
         };
     }
     let empty = a.address.is_none() && a.city.is_none() && a.zip_code.is_none() && a.state.is_none();
-    Some((!empty || a.country_code.is_some()).then_some(a))
+    (!empty || a.country_code.is_some()).then_some(a)
 }
 
 /// Merges `custom_fields` (by name) over `current` (by definition id).
@@ -251,11 +244,19 @@ pub(crate) fn read_custom(data: &mut Data, defs: &[CustomFieldDefinition], curre
         current.clear();
         return;
     };
-    for (name, value) in obj {
+    for (name, mut value) in obj {
         let Some(def) = defs.iter().find(|d| d.name == name) else {
             data.error(&format!("custom_fields/{name}"), "is not a defined custom field");
             continue;
         };
+        // Address values come in Sell's address shape; the model keeps its own.
+        if let (FieldKind::Address, Value::Object(obj)) = (def.kind(), &value) {
+            let field = format!("custom_fields/{name}");
+            value = match parse_address(data, &field, obj, None) {
+                Some(a) => serde_json::to_value(a).unwrap_or(Value::Null),
+                None => Value::Null,
+            };
+        }
         match coerce(def, &value) {
             Ok(Some(v)) => {
                 current.insert(def.id.to_string(), v);
