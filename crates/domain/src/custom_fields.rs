@@ -59,6 +59,18 @@ impl FieldKind {
         FieldKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
+    /// A kind by Kith's name or by Sell's name for it (`string`, `list`, `multi_select_list`,
+    /// `bool`; Sell's `text`, a multi-line text, is Kith's one-line `text` here).
+    pub fn parse_any(name: &str) -> Option<FieldKind> {
+        FieldKind::parse(name).or(match name {
+            "string" => Some(FieldKind::Text),
+            "list" => Some(FieldKind::Dropdown),
+            "multi_select_list" => Some(FieldKind::MultiSelect),
+            "bool" => Some(FieldKind::Boolean),
+            _ => None,
+        })
+    }
+
     /// How values of this kind compare in filters and sorts.
     pub fn compare_as(self) -> CustomType {
         match self {
@@ -264,12 +276,29 @@ impl Crm {
     }
 }
 
-/// A filter on one custom field's value, typed by its definition.
+/// A filter on one custom field's value, typed by its definition. A multi-select field
+/// matches when its values include every choice given (`eq`; `a|b` names two), or not (`ne`).
 pub fn custom_filter(def: &CustomFieldDefinition, op: kith_store::Op, value: &J) -> Result<Filter> {
-    let coerced = coerce(def, value).map_err(|m| DomainError::invalid(format!("custom_fields.{}", def.name), m))?;
+    let invalid = |m: String| DomainError::invalid(format!("custom_fields.{}", def.name), m);
+    let coerced = coerce(def, value).map_err(invalid)?;
     let Some(coerced) = coerced else {
         return Ok(Filter::IsNull(def.store_field()));
     };
+    if def.kind() == FieldKind::MultiSelect {
+        let chosen = coerced.as_array().map(Vec::as_slice).unwrap_or_default();
+        let all = Filter::All(
+            chosen
+                .iter()
+                .filter_map(J::as_str)
+                .map(|c| Filter::Includes { field: def.store_field(), value: kith_store::Value::Text(c.to_owned()) })
+                .collect(),
+        );
+        return match op {
+            kith_store::Op::Eq => Ok(all),
+            kith_store::Op::Ne => Ok(Filter::Not(Box::new(all))),
+            _ => Err(invalid("a multi-select field is filtered with eq or ne".into())),
+        };
+    }
     let value = match (def.kind().compare_as(), coerced) {
         (CustomType::Number, J::Number(n)) => kith_store::Value::Float(n.as_f64().unwrap_or_default()),
         (CustomType::Bool, J::Bool(b)) => kith_store::Value::Bool(b),

@@ -454,6 +454,7 @@ impl Crm {
                 Self::apply_deal(&mut deal, &d, contact.as_ref(), &defs)?;
                 Self::follow_status(&mut tx, actor, &mut deal).await?;
                 let deal = save_in(&mut tx, &deal).await?;
+                let deal = crate::orders::follow_order(&mut tx, deal, false).await?;
                 tx.commit().await?;
                 return Ok(deal);
             }
@@ -464,6 +465,7 @@ impl Crm {
         if let Some(items) = &d.items {
             Self::replace_items(&mut tx, deal.id, items).await?;
         }
+        let deal = crate::orders::follow_order(&mut tx, deal, d.items.is_some()).await?;
         tx.commit().await?;
         Ok(deal)
     }
@@ -487,6 +489,8 @@ impl Crm {
         let before: Deal = get_in(&mut tx, deal.id).await?;
         settle_record(&mut tx, actor, &mut deal, Some(&before), primary).await?;
         let deal = save_in(&mut tx, &deal).await?;
+        // With an order that has lines, the value and currency are the order's.
+        let deal = crate::orders::follow_order(&mut tx, deal, false).await?;
         tx.commit().await?;
         Ok(deal)
     }

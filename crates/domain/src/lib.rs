@@ -19,11 +19,13 @@ pub mod files;
 pub mod model;
 pub mod money;
 pub mod notifications;
+pub mod orders;
 mod provision;
 pub mod relationships;
 pub mod saved_filters;
 pub mod settings;
 pub mod sources;
+pub mod tags;
 pub mod text_messages;
 pub mod webhooks;
 

@@ -79,6 +79,9 @@ enum Command {
     /// Manage saved contact filters (OnePage `/filters`).
     #[command(subcommand)]
     Filter(FilterCommand),
+    /// Manage custom-field definitions (Sell's API only reads them).
+    #[command(subcommand)]
+    Field(FieldCommand),
     /// Fill the database with realistic generated CRM data: new accounts with users, companies,
     /// contacts, deals, actions, notes, tags and custom-field values.
     Seed {
@@ -242,6 +245,47 @@ enum FilterCommand {
 }
 
 #[derive(Subcommand)]
+enum FieldCommand {
+    /// Define a custom field. Prints its id.
+    ///
+    /// Types: text, multi_line_text, number, date, anniversary, dropdown, multi_select,
+    /// external_id, section_divider, address, boolean; Sell's names string, list,
+    /// multi_select_list and bool are taken too. dropdown and multi_select need choices.
+    Create {
+        #[arg(long)]
+        account: i64,
+        /// What the field is for: a person (`contact`), an organisation (`company`), a lead or a deal.
+        #[arg(long, value_parser = ["contact", "company", "lead", "deal"])]
+        entity: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "type")]
+        kind: String,
+        /// A choice of a dropdown or multi-select field; repeat for each, in order.
+        #[arg(long = "choice")]
+        choices: Vec<String>,
+        /// Print the field as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List an account's custom fields: id, entity, name, type and choices.
+    List {
+        #[arg(long)]
+        account: i64,
+        #[arg(long, value_parser = ["contact", "company", "lead", "deal"])]
+        entity: Option<String>,
+    },
+    /// Delete a custom field; records' values of it are no longer shown.
+    Delete {
+        #[arg(long)]
+        account: i64,
+        /// The field id (decimal, or 24-hex as OnePage shows it).
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum AccountCommand {
     /// Create an account with an owner user and a first API key.
     Create {
@@ -384,6 +428,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Key(cmd) => key_command(&kith::open(&url, 2, files.clone()).await?, cmd).await,
         Command::Filter(cmd) => filter_command(&kith::open(&url, 2, files.clone()).await?, cmd).await,
+        Command::Field(cmd) => field_command(&kith::open(&url, 2, files.clone()).await?, cmd).await,
         Command::Seed { contacts, other_accounts, other_contacts, users, batch, rng_seed, json, quiet } => {
             let crm = kith::open(&url, 2, files.clone()).await?;
             let opts = kith::seed::SeedOptions {
@@ -497,6 +542,47 @@ async fn filter_command(crm: &Crm, cmd: FilterCommand) -> anyhow::Result<()> {
         FilterCommand::Delete { account, id } => {
             crm.delete_saved_filter(account, record_id(&id, "filter")?).await?;
             println!("filter {id} deleted");
+        }
+    }
+    Ok(())
+}
+
+async fn field_command(crm: &Crm, cmd: FieldCommand) -> anyhow::Result<()> {
+    use kith_domain::custom_fields::{CUSTOM_FIELD_KINDS, FieldKind, NewCustomField};
+    let actor = |account: i64| async move {
+        let owner = crm.account_owner(account).await?;
+        anyhow::Ok(kith_domain::Actor { account_id: account, user_id: owner })
+    };
+    match cmd {
+        FieldCommand::Create { account, entity, name, kind, choices, json } => {
+            let kind = FieldKind::parse_any(&kind).with_context(|| format!("{kind:?} is not a field type"))?;
+            let new = NewCustomField { entity_kind: entity, name, kind, choices, position: None };
+            let f = crm.create_custom_field(actor(account).await?, new).await?;
+            if json {
+                let out = json!({
+                    "id": f.id, "entity": f.entity_kind, "name": f.name, "type": f.field_type, "choices": f.choices.0,
+                });
+                println!("{out}");
+            } else {
+                println!("{}", f.id);
+            }
+        }
+        FieldCommand::List { account, entity } => {
+            let actor = actor(account).await?;
+            let kinds: Vec<&str> = match &entity {
+                Some(e) => vec![e.as_str()],
+                None => CUSTOM_FIELD_KINDS.to_vec(),
+            };
+            for kind in kinds {
+                for f in crm.custom_fields(actor, kind).await? {
+                    println!("{}\t{}\t{}\t{}\t{}", f.id, f.entity_kind, f.name, f.field_type, f.choices.0.join(", "));
+                }
+            }
+        }
+        FieldCommand::Delete { account, id } => {
+            let field = record_id(&id, "field")?;
+            crm.delete::<kith_domain::model::CustomFieldDefinition>(actor(account).await?, field).await?;
+            println!("field {id} deleted");
         }
     }
     Ok(())

@@ -160,3 +160,92 @@ fn account_user_and_key_commands() {
     assert!(run(&["filter", "delete", "--account", &account, "--id", &filter_id]).0);
     assert!(!run(&["filter", "delete", "--account", &account, "--id", &filter_id]).0);
 }
+
+#[test]
+fn field_commands_define_list_and_delete_custom_fields() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_str().expect("utf-8 path").to_owned();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["--data-dir", &data])
+            .args(args)
+            .env_remove("KITH_DATABASE_URL")
+            .output()
+            .expect("run kith");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = run(&["account", "create", "--name", "Acme", "--owner-email", "boss@acme.test", "--json"]);
+    assert!(ok, "{err}");
+    let acc: serde_json::Value = serde_json::from_str(out.trim()).expect("json output");
+    let account = acc["account_id"].as_i64().expect("account_id").to_string();
+    let field = |args: &[&str]| {
+        let mut all = vec!["field"];
+        all.extend_from_slice(args);
+        run(&all)
+    };
+
+    let (ok, out, err) =
+        field(&["create", "--account", &account, "--entity", "contact", "--name", "Tier", "--type", "text"]);
+    assert!(ok, "{err}");
+    let tier = out.trim().to_owned();
+    assert!(tier.parse::<i64>().is_ok(), "{out}");
+    // Sell's type names are taken too; choices come in order.
+    let (ok, out, err) = field(&[
+        "create",
+        "--account",
+        &account,
+        "--entity",
+        "deal",
+        "--name",
+        "Colours",
+        "--type",
+        "multi_select_list",
+        "--choice",
+        "Red",
+        "--choice",
+        "Blue",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let colours: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(colours["type"], "multi_select");
+    assert_eq!(colours["entity"], "deal");
+    assert_eq!(colours["choices"], serde_json::json!(["Red", "Blue"]));
+    let colours_id = colours["id"].as_i64().expect("id").to_string();
+
+    // Refused: a type Kith has no kind for, list types without choices, a name taken for the
+    // entity, an unknown entity, another account.
+    let (ok, _, err) =
+        field(&["create", "--account", &account, "--entity", "lead", "--name", "X", "--type", "datetime"]);
+    assert!(!ok && err.contains("datetime"), "{err}");
+    let (ok, _, err) =
+        field(&["create", "--account", &account, "--entity", "lead", "--name", "X", "--type", "dropdown"]);
+    assert!(!ok && err.contains("choices"), "{err}");
+    let (ok, _, _) =
+        field(&["create", "--account", &account, "--entity", "contact", "--name", "TIER", "--type", "number"]);
+    assert!(!ok);
+    let (ok, _, _) = field(&["create", "--account", &account, "--entity", "task", "--name", "X", "--type", "text"]);
+    assert!(!ok);
+    let (ok, _, _) = field(&["create", "--account", "999999", "--entity", "lead", "--name", "X", "--type", "text"]);
+    assert!(!ok);
+
+    let (ok, out, _) = field(&["list", "--account", &account]);
+    assert!(ok);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [format!("{tier}\tcontact\tTier\ttext\t"), format!("{colours_id}\tdeal\tColours\tmulti_select\tRed, Blue")]
+    );
+    let (ok, out, _) = field(&["list", "--account", &account, "--entity", "deal"]);
+    assert!(ok && out.lines().count() == 1 && out.contains("Colours"), "{out}");
+
+    assert!(!field(&["delete", "--account", "999999", "--id", &tier]).0);
+    assert!(field(&["delete", "--account", &account, "--id", &tier]).0);
+    assert!(!field(&["delete", "--account", &account, "--id", &tier]).0);
+    let (_, out, _) = field(&["list", "--account", &account]);
+    assert!(!out.contains("Tier"), "{out}");
+}

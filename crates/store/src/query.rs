@@ -61,6 +61,12 @@ pub enum Filter {
     },
     IsNull(Field),
     IsNotNull(Field),
+    /// Rows whose field holds a JSON array with `value` as one of its elements, exactly (a
+    /// single JSON value equal to `value` matches too): multi-select custom fields.
+    Includes {
+        field: Field,
+        value: Value,
+    },
     /// Rows whose `via` column points at a `target` row matching `filter`
     /// (contacts whose company has a value).
     Related {

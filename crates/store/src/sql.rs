@@ -167,6 +167,7 @@ impl Builder {
                 Cond::all().add(r.expr.is_in(vals))
             }
             Filter::Cmp { field, op, value } => self.compare(&alias, spec, field, *op, value)?,
+            Filter::Includes { field, value } => self.includes(&alias, spec, field, value)?,
             Filter::Related { via, target, filter } => {
                 let via_col = self.column(&alias, spec, via)?;
                 let sub = self.subquery(depth + 1, target, "id", filter)?;
@@ -197,6 +198,47 @@ impl Builder {
         ));
         sub.cond_where(self.filter(depth, target, filter)?);
         Ok(sub)
+    }
+
+    /// `value` among the elements of the JSON array a field holds: a custom field, or a JSON
+    /// column. Elements compare by type, so the text `"1"` does not match the number `1`.
+    fn includes(&self, alias: &str, spec: &EntitySpec, field: &Field, value: &Value) -> Result<Cond, StoreError> {
+        let (document, key) = match field {
+            Field::Custom { key, .. } => {
+                if spec.column("custom_fields").is_none() {
+                    return Err(StoreError::Query(format!("{} has no custom fields", spec.kind)));
+                }
+                if !valid_custom_key(key) {
+                    return Err(StoreError::Query(format!("invalid custom field key {key:?}")));
+                }
+                (format!(r#""{alias}"."custom_fields""#), Some(key.as_str()))
+            }
+            Field::Column(name) => {
+                if spec.column_type(name) != Some(ColumnType::Json) {
+                    return Err(StoreError::Query(format!("includes applies to JSON fields only, not {name}")));
+                }
+                (format!(r#""{alias}"."{name}""#), None)
+            }
+        };
+        let (ty, cast) = match value {
+            Value::Text(_) => (ColumnType::Text, "TEXT"),
+            Value::Int(_) => (ColumnType::Int, "BIGINT"),
+            _ => return Err(StoreError::Query("includes takes a text or integer value".into())),
+        };
+        let bound = bind(self.backend, ty, value)?;
+        let sql = match (self.backend, key) {
+            (Backend::Sqlite, Some(key)) => {
+                format!(r#"EXISTS (SELECT 1 FROM json_each({document}, '$."{key}"') AS "je" WHERE "je"."value" = ?)"#)
+            }
+            (Backend::Sqlite, None) => {
+                format!(r#"EXISTS (SELECT 1 FROM json_each({document}) AS "je" WHERE "je"."value" = ?)"#)
+            }
+            (Backend::Postgres, Some(key)) => {
+                format!("(({document} -> '{key}') @> to_jsonb(CAST($1 AS {cast})))")
+            }
+            (Backend::Postgres, None) => format!("({document} @> to_jsonb(CAST($1 AS {cast})))"),
+        };
+        Ok(Cond::all().add(Expr::cust_with_values(sql, [bound])))
     }
 
     fn compare(

@@ -782,6 +782,62 @@ async fn every_filter_operator() {
 }
 
 #[tokio::test]
+async fn includes_matches_elements_of_json_arrays() {
+    for db in backends().await {
+        let s = &db.store;
+        let l = db.label;
+        let a = s.create_account("a").await.unwrap();
+        let b = s.create_account("b").await.unwrap();
+        insert_widgets(
+            s,
+            a,
+            &[
+                W::new(1, "a").custom(json!({"colours": ["Red", "Blue"]})),
+                W::new(2, "b").custom(json!({"colours": ["red"]})),
+                W::new(3, "c").custom(json!({"colours": "Red"})),
+                W::new(4, "d").custom(json!({"colours": [], "sizes": [1, 2]})),
+                W::new(5, "e").custom(json!({"colours": ["x\"Red", "1", "Ré d"]})),
+                W::new(6, "f"),
+            ],
+        )
+        .await;
+        insert_widgets(s, b, &[W::new(7, "other").custom(json!({"colours": ["Red"]}))]).await;
+        let includes = |key: &str, value: Value| Filter::Includes { field: custom(key, CustomType::Text), value };
+        let cases: Vec<(&str, Filter, Vec<i64>)> = vec![
+            ("an element", includes("colours", "Red".into()), vec![1, 3]),
+            ("case matters", includes("colours", "red".into()), vec![2]),
+            ("a quote inside", includes("colours", "x\"Red".into()), vec![5]),
+            ("non-ascii", includes("colours", "Ré d".into()), vec![5]),
+            ("text is not a number", includes("sizes", "1".into()), vec![]),
+            ("a number", includes("sizes", 2i64.into()), vec![4]),
+            ("a number is not text", includes("colours", 1i64.into()), vec![]),
+            ("no such key", includes("shapes", "Red".into()), vec![]),
+            ("not", Filter::Not(Box::new(includes("colours", "Red".into()))), vec![2, 4, 5, 6]),
+            ("both", Filter::All(vec![includes("colours", "Red".into()), includes("colours", "Blue".into())]), vec![1]),
+        ];
+        let mut failures = Vec::new();
+        for (what, filter, want) in cases {
+            let q = ListQuery::all().filter(filter).sort(Sort::asc("ordinal"));
+            match s.list(a, &WIDGETS, &q).await {
+                Ok(page) if ordinals(&page.rows) == want => {}
+                Ok(page) => failures.push(format!("{what}: got {:?}, want {want:?}", ordinals(&page.rows))),
+                Err(e) => failures.push(format!("{what}: error {e}")),
+            }
+        }
+        assert!(failures.is_empty(), "{l}: includes failures:\n{}", failures.join("\n"));
+        for bad in [
+            Filter::Includes { field: c("name"), value: "a".into() },
+            includes("colours", Value::Float(1.0)),
+            includes("x') OR 1=1 --", "a".into()),
+        ] {
+            let q = ListQuery::all().filter(bad.clone());
+            assert!(matches!(s.list(a, &WIDGETS, &q).await, Err(StoreError::Query(_))), "{l}: {bad:?}");
+        }
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn sorts() {
     for db in backends().await {
         let s = &db.store;

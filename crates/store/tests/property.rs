@@ -394,6 +394,7 @@ fn eval(data: &[Rec], idx: usize, f: &Filter) -> bool {
             !v.is_null() && values.iter().any(|x| !x.is_null() && compare(&v, x) == Ordering::Equal)
         }
         Filter::Cmp { field, op, value } => cmp_matches(&field_value(rec, field), *op, value),
+        Filter::Includes { .. } => panic!("the generator makes no includes filters"),
         Filter::Related { filter, .. } => rec.parent.is_some_and(|p| parent_matches(PARENT_NAMES[p], filter)),
         Filter::Referenced { filter, .. } => data
             .iter()
