@@ -23,6 +23,7 @@ mod provision;
 pub mod relationships;
 pub mod saved_filters;
 pub mod settings;
+pub mod sync;
 pub mod webhooks;
 
 pub use auth::{IssuedKey, NewAccount, open};

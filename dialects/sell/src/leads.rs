@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use kith_domain::Actor;
 use kith_domain::model::{CustomFieldDefinition, Lead};
 use kith_http::AppState;
 use kith_store::{Filter, Json, Op, Sort};
@@ -93,6 +94,13 @@ fn apply(data: &mut Data, defs: &[CustomFieldDefinition], l: &mut Lead) {
     if l.last_name.is_none() && l.organization_name.is_none() {
         data.error("last_name", "or organization_name is required");
     }
+}
+
+/// A lead as the Sync API hands it out; `None` when it is not live.
+pub(crate) async fn sync_record(st: &AppState, actor: Actor, id: i64) -> ApiResult<Option<(&'static str, Value)>> {
+    let Some(lead) = st.crm.find::<Lead>(actor, id).await? else { return Ok(None) };
+    let defs = st.crm.custom_fields(actor, "lead").await?;
+    Ok(Some(("lead", render(&lead, &defs))))
 }
 
 pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Body) -> ApiResult {
