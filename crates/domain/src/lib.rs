@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod choices;
 pub mod companies;
 pub mod contacts;
+pub mod conversions;
 pub mod countries;
 pub mod crm;
 pub mod custom_fields;

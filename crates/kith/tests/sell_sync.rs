@@ -1,15 +1,19 @@
-//! Sell's Sync API on both backends: a device's first sync, what later syncs bring (updates,
-//! deletions, what was not acknowledged), devices and accounts kept apart, paging, and two server
-//! processes writing while a device syncs.
+//! Sell's Sync API and lead conversion on both backends: a device's first sync, what later
+//! syncs bring (updates, deletions, what was not acknowledged), devices and accounts kept apart,
+//! paging, two server processes writing while a device syncs; converting leads into persons,
+//! organisations and deals; the lead's unqualified reason and source.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::sell::{UA, assert_sell_error, items, sell};
+use chrono::Utc;
+use common::sell::{UA, assert_sell_error, ids, items, sell, sell_as};
 use common::{App, Reply, apps};
-use kith_domain::model::Contact;
+use kith_domain::custom_fields::{FieldKind, NewCustomField};
+use kith_domain::model::{Action, Call, Contact, Deal, LeadSource, Meeting, Note, Stage};
 use kith_domain::{Actor, ContactDraft, Crm, NewAccount};
+use kith_store::Json;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -460,6 +464,358 @@ async fn two_replicas_writing_while_a_device_syncs_lose_nothing() {
         assert_eq!(server.len(), 30 + 2 * (45 - 15), "{l}");
         assert_eq!(held, server, "{l}: the device holds exactly what the server has");
         replica.store().close().await;
+        app.finish().await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lead conversion
+// ---------------------------------------------------------------------------------------------
+
+async fn custom_field(crm: &Crm, who: Actor, kind: &str, name: &str) {
+    let field = NewCustomField {
+        entity_kind: kind.into(),
+        name: name.into(),
+        kind: FieldKind::Text,
+        choices: Vec::new(),
+        position: None,
+    };
+    crm.create_custom_field(who, field).await.expect("custom field");
+}
+
+fn note(who: Actor, lead_id: i64) -> Note {
+    let t = Utc::now();
+    Note {
+        id: 0,
+        created_at: t,
+        updated_at: t,
+        deleted_at: None,
+        author_id: who.user_id,
+        contact_id: None,
+        company_id: None,
+        deal_id: None,
+        lead_id: Some(lead_id),
+        text: "Met at the fair".into(),
+        date: None,
+    }
+}
+
+fn task(who: Actor, lead_id: i64) -> Action {
+    let t = Utc::now();
+    Action {
+        id: 0,
+        created_at: t,
+        updated_at: t,
+        deleted_at: None,
+        contact_id: None,
+        deal_id: None,
+        lead_id: Some(lead_id),
+        assignee_id: who.user_id,
+        text: "Call back".into(),
+        status: "asap".into(),
+        date: None,
+        exact_time: None,
+        done_at: None,
+        position: 0,
+        status_before_done: None,
+        company_id: None,
+        remind_at: None,
+        creator_id: Some(who.user_id),
+    }
+}
+
+fn call(who: Actor, lead_id: i64) -> Call {
+    let t = Utc::now();
+    Call {
+        id: 0,
+        created_at: t,
+        updated_at: t,
+        deleted_at: None,
+        author_id: who.user_id,
+        contact_id: None,
+        deal_id: None,
+        lead_id: Some(lead_id),
+        text: None,
+        call_result: None,
+        phone_number: None,
+        incoming: false,
+        duration_seconds: None,
+        called_at: t,
+        recording_url: None,
+        via: None,
+        company_id: None,
+        missed: false,
+        external_id: None,
+        associated_deal_ids: Json(Vec::new()),
+    }
+}
+
+fn meeting(who: Actor, lead_id: i64) -> Meeting {
+    let t = Utc::now();
+    Meeting {
+        id: 0,
+        created_at: t,
+        updated_at: t,
+        deleted_at: None,
+        author_id: who.user_id,
+        contact_id: None,
+        deal_id: None,
+        lead_id: Some(lead_id),
+        text: None,
+        place: None,
+        starts_at: t,
+        ends_at: None,
+        outcome: None,
+        company_id: None,
+        outcome_id: None,
+    }
+}
+
+#[tokio::test]
+async fn converting_a_lead_makes_a_person_an_organization_and_a_deal() {
+    for app in apps().await {
+        let l = app.label;
+        let who = actor(&app.owner);
+        custom_field(&app.crm, who, "lead", "Budget").await;
+        custom_field(&app.crm, who, "lead", "Only on leads").await;
+        custom_field(&app.crm, who, "contact", "Budget").await;
+        custom_field(&app.crm, who, "company", "Budget").await;
+        let lead = post(
+            &app,
+            "/leads",
+            json!({
+                "first_name": "Mark", "last_name": "Johnson", "organization_name": "Design Services",
+                "title": "CEO", "description": "I know him via Tom", "industry": "Design",
+                "email": "mark@designservices.com", "phone": "508-778-6516", "mobile": "508-778-0000",
+                "website": "www.designservices.com", "twitter": "mjohnson",
+                "address": { "line1": "2726 Smith Street", "city": "Hyannis", "country": "US" },
+                "tags": ["important"], "custom_fields": { "Budget": "1000", "Only on leads": "x" },
+            }),
+        )
+        .await;
+        let lead_id = lead["id"].as_i64().expect("id");
+        let note = app.crm.create(who, note(who, lead_id)).await.expect("note");
+        let task = app.crm.create(who, task(who, lead_id)).await.expect("task");
+        let call = app.crm.create(who, call(who, lead_id)).await.expect("call");
+        let meeting = app.crm.create(who, meeting(who, lead_id)).await.expect("meeting");
+        // The device had the lead before the conversion.
+        sync_and_ack(&app, &app.owner, DEVICE).await;
+
+        let r = sell(&app, Method::POST, "/lead_conversions", Some(json!({ "data": { "lead_id": lead_id } }))).await;
+        assert_eq!(r.status, 200, "{l}: {}", r.body);
+        assert_eq!(r.body["meta"]["type"], "lead_conversion");
+        let conversion = r.body["data"].clone();
+        assert_eq!(conversion["id"], lead_id, "{l}");
+        assert_eq!(conversion["lead_id"], lead_id, "{l}");
+        assert_eq!(conversion["creator_id"], app.owner.user_id, "{l}");
+        assert!(conversion["created_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{l}");
+        let person_id = conversion["individual_id"].as_i64().expect("person");
+        let org_id = conversion["organization_id"].as_i64().expect("organization");
+        let deal_id = conversion["deal_id"].as_i64().expect("deal");
+
+        // The person and the organisation, with what they can hold of the lead.
+        let person = sell(&app, Method::GET, &format!("/contacts/{person_id}"), None).await.body["data"].clone();
+        assert_eq!(person["is_organization"], false);
+        assert_eq!((&person["first_name"], &person["last_name"]), (&json!("Mark"), &json!("Johnson")), "{l}");
+        assert_eq!(person["contact_id"], org_id, "{l}: the person works at the organisation");
+        assert_eq!(person["title"], "CEO");
+        assert_eq!(person["description"], "I know him via Tom");
+        assert_eq!(person["email"], "mark@designservices.com");
+        assert_eq!((&person["phone"], &person["mobile"]), (&json!("508-778-6516"), &json!("508-778-0000")));
+        assert_eq!((&person["website"], &person["twitter"]), (&json!("www.designservices.com"), &json!("mjohnson")));
+        assert_eq!(person["address"]["city"], "Hyannis");
+        assert_eq!(person["tags"], json!(["important"]), "{l}");
+        assert_eq!(person["custom_fields"], json!({ "Budget": "1000" }), "{l}: fields of the same name only");
+        assert_eq!(person["owner_id"], app.owner.user_id);
+        let org = sell(&app, Method::GET, &format!("/contacts/{org_id}"), None).await.body["data"].clone();
+        assert_eq!(org["is_organization"], true);
+        assert_eq!(org["name"], "Design Services", "{l}");
+        assert_eq!((&org["industry"], &org["website"]), (&json!("Design"), &json!("www.designservices.com")));
+        assert_eq!(org["tags"], json!(["important"]), "{l}");
+        assert_eq!(org["custom_fields"], json!({ "Budget": "1000" }), "{l}");
+        assert_eq!(ids(&sell(&app, Method::GET, "/contacts", None).await).len(), 2, "{l}");
+
+        // The deal: named after the organisation, the person its contact, pending at 0 USD in the
+        // default pipeline's first stage.
+        let deal = app.crm.get::<Deal>(who, deal_id).await.expect("deal");
+        assert_eq!(deal.name, "Design Services", "{l}");
+        assert_eq!((deal.contact_id, deal.company_id), (Some(person_id), Some(org_id)), "{l}");
+        assert_eq!((deal.status.as_str(), deal.value_minor, deal.currency.as_str()), ("pending", Some(0), "USD"));
+        assert_eq!(deal.owner_id, app.owner.user_id);
+        let stage = app.crm.get::<Stage>(who, deal.stage_id.expect("stage")).await.expect("stage");
+        assert_eq!((stage.name.as_str(), Some(stage.pipeline_id)), ("Incoming", deal.pipeline_id), "{l}");
+
+        // The lead's activities now belong to the person (and still name the lead).
+        let note = app.crm.get::<Note>(who, note.id).await.expect("note");
+        assert_eq!((note.contact_id, note.company_id, note.lead_id), (Some(person_id), Some(org_id), Some(lead_id)));
+        let task = app.crm.get::<Action>(who, task.id).await.expect("task");
+        assert_eq!((task.contact_id, task.lead_id), (Some(person_id), Some(lead_id)), "{l}");
+        assert_eq!(app.crm.get::<Call>(who, call.id).await.expect("call").contact_id, Some(person_id));
+        assert_eq!(app.crm.get::<Meeting>(who, meeting.id).await.expect("meeting").contact_id, Some(person_id));
+
+        // The lead leaves the leads; a device hears it deleted, and of the new records.
+        assert_sell_error(&sell(&app, Method::GET, &format!("/leads/{lead_id}"), None).await, 404, "not_found");
+        assert!(!ids(&sell(&app, Method::GET, "/leads", None).await).contains(&lead_id), "{l}");
+        let changes = sync_and_ack(&app, &app.owner, DEVICE).await;
+        let got: BTreeSet<(String, i64, String)> = summary(&changes).into_iter().collect();
+        for want in [
+            ("lead".to_owned(), lead_id, "deleted".to_owned()),
+            ("contact".to_owned(), person_id, "created".to_owned()),
+            ("contact".to_owned(), org_id, "created".to_owned()),
+        ] {
+            assert!(got.contains(&want), "{l}: {want:?} in {got:?}");
+        }
+
+        // Reading conversions back: one, a list, filters and sorts.
+        let r = sell(&app, Method::GET, &format!("/lead_conversions/{lead_id}"), None).await;
+        assert_eq!((r.status.as_u16(), &r.body["data"]), (200, &conversion), "{l}");
+        let r = sell(&app, Method::GET, "/lead_conversions", None).await;
+        assert_eq!((ids(&r), &r.body["items"][0]["meta"]["type"]), (vec![lead_id], &json!("lead_conversion")), "{l}");
+        for (query, want) in [
+            (format!("individual_id={person_id}"), vec![lead_id]),
+            (format!("organization_id={org_id}"), vec![lead_id]),
+            (format!("deal_id={deal_id}"), vec![lead_id]),
+            (format!("lead_id={lead_id}"), vec![lead_id]),
+            (format!("creator_id={}", app.owner.user_id), vec![lead_id]),
+            ("deal_id=1".to_owned(), vec![]),
+            ("sort_by=created_at:desc".to_owned(), vec![lead_id]),
+        ] {
+            let r = sell(&app, Method::GET, &format!("/lead_conversions?{query}"), None).await;
+            assert_eq!(ids(&r), want, "{l}: {query}");
+        }
+        for query in ["sort_by=name", "per_page=101", "deal_id=x"] {
+            let r = sell(&app, Method::GET, &format!("/lead_conversions?{query}"), None).await;
+            assert_sell_error(&r, 400, "bad_request");
+        }
+
+        // Converting it again, or a lead of another account, or none at all, is refused.
+        let rival = app.other_account().await;
+        let again =
+            sell(&app, Method::POST, "/lead_conversions", Some(json!({ "data": { "lead_id": lead_id } }))).await;
+        assert_sell_error(&again, 422, "validation_failed");
+        assert_eq!(again.body["errors"][0]["error"]["field"], "/data/lead_id", "{l}");
+        let other = post(&app, "/leads", json!({ "last_name": "Other" })).await;
+        let body = json!({ "data": { "lead_id": other["id"] } });
+        let r = sell_as(&app, &rival, Method::POST, "/lead_conversions", Some(body)).await;
+        assert_sell_error(&r, 422, "validation_failed");
+        assert_sell_error(
+            &sell_as(&app, &rival, Method::GET, &format!("/lead_conversions/{lead_id}"), None).await,
+            404,
+            "not_found",
+        );
+        assert!(ids(&sell_as(&app, &rival, Method::GET, "/lead_conversions", None).await).is_empty(), "{l}");
+        assert_sell_error(
+            &sell(&app, Method::GET, &format!("/lead_conversions/{}", other["id"]), None).await,
+            404,
+            "not_found",
+        );
+        assert_sell_error(&sell(&app, Method::GET, "/lead_conversions/abc", None).await, 404, "not_found");
+        for (data, field) in [
+            (json!({}), "/data/lead_id"),
+            (json!({ "lead_id": null }), "/data/lead_id"),
+            (json!({ "lead_id": "x" }), "/data/lead_id"),
+            (json!({ "lead_id": 1 }), "/data/lead_id"),
+            (json!({ "lead_id": other["id"], "owner_id": rival.user_id }), "/data/owner_id"),
+            (json!({ "lead_id": other["id"], "create_deal": "yes" }), "/data/create_deal"),
+        ] {
+            let r = sell(&app, Method::POST, "/lead_conversions", Some(json!({ "data": data }))).await;
+            assert_sell_error(&r, 422, "validation_failed");
+            assert_eq!(r.body["errors"][0]["error"]["field"], field, "{l}: {data}");
+        }
+        // The refused conversions left the lead as it was.
+        assert_eq!(sell(&app, Method::GET, &format!("/leads/{}", other["id"]), None).await.status, 200);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn leads_of_one_kind_convert_into_that_kind() {
+    for app in apps().await {
+        let l = app.label;
+        let who = actor(&app.owner);
+        // An organisation only, without a deal.
+        let lead = post(&app, "/leads", json!({ "organization_name": "Looms Ltd", "email": "hi@looms.example" })).await;
+        let body = json!({ "data": { "lead_id": lead["id"], "create_deal": false } });
+        let r = sell(&app, Method::POST, "/lead_conversions", Some(body)).await;
+        assert_eq!(r.status, 200, "{l}: {}", r.body);
+        let c = &r.body["data"];
+        assert_eq!((&c["individual_id"], &c["deal_id"]), (&Value::Null, &Value::Null), "{l}");
+        let org = sell(&app, Method::GET, &format!("/contacts/{}", c["organization_id"]), None).await;
+        assert_eq!(org.body["data"]["name"], "Looms Ltd", "{l}");
+        assert_eq!(org.body["data"]["email"], "hi@looms.example", "{l}: a lone organisation takes the email");
+
+        // A person only: the deal takes the person's name; another owner when asked.
+        let lead = post(&app, "/leads", json!({ "first_name": "Ada", "last_name": "Byron" })).await;
+        let body = json!({ "data": { "lead_id": lead["id"], "owner_id": app.owner.user_id } });
+        let r = sell(&app, Method::POST, "/lead_conversions", Some(body)).await;
+        assert_eq!(r.status, 200, "{l}: {}", r.body);
+        let c = &r.body["data"];
+        assert_eq!(c["organization_id"], Value::Null, "{l}");
+        let person = sell(&app, Method::GET, &format!("/contacts/{}", c["individual_id"]), None).await;
+        assert_eq!(person.body["data"]["contact_id"], Value::Null, "{l}");
+        let deal = app.crm.get::<Deal>(who, c["deal_id"].as_i64().expect("deal")).await.expect("deal");
+        assert_eq!(
+            (deal.name.as_str(), deal.contact_id, deal.company_id),
+            ("Ada Byron", c["individual_id"].as_i64(), None)
+        );
+        assert_eq!(ids(&sell(&app, Method::GET, "/lead_conversions", None).await).len(), 2, "{l}");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn lead_unqualified_reasons_and_sources() {
+    for app in apps().await {
+        let l = app.label;
+        let who = actor(&app.owner);
+        let rival = app.other_account().await;
+        let reasons = sell(&app, Method::GET, "/lead_unqualified_reasons", None).await;
+        let reason = ids(&reasons)[0];
+        let outcome = ids(&sell(&app, Method::GET, "/call_outcomes", None).await)[0];
+        let theirs = ids(&sell_as(&app, &rival, Method::GET, "/lead_unqualified_reasons", None).await)[0];
+        let sources = app.crm.all::<LeadSource>(who, None).await.expect("sources");
+        let source = sources[0].id;
+        let t = Utc::now();
+        let deal_source = LeadSource {
+            id: 0,
+            created_at: t,
+            updated_at: t,
+            deleted_at: None,
+            key: "deal_fair".into(),
+            name: "Deal fair".into(),
+            position: 99,
+            resource_type: Some("deal".into()),
+            creator_id: None,
+        };
+        let deal_source = app.crm.create(who, deal_source).await.expect("deal source").id;
+
+        let lead =
+            post(&app, "/leads", json!({ "last_name": "Q", "unqualified_reason_id": reason, "source_id": source }))
+                .await;
+        assert_eq!((&lead["unqualified_reason_id"], &lead["source_id"]), (&json!(reason), &json!(source)), "{l}");
+        let path = format!("/leads/{}", lead["id"]);
+        // Sending the lead back as it was read changes nothing.
+        let r = sell(&app, Method::PUT, &path, Some(json!({ "data": lead }))).await;
+        assert_eq!((r.status.as_u16(), &r.body["data"]), (200, &lead), "{l}");
+        let r = sell(&app, Method::PUT, &path, Some(json!({ "data": { "unqualified_reason_id": null } }))).await;
+        assert_eq!(r.body["data"]["unqualified_reason_id"], Value::Null, "{l}");
+
+        for (data, field) in [
+            (json!({ "unqualified_reason_id": outcome }), "/data/unqualified_reason_id"),
+            (json!({ "unqualified_reason_id": theirs }), "/data/unqualified_reason_id"),
+            (json!({ "unqualified_reason_id": "x" }), "/data/unqualified_reason_id"),
+            (json!({ "source_id": deal_source }), "/data/source_id"),
+            (json!({ "source_id": 1 }), "/data/source_id"),
+            (json!({ "source_id": rival.user_id }), "/data/source_id"),
+        ] {
+            let r = sell(&app, Method::PUT, &path, Some(json!({ "data": data.clone() }))).await;
+            assert_sell_error(&r, 422, "validation_failed");
+            assert_eq!(r.body["errors"][0]["error"]["field"], field, "{l}: {data}");
+            let mut create = data.clone();
+            create["last_name"] = json!("New");
+            let r = sell(&app, Method::POST, "/leads", Some(json!({ "data": create }))).await;
+            assert_sell_error(&r, 422, "validation_failed");
+        }
         app.finish().await;
     }
 }

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use kith_domain::Actor;
-use kith_domain::model::{CustomFieldDefinition, Lead};
+use kith_domain::choices::LEAD_UNQUALIFIED_REASONS;
+use kith_domain::model::{CustomFieldDefinition, Lead, LeadSource};
+use kith_domain::{Actor, DomainError, FieldError};
 use kith_http::AppState;
 use kith_store::{Filter, Json, Op, Sort};
 use serde_json::{Value, json};
@@ -30,6 +31,7 @@ fn render(l: &Lead, defs: &[CustomFieldDefinition]) -> Value {
         "organization_name": l.organization_name,
         "status": l.status,
         "source_id": l.source_id,
+        "unqualified_reason_id": l.unqualified_reason_id,
         "title": l.title,
         "description": l.description,
         "industry": l.industry,
@@ -84,6 +86,9 @@ fn apply(data: &mut Data, defs: &[CustomFieldDefinition], l: &mut Lead) {
     if let Some(v) = data.id("source_id") {
         l.source_id = v;
     }
+    if let Some(v) = data.id("unqualified_reason_id") {
+        l.unqualified_reason_id = v;
+    }
     if let Some(a) = read_address(data, l.address.0.clone()) {
         l.address = Json(a);
     }
@@ -96,7 +101,35 @@ fn apply(data: &mut Data, defs: &[CustomFieldDefinition], l: &mut Lead) {
     }
 }
 
-/// A lead as the Sync API hands it out; `None` when it is not live.
+/// The lead's source must be a lead source of the account (one for leads, not deals), and its
+/// unqualified reason one of the account's lead unqualified reasons. Only references that change
+/// are checked: a lead sent back as it was read is accepted.
+async fn check_references(st: &AppState, actor: Actor, before: Option<&Lead>, lead: &Lead) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    if let Some(id) = lead.source_id.filter(|id| before.is_none_or(|b| b.source_id != Some(*id))) {
+        let usable = st
+            .crm
+            .find::<LeadSource>(actor, id)
+            .await?
+            .is_some_and(|s| s.resource_type.as_deref().is_none_or(|t| t == "lead"));
+        if !usable {
+            errors.push(FieldError::new("source_id", "is not a lead source of this account"));
+        }
+    }
+    if let Some(id) =
+        lead.unqualified_reason_id.filter(|id| before.is_none_or(|b| b.unqualified_reason_id != Some(*id)))
+    {
+        match st.crm.choice(actor, LEAD_UNQUALIFIED_REASONS, id).await {
+            Ok(_) => {}
+            Err(DomainError::NotFound { .. }) => errors
+                .push(FieldError::new("unqualified_reason_id", "is not a lead unqualified reason of this account")),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::invalid(errors)) }
+}
+
+/// A lead as the Sync API hands it out; `None` when it is not live (converted leads are not).
 pub(crate) async fn sync_record(st: &AppState, actor: Actor, id: i64) -> ApiResult<Option<(&'static str, Value)>> {
     let Some(lead) = st.crm.find::<Lead>(actor, id).await? else { return Ok(None) };
     let defs = st.crm.custom_fields(actor, "lead").await?;
@@ -145,6 +178,7 @@ pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Bod
     if lead.owner_id != actor.user_id {
         check_owner(&st, actor, "owner_id", lead.owner_id).await?;
     }
+    check_references(&st, actor, None, &lead).await?;
     let lead = st.crm.create(actor, lead).await?;
     Ok(one(StatusCode::OK, "lead", render(&lead, &defs)))
 }
@@ -165,12 +199,13 @@ pub async fn update(
     let mut lead = st.crm.get::<Lead>(actor, path_id(&id, "lead")?).await?;
     let mut data = Data::new(read_data(&st, body).await?);
     let defs = st.crm.custom_fields(actor, "lead").await?;
-    let owner = lead.owner_id;
+    let before = lead.clone();
     apply(&mut data, &defs, &mut lead);
     data.finish()?;
-    if lead.owner_id != owner {
+    if lead.owner_id != before.owner_id {
         check_owner(&st, actor, "owner_id", lead.owner_id).await?;
     }
+    check_references(&st, actor, Some(&before), &lead).await?;
     let lead = st.crm.save(actor, lead).await?;
     Ok(one(StatusCode::OK, "lead", render(&lead, &defs)))
 }
