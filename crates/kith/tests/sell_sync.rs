@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::Utc;
 use common::sell::{UA, assert_sell_error, ids, items, sell, sell_as};
 use common::{App, Reply, apps};
+use kith_domain::conversions::ConversionDraft;
 use kith_domain::custom_fields::{FieldKind, NewCustomField};
 use kith_domain::model::{Action, Call, Contact, Deal, LeadSource, Meeting, Note, Stage};
 use kith_domain::{Actor, ContactDraft, Crm, NewAccount};
@@ -759,6 +760,32 @@ async fn leads_of_one_kind_convert_into_that_kind() {
             ("Ada Byron", c["individual_id"].as_i64(), None)
         );
         assert_eq!(ids(&sell(&app, Method::GET, "/lead_conversions", None).await).len(), 2, "{l}");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn two_processes_converting_one_lead_convert_it_once() {
+    for app in apps().await {
+        let l = app.label;
+        let who = actor(&app.owner);
+        let files = tempfile::tempdir().expect("dir");
+        let replica = kith::open(&app.database_url, 2, kith::local_files(files.path(), &app.base)).await.expect("open");
+        for round in 0..5 {
+            let lead =
+                post(&app, "/leads", json!({ "last_name": format!("Race {round}"), "organization_name": "Race Ltd" }))
+                    .await;
+            let draft =
+                ConversionDraft { lead_id: lead["id"].as_i64().expect("id"), owner_id: None, create_deal: true };
+            let (a, b) = tokio::join!(app.crm.convert_lead(who, draft.clone()), replica.convert_lead(who, draft));
+            assert_eq!(u8::from(a.is_ok()) + u8::from(b.is_ok()), 1, "{l}: {a:?} {b:?}");
+        }
+        // One person, organisation and deal per lead.
+        let contacts = sell(&app, Method::GET, "/contacts?per_page=100", None).await;
+        assert_eq!(ids(&contacts).len(), 10, "{l}");
+        assert_eq!(app.crm.all::<Deal>(who, None).await.expect("deals").len(), 5, "{l}");
+        assert_eq!(ids(&sell(&app, Method::GET, "/lead_conversions", None).await).len(), 5, "{l}");
+        replica.store().close().await;
         app.finish().await;
     }
 }
