@@ -196,8 +196,8 @@ async fn first_sync_then_only_changes() {
         assert_eq!(sell(&app, Method::DELETE, &format!("/leads/{}", lead["id"]), None).await.status, 204);
         let newer = post(&app, "/loss_reasons", json!({ "name": "Timing" })).await;
         // Made and deleted between two syncs: the device never hears of it.
-        let brief = post(&app, "/contacts", json!({ "last_name": "Brief" })).await;
-        assert_eq!(sell(&app, Method::DELETE, &format!("/contacts/{}", brief["id"]), None).await.status, 204);
+        let fleeting = post(&app, "/contacts", json!({ "last_name": "Fleeting" })).await;
+        assert_eq!(sell(&app, Method::DELETE, &format!("/contacts/{}", fleeting["id"]), None).await.status, 204);
         let (session, total) = start(&app, &app.owner, DEVICE).await.expect("changes");
         assert_eq!(total, 4, "{l}: three changes and the record made and deleted since");
         let changes = drain(&app, &app.owner, DEVICE, &session).await;
