@@ -600,7 +600,7 @@ async fn is_contact(tx: &mut Tx, id: i64) -> Result<bool> {
 
 /// Checks a deal written as a whole record (`before` is the stored deal on update) and derives
 /// what follows from its stage. Errors name the model's fields.
-async fn settle_record(
+pub(crate) async fn settle_record(
     tx: &mut Tx,
     actor: Actor,
     deal: &mut Deal,

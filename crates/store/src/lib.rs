@@ -11,6 +11,7 @@ pub mod query;
 mod schema;
 pub mod spec;
 mod sql;
+pub mod sync;
 pub mod system;
 #[doc(hidden)]
 pub mod testing;
@@ -22,6 +23,7 @@ pub use outbox::{ClaimedDelivery, DeliveryOutcome};
 pub use query::{Cursor, CustomType, Dir, Field, Filter, ListPage, ListQuery, Op, Page, Sort, Visibility};
 pub use spec::{Column, EntitySpec, Row};
 pub use sql::Backend;
+pub use sync::{Ack, Acked, Pending, SyncPosition, SyncSessionRow};
 pub use value::{ColumnType, FieldType, Json, Value, now};
 
 impl Store {

@@ -135,13 +135,20 @@ fn index(spec: &EntitySpec, prefix: &str, n: usize, cols: &[&str], unique: bool)
     )
 }
 
-/// Every non-unique index the specs declare, each created if missing. Run on every migrate, so
-/// an index added to a spec's list (always at its end: names follow positions) reaches
-/// databases made before it.
-pub(crate) fn ensure_indexes(specs: &[&EntitySpec]) -> Vec<String> {
+/// Every non-unique index the specs declare for schema `version`, each created if missing. Run
+/// on every migrate, so an index added to a spec's list (always at its end: names follow
+/// positions) reaches databases made before it.
+pub(crate) fn ensure_indexes(specs: &[&EntitySpec], version: u32) -> Vec<String> {
+    let specs: Vec<&&EntitySpec> = specs.iter().filter(|s| s.since <= version).collect();
     let mut out: Vec<String> = specs
         .iter()
-        .flat_map(|spec| spec.indexes.iter().enumerate().map(|(i, cols)| index(spec, "ix", i, cols, false)))
+        .flat_map(|spec| {
+            spec.indexes
+                .iter()
+                .enumerate()
+                .filter(|(_, cols)| columns_exist(spec, cols, version))
+                .map(|(i, cols)| index(spec, "ix", i, cols, false))
+        })
         .collect();
     for spec in specs {
         for col in spec.global_indexes {

@@ -1,4 +1,5 @@
-//! The store's own entities: accounts (tenants) and the event log.
+//! The store's own entities: accounts (tenants), the event log, the webhook outbox and the
+//! Sync API's device state.
 
 use crate::spec::{Column, EntitySpec};
 use crate::value::ColumnType;
@@ -120,4 +121,50 @@ pub static WEBHOOK_ATTEMPTS: EntitySpec = EntitySpec {
     since: 2,
 };
 
-pub static SPECS: &[&EntitySpec] = &[&ACCOUNTS, &EVENTS, &WEBHOOKS, &WEBHOOK_DELIVERIES, &WEBHOOK_ATTEMPTS];
+/// A device's synchronisation session (Sell's Sync API): which device it serves, how many
+/// records were waiting when it started, and where its walk through them has got to (the last
+/// record handed out, in `(entity_kind, entity_id)` order). Any replica serves the next page.
+/// Written without events.
+pub static SYNC_SESSIONS: EntitySpec = EntitySpec {
+    kind: "sync_session",
+    table: "sync_sessions",
+    columns: &[
+        // The id clients see: a random UUID.
+        col("token", ColumnType::Text, false),
+        col("device", ColumnType::Text, false),
+        col("user_id", ColumnType::Int, false),
+        col("total_count", ColumnType::Int, false),
+        // `''` and `0` before the first page.
+        col("after_kind", ColumnType::Text, false),
+        col("after_id", ColumnType::Int, false),
+        col("finished", ColumnType::Bool, false),
+    ],
+    soft_delete: false,
+    indexes: &[&["device", "created_at"]],
+    unique: &[&["token"]],
+    global_indexes: &[],
+    since: 3,
+};
+
+/// What each device acknowledged of each record: the record's revision (how many events it had)
+/// and whether the record was live in that revision (the device holds it). Written without
+/// events.
+pub static SYNC_ACKS: EntitySpec = EntitySpec {
+    kind: "sync_ack",
+    table: "sync_acks",
+    columns: &[
+        col("device", ColumnType::Text, false),
+        col("entity_kind", ColumnType::Text, false),
+        col("entity_id", ColumnType::Int, false),
+        col("revision", ColumnType::Int, false),
+        col("present", ColumnType::Bool, false),
+    ],
+    soft_delete: false,
+    indexes: &[],
+    unique: &[&["device", "entity_kind", "entity_id"]],
+    global_indexes: &[],
+    since: 3,
+};
+
+pub static SPECS: &[&EntitySpec] =
+    &[&ACCOUNTS, &EVENTS, &WEBHOOKS, &WEBHOOK_DELIVERIES, &WEBHOOK_ATTEMPTS, &SYNC_SESSIONS, &SYNC_ACKS];

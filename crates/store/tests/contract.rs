@@ -1,6 +1,6 @@
 //! The store's contract, checked on SQLite and (when `KITH_TEST_DATABASE_URL` is set) on
 //! PostgreSQL: writes and their events, soft delete, account scoping, ids, conflicts, every
-//! filter operator, sorts, and both kinds of pages.
+//! filter operator, sorts, both kinds of pages, and the Sync API's device state.
 
 mod common;
 
@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashSet};
 use common::*;
 use kith_store::system::{ACCOUNTS, EVENTS};
 use kith_store::{
-    Column, ColumnType, Cursor, CustomType, Dir, EntitySpec, Field, Filter, ListQuery, Op, Page, Sort, Store,
-    StoreError, Value, Visibility,
+    Ack, Acked, Column, ColumnType, Cursor, CustomType, Dir, EntitySpec, Field, Filter, ListQuery, Op, Page, Sort,
+    Store, StoreError, SyncPosition, Value, Visibility,
 };
 use serde_json::json;
 
@@ -1178,7 +1178,7 @@ static WIDGETS_V2: EntitySpec = EntitySpec {
 };
 
 /// One past the store's own schema version (its system tables'), for a column added later.
-const NEXT_VERSION: u32 = 3;
+const NEXT_VERSION: u32 = 4;
 
 #[tokio::test]
 async fn migrations_are_idempotent_and_add_columns() {
@@ -1256,7 +1256,7 @@ async fn tag_names_become_unique_per_type_at_version_3() {
     for db in empty_backends().await {
         let s = &db.store;
         let l = db.label;
-        s.migrate(&[&TAGS_V1]).await.unwrap();
+        s.migrate_to(&[&TAGS_V1], 2).await.unwrap();
         let acct = s.create_account("a").await.unwrap();
         let mut tx = s.begin(acct, None).await.unwrap();
         let old = tx.insert(&TAGS_V1, vec![Value::Text("vip".into())]).await.unwrap();
@@ -1310,6 +1310,144 @@ async fn non_ascii_text_sorts_and_keyset_pages() {
             let q = ListQuery::all().filter(cmp(field.clone(), Op::Prefix, "éa")).sort(Sort::asc("ordinal"));
             assert_eq!(ordinals(&s.list(a, &WIDGETS, &q).await.unwrap().rows), vec![2, 6], "{l}: {field:?}");
         }
+        db.finish().await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sync: pending records per device, acknowledgements, sessions
+// ---------------------------------------------------------------------------------------------
+
+const WIDGET: &[&str] = &["widget"];
+
+fn ack(id: i64, revision: i64, present: bool) -> Ack {
+    Ack { kind: "widget".into(), id, revision, present }
+}
+
+async fn ack_all(s: &Store, acct: i64, device: &str, acks: &[Ack]) {
+    let mut tx = s.begin(acct, None).await.unwrap();
+    tx.ack_sync(device, acks).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// `(id, revision, acked)` of every pending widget of a device, walked `size` at a time.
+async fn walk_pending(s: &Store, acct: i64, device: &str, size: u64) -> Vec<(i64, i64, Option<Acked>)> {
+    let mut out = Vec::new();
+    let mut after = SyncPosition::default();
+    loop {
+        let page = s.pending_after(acct, device, WIDGET, &after, size).await.unwrap();
+        assert!(page.len() as u64 <= size);
+        let Some(last) = page.last() else { return out };
+        after = SyncPosition { kind: last.kind.clone(), id: last.id };
+        out.extend(page.into_iter().map(|p| (p.id, p.revision, p.acked)));
+    }
+}
+
+#[tokio::test]
+async fn sync_pending_records_and_acks() {
+    for db in backends().await {
+        let s = &db.store;
+        let l = db.label;
+        let a = s.create_account("a").await.unwrap();
+        let b = s.create_account("b").await.unwrap();
+        let rows = insert_widgets(s, a, &[W::new(1, "one"), W::new(2, "two"), W::new(3, "three")]).await;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        insert_widgets(s, b, &[W::new(4, "theirs")]).await;
+        insert_parent(s, a, "not synced").await;
+
+        // Every record is pending at revision 1 (its one event), in id order, whatever the page size.
+        assert_eq!(s.count_pending(a, "d1", WIDGET).await.unwrap(), 3, "{l}");
+        assert_eq!(s.count_pending(a, "d1", &[]).await.unwrap(), 0, "{l}");
+        let all: Vec<(i64, i64, Option<Acked>)> = ids.iter().map(|id| (*id, 1, None)).collect();
+        for size in [1, 2, 10] {
+            assert_eq!(walk_pending(s, a, "d1", size).await, all, "{l}: page size {size}");
+        }
+        let after_first = SyncPosition { kind: "widget".into(), id: ids[0] };
+        let rest = s.pending_after(a, "d1", WIDGET, &after_first, 10).await.unwrap();
+        assert_eq!(rest.iter().map(|p| p.id).collect::<Vec<_>>(), ids[1..], "{l}: after a position");
+
+        // Acknowledged records stop being pending, for that device only.
+        ack_all(s, a, "d1", &[ack(ids[0], 1, true), ack(ids[1], 1, true)]).await;
+        assert_eq!(walk_pending(s, a, "d1", 10).await, vec![(ids[2], 1, None)], "{l}");
+        assert_eq!(s.count_pending(a, "d2", WIDGET).await.unwrap(), 3, "{l}: another device");
+        assert_eq!(s.count_pending(b, "d1", WIDGET).await.unwrap(), 1, "{l}: another account");
+        assert_eq!(s.acked(a, "d1", "widget", ids[0]).await.unwrap(), Some(Acked { revision: 1, present: true }));
+        assert_eq!(s.acked(b, "d1", "widget", ids[0]).await.unwrap(), None, "{l}: acks are per account");
+
+        // A change makes a record pending again, one revision further, with what was acked.
+        let mut tx = s.begin(a, None).await.unwrap();
+        tx.update(&WIDGETS, ids[0], &[("name", Value::Text("uno".into()))]).await.unwrap();
+        tx.update(&WIDGETS, ids[0], &[("name", Value::Text("eins".into()))]).await.unwrap();
+        tx.delete(&WIDGETS, ids[1]).await.unwrap();
+        tx.commit().await.unwrap();
+        let held = Some(Acked { revision: 1, present: true });
+        assert_eq!(
+            walk_pending(s, a, "d1", 10).await,
+            vec![(ids[0], 3, held), (ids[1], 2, held), (ids[2], 1, None)],
+            "{l}"
+        );
+
+        // An older acknowledgement never lowers a newer one; the newest of a call wins.
+        ack_all(s, a, "d1", &[ack(ids[0], 3, true), ack(ids[1], 2, false)]).await;
+        ack_all(s, a, "d1", &[ack(ids[0], 2, true)]).await;
+        assert_eq!(s.acked(a, "d1", "widget", ids[0]).await.unwrap(), Some(Acked { revision: 3, present: true }));
+        assert_eq!(s.acked(a, "d1", "widget", ids[1]).await.unwrap(), Some(Acked { revision: 2, present: false }));
+        assert_eq!(walk_pending(s, a, "d1", 10).await, vec![(ids[2], 1, None)], "{l}");
+
+        // Many acknowledgements in one call (more than one statement's worth).
+        let many: Vec<W> = (10..1210).map(|i| W::new(i, "bulk")).collect();
+        let mut tx = s.begin(a, None).await.unwrap();
+        let bulk = tx.insert_many(&WIDGETS, many.iter().map(W::values).collect()).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(s.count_pending(a, "d1", WIDGET).await.unwrap(), 1201, "{l}");
+        let acks: Vec<Ack> = bulk.iter().map(|id| ack(*id, 1, true)).collect();
+        ack_all(s, a, "d1", &acks).await;
+        assert_eq!(s.count_pending(a, "d1", WIDGET).await.unwrap(), 1, "{l}");
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn sync_sessions_advance_once_per_position() {
+    for db in backends().await {
+        let s = &db.store;
+        let l = db.label;
+        let a = s.create_account("a").await.unwrap();
+        let b = s.create_account("b").await.unwrap();
+        let mut tx = s.begin(a, Some(7)).await.unwrap();
+        let id = tx.create_sync_session("token-1", "d1", 7, 12).await.unwrap();
+        tx.commit().await.unwrap();
+        let session = s.sync_session(a, "token-1").await.unwrap().expect("session");
+        assert_eq!((session.id, session.device.as_str(), session.user_id, session.total_count), (id, "d1", 7, 12));
+        assert_eq!(session.after, SyncPosition::default(), "{l}");
+        assert!(!session.finished, "{l}");
+        assert_eq!(s.sync_session(b, "token-1").await.unwrap(), None, "{l}: another account's");
+        assert_eq!(s.sync_session(a, "token-2").await.unwrap(), None, "{l}");
+
+        // Only the first of two requests at the same position moves the session.
+        let start = SyncPosition::default();
+        let first = SyncPosition { kind: "widget".into(), id: 5 };
+        let mut tx = s.begin(a, None).await.unwrap();
+        assert!(tx.advance_sync_session(id, &start, &first, false).await.unwrap(), "{l}");
+        assert!(!tx.advance_sync_session(id, &start, &first, false).await.unwrap(), "{l}");
+        tx.commit().await.unwrap();
+        let mut tx = s.begin(b, None).await.unwrap();
+        assert!(!tx.advance_sync_session(id, &first, &first, true).await.unwrap(), "{l}: another account's");
+        tx.commit().await.unwrap();
+        let mut tx = s.begin(a, None).await.unwrap();
+        assert!(tx.advance_sync_session(id, &first, &first, true).await.unwrap(), "{l}");
+        assert!(!tx.advance_sync_session(id, &first, &first, true).await.unwrap(), "{l}: finished");
+        tx.commit().await.unwrap();
+        let session = s.sync_session(a, "token-1").await.unwrap().expect("session");
+        assert_eq!((session.after, session.finished), (first, true), "{l}");
+
+        // Old sessions of a device go; other devices' stay.
+        let mut tx = s.begin(a, None).await.unwrap();
+        tx.create_sync_session("token-2", "d2", 7, 1).await.unwrap();
+        assert_eq!(tx.expire_sync_sessions("d1", kith_store::now() + chrono::Duration::seconds(1)).await.unwrap(), 1);
+        tx.commit().await.unwrap();
+        assert_eq!(s.sync_session(a, "token-1").await.unwrap(), None, "{l}");
+        assert!(s.sync_session(a, "token-2").await.unwrap().is_some(), "{l}");
         db.finish().await;
     }
 }

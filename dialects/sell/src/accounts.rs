@@ -121,6 +121,15 @@ pub async fn user(
     Ok(one(StatusCode::OK, "user", render_user(&u)))
 }
 
+/// A user as the Sync API hands it out; `None` when it is not live.
+pub(crate) async fn sync_record(
+    st: &AppState,
+    actor: kith_domain::Actor,
+    id: i64,
+) -> ApiResult<Option<(&'static str, Value)>> {
+    Ok(st.crm.find::<User>(actor, id).await?.map(|u| ("user", render_user(&u))))
+}
+
 pub async fn me(State(st): State<AppState>, Caller(actor): Caller, _: RecordQuery) -> ApiResult {
     let u = st.crm.me(actor).await?;
     Ok(one(StatusCode::OK, "user", render_user(&u)))

@@ -63,6 +63,18 @@ pub(crate) fn render(c: &Choice) -> Value {
     })
 }
 
+/// A value of one of the lists as the Sync API hands it out (typed by its list); `None` when it
+/// is not live.
+pub(crate) async fn sync_record(
+    st: &AppState,
+    actor: kith_domain::Actor,
+    id: i64,
+) -> ApiResult<Option<(&'static str, Value)>> {
+    let Some(c) = st.crm.find::<Choice>(actor, id).await? else { return Ok(None) };
+    let kind = [DEAL_REASONS, LEAD_REASONS, CALLS, VISITS].into_iter().find(|s| s.list == c.list).map(|s| s.kind);
+    Ok(kind.map(|kind| (kind, render(&c))))
+}
+
 /// A page of a list, with `ids` and `name` filters and `sort_by` `id`, `name`, `updated_at`
 /// (in list order when none is asked for).
 async fn list(st: AppState, actor: kith_domain::Actor, raw: Option<String>, served: Served) -> ApiResult {

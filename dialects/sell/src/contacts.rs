@@ -188,6 +188,19 @@ async fn find(crm: &Crm, actor: Actor, id: i64) -> ApiResult<Record> {
     }
 }
 
+/// A person or organisation as the Sync API hands it out; `None` when it is not live.
+pub(crate) async fn sync_record(st: &AppState, actor: Actor, id: i64) -> ApiResult<Option<(&'static str, Value)>> {
+    let record = match st.crm.find::<Contact>(actor, id).await? {
+        Some(c) => Record::Person(c),
+        None => match st.crm.find::<Company>(actor, id).await? {
+            Some(c) => Record::Organization(c),
+            None => return Ok(None),
+        },
+    };
+    let defs = defs(&st.crm, actor).await?;
+    Ok(Some(("contact", record.render(&defs))))
+}
+
 /// Reads `address` into the model's address; `None` when absent, `Some(None)` to clear it.
 pub(crate) fn read_address(data: &mut Data, current: Option<Address>) -> Option<Option<Address>> {
     let obj = data.object("address")?;

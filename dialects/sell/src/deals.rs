@@ -415,7 +415,6 @@ pub async fn dissociate(
 }
 
 /// A live deal as the Sync API sends it.
-#[allow(dead_code)] // The Sync API's entry point.
 pub(crate) async fn sync_record(
     st: &AppState,
     actor: Actor,
@@ -427,7 +426,6 @@ pub(crate) async fn sync_record(
 }
 
 /// A live deal association as the Sync API sends it (with its deal's id).
-#[allow(dead_code)] // The Sync API's entry point.
 pub(crate) async fn sync_associated_contact(
     st: &AppState,
     actor: Actor,

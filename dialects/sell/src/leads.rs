@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use kith_domain::model::{CustomFieldDefinition, Lead};
+use kith_domain::choices::LEAD_UNQUALIFIED_REASONS;
+use kith_domain::model::{CustomFieldDefinition, Lead, LeadSource};
+use kith_domain::{Actor, DomainError, FieldError};
 use kith_http::AppState;
 use kith_store::{Filter, Json, Op, Sort};
 use serde_json::{Value, json};
@@ -14,7 +16,7 @@ use serde_json::{Value, json};
 use crate::auth::Caller;
 use crate::contacts::{read_address, read_custom, render_address, render_custom};
 use crate::input::Data;
-use crate::params::{Params, check_owner, path_id, read_data};
+use crate::params::{Params, RecordQuery, check_owner, path_id, read_data};
 use crate::wire::{ApiError, ApiResult, collection, one, time};
 
 const TEXT_MAX: usize = 255;
@@ -29,6 +31,7 @@ fn render(l: &Lead, defs: &[CustomFieldDefinition]) -> Value {
         "organization_name": l.organization_name,
         "status": l.status,
         "source_id": l.source_id,
+        "unqualified_reason_id": l.unqualified_reason_id,
         "title": l.title,
         "description": l.description,
         "industry": l.industry,
@@ -83,6 +86,9 @@ fn apply(data: &mut Data, defs: &[CustomFieldDefinition], l: &mut Lead) {
     if let Some(v) = data.id("source_id") {
         l.source_id = v;
     }
+    if let Some(v) = data.id("unqualified_reason_id") {
+        l.unqualified_reason_id = v;
+    }
     if let Some(a) = read_address(data, l.address.0.clone()) {
         l.address = Json(a);
     }
@@ -93,6 +99,41 @@ fn apply(data: &mut Data, defs: &[CustomFieldDefinition], l: &mut Lead) {
     if l.last_name.is_none() && l.organization_name.is_none() {
         data.error("last_name", "or organization_name is required");
     }
+}
+
+/// The lead's source must be a lead source of the account (one for leads, not deals), and its
+/// unqualified reason one of the account's lead unqualified reasons. Only references that change
+/// are checked: a lead sent back as it was read is accepted.
+async fn check_references(st: &AppState, actor: Actor, before: Option<&Lead>, lead: &Lead) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    if let Some(id) = lead.source_id.filter(|id| before.is_none_or(|b| b.source_id != Some(*id))) {
+        let usable = st
+            .crm
+            .find::<LeadSource>(actor, id)
+            .await?
+            .is_some_and(|s| s.resource_type.as_deref().is_none_or(|t| t == "lead"));
+        if !usable {
+            errors.push(FieldError::new("source_id", "is not a lead source of this account"));
+        }
+    }
+    if let Some(id) =
+        lead.unqualified_reason_id.filter(|id| before.is_none_or(|b| b.unqualified_reason_id != Some(*id)))
+    {
+        match st.crm.choice(actor, LEAD_UNQUALIFIED_REASONS, id).await {
+            Ok(_) => {}
+            Err(DomainError::NotFound { .. }) => errors
+                .push(FieldError::new("unqualified_reason_id", "is not a lead unqualified reason of this account")),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::invalid(errors)) }
+}
+
+/// A lead as the Sync API hands it out; `None` when it is not live (converted leads are not).
+pub(crate) async fn sync_record(st: &AppState, actor: Actor, id: i64) -> ApiResult<Option<(&'static str, Value)>> {
+    let Some(lead) = st.crm.find::<Lead>(actor, id).await? else { return Ok(None) };
+    let defs = st.crm.custom_fields(actor, "lead").await?;
+    Ok(Some(("lead", render(&lead, &defs))))
 }
 
 pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Body) -> ApiResult {
@@ -137,11 +178,17 @@ pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Bod
     if lead.owner_id != actor.user_id {
         check_owner(&st, actor, "owner_id", lead.owner_id).await?;
     }
+    check_references(&st, actor, None, &lead).await?;
     let lead = st.crm.create(actor, lead).await?;
     Ok(one(StatusCode::OK, "lead", render(&lead, &defs)))
 }
 
-pub async fn get(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
+pub async fn get(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    _: RecordQuery,
+) -> ApiResult {
     let lead = st.crm.get::<Lead>(actor, path_id(&id, "lead")?).await?;
     let defs = st.crm.custom_fields(actor, "lead").await?;
     Ok(one(StatusCode::OK, "lead", render(&lead, &defs)))
@@ -157,12 +204,13 @@ pub async fn update(
     let mut lead = st.crm.get::<Lead>(actor, path_id(&id, "lead")?).await?;
     let mut data = Data::new(read_data(&st, body).await?);
     let defs = st.crm.custom_fields(actor, "lead").await?;
-    let owner = lead.owner_id;
+    let before = lead.clone();
     apply(&mut data, &defs, &mut lead);
     data.finish()?;
-    if lead.owner_id != owner {
+    if lead.owner_id != before.owner_id {
         check_owner(&st, actor, "owner_id", lead.owner_id).await?;
     }
+    check_references(&st, actor, Some(&before), &lead).await?;
     let lead = st.crm.save(actor, lead).await?;
     Ok(one(StatusCode::OK, "lead", render(&lead, &defs)))
 }
@@ -180,15 +228,29 @@ pub async fn delete(
 /// `last_name`, `organization_name`; `sort_by` `id`, `first_name`, `last_name`,
 /// `organization_name`, `created_at`, `updated_at`.
 pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
-    let params = Params::parse(raw.as_deref());
+    let params = Params::list(
+        raw.as_deref(),
+        &[
+            "owner_id",
+            "creator_id",
+            "source_id",
+            "status",
+            "email",
+            "first_name",
+            "last_name",
+            "organization_name",
+            "custom_fields[]",
+        ],
+    )?;
     let paging = params.paging()?;
     let mut q = paging.query();
     if let Some(f) = params.ids()? {
         q = q.filter(f);
     }
-    for key in ["owner_id", "source_id"] {
+    // A lead's creator is shown as its owner (the model keeps no creator for leads).
+    for (key, column) in [("owner_id", "owner_id"), ("creator_id", "owner_id"), ("source_id", "source_id")] {
         if let Some(v) = params.int(key)? {
-            q = q.filter(Filter::eq(key, v));
+            q = q.filter(Filter::eq(column, v));
         }
     }
     for key in ["status", "email", "first_name", "last_name", "organization_name"] {

@@ -224,7 +224,6 @@ async fn list_lines(
 
 /// A live order or line item, rendered, for the Sync API (ids are unique across types). A deal
 /// item is a line item while its deal has an order.
-#[allow(dead_code)] // Called by the Sync API.
 pub(crate) async fn sync_record(st: &AppState, actor: Actor, id: i64) -> ApiResult<Option<(&'static str, Value)>> {
     let found = match st.crm.find::<Order>(actor, id).await? {
         Some(order) => st.crm.order(actor, order.id).await.map(|(o, _)| ("order", render(&o))),

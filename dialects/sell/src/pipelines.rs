@@ -166,7 +166,6 @@ pub async fn get_stage(
 }
 
 /// A live pipeline as the Sync API sends it.
-#[allow(dead_code)] // The Sync API's entry point.
 pub(crate) async fn sync_pipeline(
     st: &AppState,
     actor: Actor,
@@ -176,7 +175,6 @@ pub(crate) async fn sync_pipeline(
 }
 
 /// A live stage as the Sync API sends it.
-#[allow(dead_code)] // The Sync API's entry point.
 pub(crate) async fn sync_stage(
     st: &AppState,
     actor: Actor,

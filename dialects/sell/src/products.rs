@@ -217,7 +217,6 @@ async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): 
 }
 
 /// A live product, rendered, for the Sync API.
-#[allow(dead_code)] // Called by the Sync API.
 pub(crate) async fn sync_record(st: &AppState, actor: Actor, id: i64) -> ApiResult<Option<(&'static str, Value)>> {
     Ok(st.crm.find::<PredefinedItem>(actor, id).await?.map(|p| ("product", render(&p))))
 }

@@ -87,6 +87,11 @@ pub async fn get(
     Ok(one(StatusCode::OK, "loss_reason", render(&r, actor.user_id)))
 }
 
+/// A loss reason as the Sync API hands it out; `None` when it is not live.
+pub(crate) async fn sync_record(st: &AppState, actor: Actor, id: i64) -> ApiResult<Option<(&'static str, Value)>> {
+    Ok(st.crm.find::<LossReason>(actor, id).await?.map(|r| ("loss_reason", render(&r, actor.user_id))))
+}
+
 pub async fn update(
     State(st): State<AppState>,
     Caller(actor): Caller,

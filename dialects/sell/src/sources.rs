@@ -171,7 +171,6 @@ async fn delete(st: AppState, actor: Actor, id: String, served: Served) -> ApiRe
 }
 
 /// A live lead or deal source as the Sync API sends it.
-#[allow(dead_code)] // The Sync API's entry point.
 pub(crate) async fn sync_record(
     st: &AppState,
     actor: Actor,

@@ -117,7 +117,6 @@ async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): 
 }
 
 /// A tag, rendered, for the Sync API.
-#[allow(dead_code)] // Called by the Sync API.
 pub(crate) async fn sync_record(st: &AppState, actor: Actor, id: i64) -> ApiResult<Option<(&'static str, Value)>> {
     Ok(st.crm.find::<Tag>(actor, id).await?.map(|t| ("tag", render(&t))))
 }
