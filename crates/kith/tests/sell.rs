@@ -665,3 +665,61 @@ async fn address_and_multi_select_custom_values() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn includes_load_related_records_alongside() {
+    for app in apps().await {
+        let post = |path: &'static str, data: Value| {
+            let app = &app;
+            async move {
+                let r = sell(app, Method::POST, path, Some(json!({ "data": data }))).await;
+                assert_eq!(r.status, 200, "{path}: {}", r.body);
+                r.body["data"].clone()
+            }
+        };
+        let org = post("/contacts", json!({"is_organization": true, "name": "Engines Ltd"})).await;
+        let person = post("/contacts", json!({"last_name": "Lovelace", "contact_id": org["id"]})).await;
+        let deal = post("/deals", json!({"name": "Big one", "contact_id": person["id"]})).await;
+        let note = post("/notes", json!({"content": "Met", "resource_type": "deal", "resource_id": deal["id"]})).await;
+
+        let r = sell(&app, Method::GET, &format!("/contacts/{}?includes=organization,owner", person["id"]), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["organization"]["name"], "Engines Ltd");
+        assert_eq!(r.body["data"]["organization"]["is_organization"], true);
+        assert_eq!(r.body["data"]["owner"]["email"], "owner@acme.test");
+        // Everything else is as without includes.
+        let plain = sell(&app, Method::GET, &format!("/contacts/{}", person["id"]), None).await;
+        let mut trimmed = r.body["data"].clone();
+        if let Some(o) = trimmed.as_object_mut() {
+            o.remove("organization");
+            o.remove("owner");
+        }
+        assert_eq!(trimmed, plain.body["data"]);
+
+        // Lists: each item gets its own; none is null.
+        let r = sell(&app, Method::GET, "/contacts?includes=organization&sort_by=id", None).await;
+        let got = common::sell::items(&r);
+        assert_eq!(got[0]["organization"], Value::Null, "{}", r.body);
+        assert_eq!(got[1]["organization"]["id"], org["id"]);
+        let r =
+            sell(&app, Method::GET, &format!("/deals/{}?includes=contact,organization,stage", deal["id"]), None).await;
+        assert_eq!(r.body["data"]["contact"]["last_name"], "Lovelace", "{}", r.body);
+        assert_eq!(r.body["data"]["organization"]["id"], org["id"]);
+        assert_eq!(r.body["data"]["stage"]["id"], deal["stage_id"]);
+        assert_eq!(r.body["data"]["stage"]["category"], "incoming");
+        let r = sell(&app, Method::GET, "/notes?includes=resource,creator", None).await;
+        let n = &common::sell::items(&r)[0];
+        assert_eq!(n["id"], note["id"]);
+        assert_eq!(n["resource"]["name"], "Big one", "{}", r.body);
+        assert_eq!(n["creator"]["id"], app.owner.user_id);
+
+        // A relation the type does not have is a 400; failures stay as they were.
+        let r = sell(&app, Method::GET, &format!("/contacts/{}?includes=colour", person["id"]), None).await;
+        assert_sell_error(&r, 400, "bad_request");
+        let r = sell(&app, Method::GET, "/contacts/999999999?includes=organization", None).await;
+        assert_sell_error(&r, 404, "not_found");
+        let r = sell(&app, Method::GET, "/users/self?includes=colour", None).await;
+        assert_sell_error(&r, 400, "bad_request");
+        app.finish().await;
+    }
+}

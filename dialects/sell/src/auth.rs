@@ -21,7 +21,10 @@ impl FromRequestParts<AppState> for Caller {
         }
         match kith_http::authenticate(&state.crm, &parts.headers, parts.uri.query(), &[Scheme::Bearer], |_| None).await
         {
-            Ok(actor) => Ok(Caller(actor)),
+            Ok(actor) => {
+                let _ = crate::wire::CALLER.try_with(|c| *c.borrow_mut() = Some((actor, state.clone())));
+                Ok(Caller(actor))
+            }
             Err(AuthFailure::Internal(e)) => Err(e.into()),
             Err(AuthFailure::Missing | AuthFailure::Invalid) => Err(ApiError::unauthorized()),
         }

@@ -12,6 +12,7 @@ mod contacts;
 mod conversions;
 mod custom_fields;
 mod deals;
+mod includes;
 mod input;
 mod leads;
 mod notes;
@@ -67,13 +68,25 @@ pub fn router() -> Router<AppState> {
         .merge(conversions::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn(with_request_id))
+        .layer(axum::middleware::from_fn(per_request))
 }
 
-/// Runs the request with its `Request-Id` at hand for error bodies (see `wire::REQUEST_ID`).
-async fn with_request_id(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+/// Runs the request with its `Request-Id` at hand for error bodies (see `wire::REQUEST_ID`) and
+/// its caller for `includes=`, which it then adds to the answer.
+async fn per_request(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     let id = req.headers().get("request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    wire::REQUEST_ID.scope(id, next.run(req)).await
+    let includes = (req.method() == axum::http::Method::GET).then(|| includes::requested(req.uri().query())).flatten();
+    let answer = async move {
+        let response = next.run(req).await;
+        match includes {
+            Some(names) => {
+                let caller = wire::CALLER.try_with(|c| c.borrow_mut().take()).ok().flatten();
+                includes::expand(response, names, caller).await
+            }
+            None => response,
+        }
+    };
+    wire::REQUEST_ID.scope(id, wire::CALLER.scope(std::cell::RefCell::new(None), answer)).await
 }
 
 async fn not_found() -> ApiError {

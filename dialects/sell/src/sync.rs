@@ -59,7 +59,12 @@ fn kinds() -> Vec<&'static str> {
 
 /// A live record of a synced kind as its own GET renders it, with its Sell type; `None` when it
 /// is not live (or not of a kind Sell shows).
-async fn record(st: &AppState, actor: Actor, kind: &str, id: i64) -> ApiResult<Option<(&'static str, Value)>> {
+pub(crate) async fn record(
+    st: &AppState,
+    actor: Actor,
+    kind: &str,
+    id: i64,
+) -> ApiResult<Option<(&'static str, Value)>> {
     match kind {
         "contact" | "company" => crate::contacts::sync_record(st, actor, id).await,
         "lead" => crate::leads::sync_record(st, actor, id).await,

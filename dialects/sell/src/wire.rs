@@ -14,6 +14,9 @@ tokio::task_local! {
     /// The `Request-Id` of the request being answered: error bodies give it as their `logref`,
     /// so a client's report of an error finds the server's log line.
     pub static REQUEST_ID: String;
+    /// Who the request being answered is from, once authenticated, with the server's state:
+    /// what `includes` needs after the handler has answered.
+    pub static CALLER: std::cell::RefCell<Option<(kith_domain::Actor, kith_http::AppState)>>;
 }
 
 /// The current request's id, or a fresh one outside a request.
