@@ -723,3 +723,47 @@ async fn includes_load_related_records_alongside() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn address_filters_on_contacts_and_leads() {
+    for app in apps().await {
+        let post = |path: &'static str, data: Value| {
+            let app = &app;
+            async move {
+                let r = sell(app, Method::POST, path, Some(json!({ "data": data }))).await;
+                assert_eq!(r.status, 200, "{path}: {}", r.body);
+                r.body["data"]["id"].as_i64().unwrap_or_default()
+            }
+        };
+        let chicago = json!({"line1": "1060 W. Addison", "city": "Chicago", "postal_code": "60613", "country": "US"});
+        let dublin = json!({"city": "Dublin", "postal_code": "D02", "country": "Ireland"});
+        let person = post("/contacts", json!({"last_name": "A", "address": chicago})).await;
+        let org = post("/contacts", json!({"is_organization": true, "name": "B", "address": chicago})).await;
+        post("/contacts", json!({"last_name": "C", "address": dublin})).await;
+        post("/contacts", json!({"last_name": "D"})).await;
+        let lead = post("/leads", json!({"last_name": "E", "address": dublin})).await;
+        post("/leads", json!({"last_name": "F", "address": chicago})).await;
+        for (query, want) in [
+            ("address[city]=Chicago", vec![person, org]),
+            ("city=Chicago", vec![person, org]),
+            ("address[postal_code]=60613&is_organization=false", vec![person]),
+            ("address[country]=United%20States", vec![person, org]),
+            ("address[country]=us&address[city]=Chicago&is_organization=true", vec![org]),
+            ("address[city]=Boston", vec![]),
+        ] {
+            let r = sell(&app, Method::GET, &format!("/contacts?{query}&sort_by=id"), None).await;
+            assert_eq!(common::sell::ids(&r), want, "{query}: {}", r.body);
+        }
+        let r = sell(&app, Method::GET, "/leads?address[country]=IE", None).await;
+        assert_eq!(common::sell::ids(&r), vec![lead], "{}", r.body);
+        let r = sell(&app, Method::GET, "/leads?address[city]=Dublin&address[postal_code]=D02", None).await;
+        assert_eq!(common::sell::ids(&r), vec![lead], "{}", r.body);
+        assert_sell_error(
+            &sell(&app, Method::GET, "/contacts?address[country]=Atlantis", None).await,
+            400,
+            "bad_request",
+        );
+        assert_sell_error(&sell(&app, Method::GET, "/leads?address[street]=x", None).await, 400, "bad_request");
+        app.finish().await;
+    }
+}

@@ -14,6 +14,16 @@ pub enum Field {
     Column(String),
     /// A custom-field value kept in the entity's `custom_fields` JSON column under `key`.
     Custom { key: String, ty: CustomType },
+    /// Text inside a JSON column, by a path of object keys and array indexes (`addresses`,
+    /// `[0, "city"]`): the city of a contact's first address.
+    JsonText { column: String, path: Vec<JsonStep> },
+}
+
+/// One step of a path into a JSON document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonStep {
+    Key(String),
+    Index(u32),
 }
 
 impl Field {

@@ -4,7 +4,7 @@
 use sea_query::{Alias, Cond, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement};
 
 use crate::error::StoreError;
-use crate::query::{Cursor, CustomType, Dir, Field, Filter, ListQuery, Op, Page, Visibility};
+use crate::query::{Cursor, CustomType, Dir, Field, Filter, JsonStep, ListQuery, Op, Page, Visibility};
 use crate::spec::EntitySpec;
 use crate::value::{ColumnType, Value};
 
@@ -116,6 +116,33 @@ impl Builder {
                 };
                 Ok(Resolved { expr: Expr::cust(sql), ty: custom_column_type(*ty), nullable: true })
             }
+            Field::JsonText { column, path } => {
+                if spec.column_type(column) != Some(ColumnType::Json) {
+                    return Err(StoreError::Query(format!("{} has no JSON field {column}", spec.kind)));
+                }
+                let mut sqlite_path = String::from("$");
+                let mut pg_path = Vec::new();
+                for step in path {
+                    match step {
+                        JsonStep::Key(key) if valid_custom_key(key) => {
+                            sqlite_path.push_str(&format!(r#"."{key}""#));
+                            pg_path.push(key.clone());
+                        }
+                        JsonStep::Key(key) => return Err(StoreError::Query(format!("invalid JSON key {key:?}"))),
+                        JsonStep::Index(i) => {
+                            sqlite_path.push_str(&format!("[{i}]"));
+                            pg_path.push(i.to_string());
+                        }
+                    }
+                }
+                let sql = match self.backend {
+                    Backend::Sqlite => format!(r#"json_extract("{alias}"."{column}", '{sqlite_path}')"#),
+                    Backend::Postgres => {
+                        format!(r#"(("{alias}"."{column}" #>> '{{{}}}') COLLATE "C")"#, pg_path.join(","))
+                    }
+                };
+                Ok(Resolved { expr: Expr::cust(sql), ty: ColumnType::Text, nullable: true })
+            }
         }
     }
 
@@ -218,6 +245,9 @@ impl Builder {
                     return Err(StoreError::Query(format!("includes applies to JSON fields only, not {name}")));
                 }
                 (format!(r#""{alias}"."{name}""#), None)
+            }
+            Field::JsonText { .. } => {
+                return Err(StoreError::Query("includes applies to arrays, not to text in a JSON field".into()));
             }
         };
         let (ty, cast) = match value {

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashSet};
 use common::*;
 use kith_store::system::{ACCOUNTS, EVENTS};
 use kith_store::{
-    Ack, Acked, Column, ColumnType, Cursor, CustomType, Dir, EntitySpec, Field, Filter, ListQuery, Op, Page, Sort,
-    Store, StoreError, SyncPosition, Value, Visibility,
+    Ack, Acked, Column, ColumnType, Cursor, CustomType, Dir, EntitySpec, Field, Filter, JsonStep, ListQuery, Op, Page,
+    Sort, Store, StoreError, SyncPosition, Value, Visibility,
 };
 use serde_json::json;
 
@@ -1448,6 +1448,51 @@ async fn sync_sessions_advance_once_per_position() {
         tx.commit().await.unwrap();
         assert_eq!(s.sync_session(a, "token-1").await.unwrap(), None, "{l}");
         assert!(s.sync_session(a, "token-2").await.unwrap().is_some(), "{l}");
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn json_text_fields_filter_and_sort_by_a_path() {
+    for db in backends().await {
+        let s = &db.store;
+        let l = db.label;
+        let a = s.create_account("a").await.unwrap();
+        let ws = [
+            W::new(1, "a").custom(json!({ "home": { "city": "Chicago" }, "list": [{ "city": "Dublin" }] })),
+            W::new(2, "b")
+                .custom(json!({ "home": { "city": "Boston" }, "list": [{ "city": "Cork" }, { "city": "Chicago" }] })),
+            W::new(3, "c").custom(json!({ "home": {} })),
+            W::new(4, "d"),
+        ];
+        insert_widgets(s, a, &ws).await;
+        let city = Field::JsonText {
+            column: "custom_fields".into(),
+            path: vec![JsonStep::Key("home".into()), JsonStep::Key("city".into())],
+        };
+        let first = Field::JsonText {
+            column: "custom_fields".into(),
+            path: vec![JsonStep::Key("list".into()), JsonStep::Index(0), JsonStep::Key("city".into())],
+        };
+        let q = ListQuery::all().filter(cmp(city.clone(), Op::Eq, "Chicago"));
+        assert_eq!(ordinals(&s.list(a, &WIDGETS, &q).await.unwrap().rows), vec![1], "{l}");
+        // Only the first element of the array counts.
+        let q = ListQuery::all().filter(cmp(first.clone(), Op::Eq, "Chicago"));
+        assert!(s.list(a, &WIDGETS, &q).await.unwrap().rows.is_empty(), "{l}");
+        let q = ListQuery::all().filter(cmp(first.clone(), Op::Eq, "Cork"));
+        assert_eq!(ordinals(&s.list(a, &WIDGETS, &q).await.unwrap().rows), vec![2], "{l}");
+        let q = ListQuery::all().filter(Filter::IsNull(city.clone())).sort(Sort::asc("ordinal"));
+        assert_eq!(ordinals(&s.list(a, &WIDGETS, &q).await.unwrap().rows), vec![3, 4], "{l}");
+        // Sorted as text, missing values last.
+        let q = ListQuery { sorts: vec![Sort { field: city, dir: Dir::Asc }], ..ListQuery::all() };
+        assert_eq!(ordinals(&s.list(a, &WIDGETS, &q).await.unwrap().rows), vec![2, 1, 3, 4], "{l}");
+        // Keys are spliced into SQL: anything but a plain key is refused.
+        let bad = Field::JsonText { column: "custom_fields".into(), path: vec![JsonStep::Key("x') OR 1=1 --".into())] };
+        let q = ListQuery::all().filter(cmp(bad, Op::Eq, "x"));
+        assert!(matches!(s.list(a, &WIDGETS, &q).await, Err(StoreError::Query(_))), "{l}");
+        let not_json = Field::JsonText { column: "name".into(), path: vec![JsonStep::Key("x".into())] };
+        let q = ListQuery::all().filter(cmp(not_json, Op::Eq, "x"));
+        assert!(matches!(s.list(a, &WIDGETS, &q).await, Err(StoreError::Query(_))), "{l}");
         db.finish().await;
     }
 }

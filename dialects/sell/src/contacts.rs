@@ -12,7 +12,7 @@ use kith_domain::custom_fields::{FieldKind, coerce};
 use kith_domain::model::{Address, Channel, Company, Contact, CustomFieldDefinition};
 use kith_domain::{Actor, CompanyLink, ContactDraft, Crm};
 use kith_http::AppState;
-use kith_store::{Filter, Json, ListQuery, Op, Page, Sort};
+use kith_store::{Filter, Json, JsonStep, ListQuery, Op, Page, Sort};
 use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
@@ -476,8 +476,41 @@ struct ListFilters {
     persons_only: bool,
 }
 
+/// The address filters a list takes (`address[city]=…`; the seed document's `city=…` too), each
+/// with the model's key for that part of an address.
+pub(crate) const ADDRESS_FILTERS: &[&str] =
+    &["address[city]", "address[postal_code]", "address[country]", "address[state]", "city"];
+
+/// Filters on the parts of an address kept in JSON `column` (`steps` lead to the address inside
+/// it: a person's first address). A country is matched by its code, so it may be given by name.
+pub(crate) fn address_filters(params: &Params, column: &str, steps: &[JsonStep]) -> ApiResult<Vec<Filter>> {
+    let mut out = Vec::new();
+    for param in ADDRESS_FILTERS {
+        let Some(value) = params.get(param).filter(|s| !s.is_empty()) else { continue };
+        let (key, value) = match *param {
+            "address[city]" | "city" => ("city", value.to_owned()),
+            "address[postal_code]" => ("zip_code", value.to_owned()),
+            "address[state]" => ("state", value.to_owned()),
+            _ => match country_code(value) {
+                Some(code) => ("country_code", code),
+                None => return Err(ApiError::bad_request(format!("{param}: {value:?} is not a country"))),
+            },
+        };
+        let mut path = steps.to_vec();
+        path.push(JsonStep::Key(key.to_owned()));
+        out.push(Filter::Cmp {
+            field: kith_store::Field::JsonText { column: column.to_owned(), path },
+            op: Op::Eq,
+            value: value.into(),
+        });
+    }
+    Ok(out)
+}
+
 fn list_filters(params: &Params) -> ApiResult<ListFilters> {
     let mut f = ListFilters { person: Vec::new(), organization: Vec::new(), persons_only: false };
+    f.person.extend(address_filters(params, "addresses", &[JsonStep::Index(0)])?);
+    f.organization.extend(address_filters(params, "address", &[])?);
     if let Some(ids) = params.ids()? {
         f.person.push(ids.clone());
         f.organization.push(ids);
@@ -543,10 +576,9 @@ fn custom_key(v: &Value) -> String {
 /// `sort_by` `id`, `name`, `first_name`, `last_name`, `created_at`, `updated_at`,
 /// `custom_fields:NAME`.
 pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
-    let params = Params::list(
-        raw.as_deref(),
-        &["is_organization", "owner_id", "contact_id", "email", "name", "first_name", "last_name", "custom_fields[]"],
-    )?;
+    let known: &[&str] =
+        &["is_organization", "owner_id", "contact_id", "email", "name", "first_name", "last_name", "custom_fields[]"];
+    let params = Params::list(raw.as_deref(), &[known, ADDRESS_FILTERS].concat())?;
     let paging = params.paging()?;
     let filters = list_filters(&params)?;
     let kind = params.flag("is_organization")?;

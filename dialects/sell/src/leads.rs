@@ -228,23 +228,24 @@ pub async fn delete(
 /// `last_name`, `organization_name`; `sort_by` `id`, `first_name`, `last_name`,
 /// `organization_name`, `created_at`, `updated_at`.
 pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
-    let params = Params::list(
-        raw.as_deref(),
-        &[
-            "owner_id",
-            "creator_id",
-            "source_id",
-            "status",
-            "email",
-            "first_name",
-            "last_name",
-            "organization_name",
-            "custom_fields[]",
-        ],
-    )?;
+    let known: &[&str] = &[
+        "owner_id",
+        "creator_id",
+        "source_id",
+        "status",
+        "email",
+        "first_name",
+        "last_name",
+        "organization_name",
+        "custom_fields[]",
+    ];
+    let params = Params::list(raw.as_deref(), &[known, crate::contacts::ADDRESS_FILTERS].concat())?;
     let paging = params.paging()?;
     let mut q = paging.query();
     if let Some(f) = params.ids()? {
+        q = q.filter(f);
+    }
+    for f in crate::contacts::address_filters(&params, "address", &[])? {
         q = q.filter(f);
     }
     // A lead's creator is shown as its owner (the model keeps no creator for leads).
