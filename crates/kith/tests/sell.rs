@@ -241,6 +241,10 @@ async fn one_contact_through_both_dialects() {
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(r.body["data"]["contact"]["last_name"], "Hopper");
         assert_eq!(r.body["data"]["contact"]["emails"][0]["value"], "grace@navy.example");
+        // And listed there.
+        let r = app.op(Method::GET, "/contacts", None).await;
+        let listed: Vec<&Value> = r.body["data"]["contacts"].as_array().into_iter().flatten().collect();
+        assert!(listed.iter().any(|c| c["contact"]["id"] == hex.as_str()), "{}", r.body);
 
         // Created over OnePage (with its company), listed over Sell.
         let r = app

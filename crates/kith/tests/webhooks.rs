@@ -591,3 +591,41 @@ async fn a_sender_killed_mid_delivery_loses_and_repeats_nothing_acknowledged() {
     assert_eq!(received[0].body, acked[0].body);
     assert_eq!(received.len(), 9, "{received:#?}");
 }
+
+#[tokio::test]
+async fn onepage_webhooks_skip_records_onepage_does_not_show() {
+    for app in apps().await {
+        let rx = Receiver::default();
+        let base = rx.start().await;
+        let hook = webhook(&app, format!("{base}/notes"), &["note"]).await;
+        let sender = Running::start(&app, quick_settings(true));
+        // A note made over Sell on an organisation has no person: OnePage has no page for it.
+        let sell = |path: &'static str, data: serde_json::Value| {
+            let app = &app;
+            async move {
+                let r = common::sell::sell(app, Method::POST, path, Some(json!({ "data": data }))).await;
+                assert_eq!(r.status, 200, "{}", r.body);
+                r.body["data"]["id"].as_i64().unwrap_or_default()
+            }
+        };
+        let org = sell("/contacts", json!({ "is_organization": true, "name": "Engines" })).await;
+        let person = sell("/contacts", json!({ "last_name": "Lovelace" })).await;
+        let hidden =
+            sell("/notes", json!({ "content": "On the organisation", "resource_type": "contact", "resource_id": org }))
+                .await;
+        let shown =
+            sell("/notes", json!({ "content": "On the person", "resource_type": "contact", "resource_id": person }))
+                .await;
+        rx.wait_for("the person's note", Duration::from_secs(20), |log| {
+            log.iter().any(|r| r.answered == 200 && r.json()["data"]["note"]["id"] == hex_id(shown).as_str())
+        })
+        .await;
+        sender.stop().await;
+        assert_eq!(rx.received().len(), 1, "{:#?}", rx.received());
+        let log = app.crm.webhook_deliveries(app.owner.account_id, hook.id, 100).await.expect("deliveries");
+        let of = |id: i64| log.iter().find(|d| d.entity_id == id).map(|d| d.status.clone());
+        assert_eq!(of(hidden).as_deref(), Some("skipped"), "{log:#?}");
+        assert_eq!(of(shown).as_deref(), Some("delivered"), "{log:#?}");
+        app.finish().await;
+    }
+}

@@ -45,6 +45,8 @@ pub async fn delete(State(st): State<AppState>, Caller(actor): Caller, Path(id):
 pub struct OnePageWebhooks;
 
 /// What the API would return for the record, deleted or not; `{}` if it no longer exists.
+/// `None` for what OnePage does not show: records of other kinds, and deals and activities with
+/// no person (made through other dialects, on organisations or leads).
 async fn record_data(crm: &Crm, actor: Actor, kind: &str, id: i64) -> ApiResult<Option<Value>> {
     let data = match kind {
         "contact" => match crm.find_any::<Contact>(actor, id).await? {
@@ -59,22 +61,27 @@ async fn record_data(crm: &Crm, actor: Actor, kind: &str, id: i64) -> ApiResult<
             None => json!({}),
         },
         "deal" => match crm.find_any::<Deal>(actor, id).await? {
+            Some(d) if d.contact_id.is_none() => return Ok(None),
             Some(d) => crate::deals::deal_data(crm, actor, &d).await?,
             None => json!({}),
         },
         "action" => match crm.find_any::<Action>(actor, id).await? {
+            Some(a) if a.contact_id.is_none() => return Ok(None),
             Some(a) => crate::actions::action_data(&a),
             None => json!({}),
         },
         "note" => match crm.find_any::<Note>(actor, id).await? {
+            Some(n) if n.contact_id.is_none() => return Ok(None),
             Some(n) => crate::engagements::note_data(crm, actor, &n).await?,
             None => json!({}),
         },
         "call" => match crm.find_any::<Call>(actor, id).await? {
+            Some(c) if c.contact_id.is_none() => return Ok(None),
             Some(c) => crate::engagements::call_data(crm, actor, &c).await?,
             None => json!({}),
         },
         "meeting" => match crm.find_any::<Meeting>(actor, id).await? {
+            Some(m) if m.contact_id.is_none() => return Ok(None),
             Some(m) => crate::engagements::meeting_data(crm, actor, &m).await?,
             None => json!({}),
         },
