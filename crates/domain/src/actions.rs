@@ -150,6 +150,11 @@ pub fn stream_order(a: &Action, b: &Action) -> Ordering {
         .then_with(|| a.id.cmp(&b.id))
 }
 
+/// Tells a user an action was given to them.
+async fn notify_assignee(tx: &mut Tx, assignee: i64, text: &str, contact_id: Option<i64>) -> Result<()> {
+    crate::notifications::notify_in(tx, assignee, "assigned_action", text, contact_id).await
+}
+
 fn today() -> String {
     Utc::now().date_naive().format("%Y-%m-%d").to_string()
 }
@@ -280,14 +285,7 @@ impl Crm {
         };
         let action = insert_in(&mut tx, action).await?;
         Self::demote_other_asap(&mut tx, &action).await?;
-        crate::notifications::notify_in(
-            &mut tx,
-            action.assignee_id,
-            "assigned_action",
-            &action.text,
-            action.contact_id,
-        )
-        .await?;
+        notify_assignee(&mut tx, action.assignee_id, &action.text, action.contact_id).await?;
         tx.commit().await?;
         Ok(action)
     }
@@ -302,8 +300,7 @@ impl Crm {
         let d = self.check_action(&mut tx, draft).await?;
         let was_done = action.status == "done";
         if d.assignee_id != action.assignee_id {
-            crate::notifications::notify_in(&mut tx, d.assignee_id, "assigned_action", &d.text, action.contact_id)
-                .await?;
+            notify_assignee(&mut tx, d.assignee_id, &d.text, action.contact_id).await?;
         }
         if d.status == "done" && !was_done {
             action.status_before_done = Some(action.status.clone());
@@ -407,14 +404,7 @@ impl Crm {
         };
         Self::apply_task_state(&mut action, &d);
         let action = insert_in(&mut tx, action).await?;
-        crate::notifications::notify_in(
-            &mut tx,
-            action.assignee_id,
-            "assigned_action",
-            &action.text,
-            action.contact_id,
-        )
-        .await?;
+        notify_assignee(&mut tx, action.assignee_id, &action.text, action.contact_id).await?;
         tx.commit().await?;
         Ok(action)
     }
@@ -430,8 +420,7 @@ impl Crm {
             action.deal_id = links.deal_id;
         }
         if d.assignee_id != action.assignee_id {
-            crate::notifications::notify_in(&mut tx, d.assignee_id, "assigned_action", &d.text, action.contact_id)
-                .await?;
+            notify_assignee(&mut tx, d.assignee_id, &d.text, action.contact_id).await?;
         }
         action.assignee_id = d.assignee_id;
         action.text = d.text.clone();

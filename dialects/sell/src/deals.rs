@@ -329,17 +329,7 @@ pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(ra
         q = q.filter(Filter::eq("expected_close_date", date));
     }
     let defs = st.crm.custom_fields(actor, "deal").await?;
-    match params.custom_filters(&defs)? {
-        Some(filters) => {
-            for f in filters {
-                q = q.filter(f);
-            }
-        }
-        None => {
-            let names = params.custom_filter_names().join(", ");
-            return Err(ApiError::bad_request(format!("custom_fields: no deal custom field named {names}")));
-        }
-    }
+    q = params.with_custom_filters(q, &defs, "deal")?;
     let sort = params.sort(
         &[
             ("id", "id"),
@@ -350,7 +340,7 @@ pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(ra
             ("estimated_close_date", "expected_close_date"),
             ("last_stage_change_at", "last_stage_change_at"),
         ],
-        |name| defs.iter().find(|d| d.name == name).map(|d| d.store_field()),
+        crate::params::custom_sort(&defs),
     )?;
     q = q.sort(sort.unwrap_or_else(|| Sort::asc("id")));
     let mut rows = st.crm.list::<Deal>(actor, &q).await?.rows;

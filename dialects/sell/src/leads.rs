@@ -260,17 +260,7 @@ pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(ra
         }
     }
     let defs = st.crm.custom_fields(actor, "lead").await?;
-    match params.custom_filters(&defs)? {
-        Some(filters) => {
-            for f in filters {
-                q = q.filter(f);
-            }
-        }
-        None => {
-            let names = params.custom_filter_names().join(", ");
-            return Err(ApiError::bad_request(format!("custom_fields: no lead custom field named {names}")));
-        }
-    }
+    q = params.with_custom_filters(q, &defs, "lead")?;
     let sort = params.sort(
         &[
             ("id", "id"),
@@ -280,7 +270,7 @@ pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(ra
             ("created_at", "created_at"),
             ("updated_at", "updated_at"),
         ],
-        |name| defs.iter().find(|d| d.name == name).map(|d| d.store_field()),
+        crate::params::custom_sort(&defs),
     )?;
     q = q.sort(sort.unwrap_or_else(|| Sort::asc("id")));
     let mut rows = st.crm.list::<Lead>(actor, &q).await?.rows;

@@ -10,6 +10,10 @@ use crate::wire::ApiError;
 pub const DEFAULT_PER_PAGE: u64 = 25;
 pub const MAX_PER_PAGE: u64 = 100;
 
+/// The sorts of lists of named records.
+pub const NAMED_SORTS: &[(&str, &str)] =
+    &[("id", "id"), ("name", "name"), ("created_at", "created_at"), ("updated_at", "updated_at")];
+
 /// What every list takes besides its own filters.
 const LIST_PARAMS: &[&str] = &["page", "per_page", "sort_by", "ids", "includes"];
 
@@ -122,6 +126,38 @@ impl Params {
         Ok(Some(out))
     }
 
+    /// `q` with the `custom_fields[NAME]` filters over one kind's definitions (`what` names the
+    /// kind in the error: a name no field has is a 400).
+    pub fn with_custom_filters(
+        &self,
+        mut q: ListQuery,
+        defs: &[kith_domain::model::CustomFieldDefinition],
+        what: &str,
+    ) -> Result<ListQuery, ApiError> {
+        let Some(filters) = self.custom_filters(defs)? else {
+            let names = self.custom_filter_names().join(", ");
+            return Err(ApiError::bad_request(format!("custom_fields: no {what} custom field named {names}")));
+        };
+        for f in filters {
+            q = q.filter(f);
+        }
+        Ok(q)
+    }
+
+    /// The page of a list of named records (pipelines, sources, reasons): `ids`, an exact `name`,
+    /// and `sort_by` over `sorts`, by `id` unless asked otherwise.
+    pub fn named_list_query(&self, paging: &Paging, sorts: &[(&str, &str)]) -> Result<ListQuery, ApiError> {
+        let mut q = paging.query();
+        if let Some(f) = self.ids()? {
+            q = q.filter(f);
+        }
+        if let Some(name) = self.get("name").filter(|s| !s.is_empty()) {
+            q = q.filter(Filter::eq("name", name));
+        }
+        let sort = self.sort(sorts, |_| None)?;
+        Ok(q.sort(sort.unwrap_or_else(|| Sort::asc("id"))))
+    }
+
     /// The custom-field names `custom_fields[NAME]` filters use.
     pub fn custom_filter_names(&self) -> Vec<&str> {
         self.0.iter().filter_map(|(k, _)| k.strip_prefix("custom_fields[").and_then(|k| k.strip_suffix(']'))).collect()
@@ -212,4 +248,9 @@ impl axum::extract::FromRequestParts<AppState> for RecordQuery {
         params.only(["includes"].iter())?;
         Ok(RecordQuery)
     }
+}
+
+/// What `sort_by=custom_fields:NAME` sorts on among one kind's definitions.
+pub fn custom_sort(defs: &[kith_domain::model::CustomFieldDefinition]) -> impl Fn(&str) -> Option<Field> + '_ {
+    |name| defs.iter().find(|d| d.name == name).map(|d| d.store_field())
 }

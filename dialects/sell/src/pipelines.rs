@@ -77,18 +77,7 @@ fn render_stage(s: &Stage, incoming: &Incoming) -> Value {
 pub async fn list_pipelines(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
     let params = Params::list(raw.as_deref(), &["name"])?;
     let paging = params.paging()?;
-    let mut q = paging.query();
-    if let Some(f) = params.ids()? {
-        q = q.filter(f);
-    }
-    if let Some(name) = params.get("name").filter(|s| !s.is_empty()) {
-        q = q.filter(Filter::eq("name", name));
-    }
-    let sort = params
-        .sort(&[("id", "id"), ("name", "name"), ("created_at", "created_at"), ("updated_at", "updated_at")], |_| {
-            None
-        })?;
-    q = q.sort(sort.unwrap_or_else(|| Sort::asc("id")));
+    let q = params.named_list_query(&paging, crate::params::NAMED_SORTS)?;
     let mut rows = st.crm.list::<Pipeline>(actor, &q).await?.rows;
     let links = paging.links("/v2/pipelines", &mut rows);
     Ok(collection("pipeline", rows.iter().map(render_pipeline).collect(), links))

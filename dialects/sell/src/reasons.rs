@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use kith_domain::model::LossReason;
 use kith_domain::{Actor, Crm};
 use kith_http::AppState;
-use kith_store::{Filter, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -50,15 +49,7 @@ async fn read_name(crm: &Crm, actor: Actor, data: &mut Data, except: Option<i64>
 pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
     let params = Params::list(raw.as_deref(), &["name"])?;
     let paging = params.paging()?;
-    let mut q = paging.query();
-    if let Some(f) = params.ids()? {
-        q = q.filter(f);
-    }
-    if let Some(name) = params.get("name").filter(|s| !s.is_empty()) {
-        q = q.filter(Filter::eq("name", name));
-    }
-    let sort = params.sort(&[("id", "id"), ("name", "name"), ("updated_at", "updated_at")], |_| None)?;
-    q = q.sort(sort.unwrap_or_else(|| Sort::asc("id")));
+    let q = params.named_list_query(&paging, &[("id", "id"), ("name", "name"), ("updated_at", "updated_at")])?;
     let mut rows = st.crm.list::<LossReason>(actor, &q).await?.rows;
     let links = paging.links("/v2/loss_reasons", &mut rows);
     Ok(collection("loss_reason", rows.iter().map(|r| render(r, actor.user_id)).collect(), links))

@@ -10,7 +10,6 @@ use kith_domain::Actor;
 use kith_domain::model::LeadSource;
 use kith_domain::sources::{DEAL_SOURCES, LEAD_SOURCES, SOURCE_NAME_MAX, kind_filter};
 use kith_http::AppState;
-use kith_store::{Filter, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -92,18 +91,7 @@ fn render(s: &LeadSource) -> Value {
 async fn list(st: AppState, actor: Actor, raw: Option<String>, served: Served) -> ApiResult {
     let params = Params::list(raw.as_deref(), &["name"])?;
     let paging = params.paging()?;
-    let mut q = paging.query().filter(kind_filter(served.resource_type));
-    if let Some(f) = params.ids()? {
-        q = q.filter(f);
-    }
-    if let Some(name) = params.get("name").filter(|s| !s.is_empty()) {
-        q = q.filter(Filter::eq("name", name));
-    }
-    let sort = params
-        .sort(&[("id", "id"), ("name", "name"), ("created_at", "created_at"), ("updated_at", "updated_at")], |_| {
-            None
-        })?;
-    q = q.sort(sort.unwrap_or_else(|| Sort::asc("id")));
+    let q = params.named_list_query(&paging, crate::params::NAMED_SORTS)?.filter(kind_filter(served.resource_type));
     let mut rows = st.crm.list::<LeadSource>(actor, &q).await?.rows;
     let links = paging.links(served.path, &mut rows);
     Ok(collection(served.kind, rows.iter().map(render).collect(), links))
