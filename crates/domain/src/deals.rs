@@ -118,6 +118,33 @@ pub struct DealDraft {
     pub custom_fields: Option<std::collections::BTreeMap<i64, serde_json::Value>>,
 }
 
+impl DealDraft {
+    /// A pending deal of a person, `owner_id`'s, named `name`, worth nothing for one month.
+    pub fn new(contact_id: i64, owner_id: i64, name: &str) -> DealDraft {
+        DealDraft {
+            contact_id,
+            owner_id,
+            pipeline_id: None,
+            name: name.to_owned(),
+            text: None,
+            stage: None,
+            status: "pending".into(),
+            expected_close_date: None,
+            close_date: None,
+            date: None,
+            amount_minor: 0,
+            months: 1,
+            cost_minor: 0,
+            commission_base: None,
+            commission_type: None,
+            commission_minor: 0,
+            commission_percentage: 0.0,
+            items: None,
+            custom_fields: None,
+        }
+    }
+}
+
 impl Deal {
     /// An empty pending deal the actor created and owns, worth nothing in the default currency.
     pub fn new_by(actor: Actor) -> Deal {

@@ -45,25 +45,8 @@ struct Subjects {
 /// another module's).
 fn deal_draft(contact_id: i64, owner_id: i64) -> kith_domain::deals::DealDraft {
     kith_domain::deals::DealDraft {
-        contact_id,
-        owner_id,
-        pipeline_id: None,
-        name: "Difference engine".into(),
-        text: None,
-        stage: None,
-        status: "pending".into(),
-        expected_close_date: None,
-        close_date: None,
-        date: None,
         amount_minor: 100_000,
-        months: 1,
-        cost_minor: 0,
-        commission_base: None,
-        commission_type: None,
-        commission_minor: 0,
-        commission_percentage: 0.0,
-        items: None,
-        custom_fields: None,
+        ..kith_domain::deals::DealDraft::new(contact_id, owner_id, "Difference engine")
     }
 }
 

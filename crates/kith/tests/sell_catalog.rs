@@ -53,27 +53,8 @@ async fn deal(app: &App, who: &NewAccount, currency: &str, lines: &[(&str, i64, 
             })
             .collect()
     });
-    let draft = DealDraft {
-        contact_id: contact.id,
-        owner_id: who.user_id,
-        pipeline_id: None,
-        name: "Website redesign".into(),
-        text: None,
-        stage: None,
-        status: "pending".into(),
-        expected_close_date: None,
-        close_date: None,
-        date: None,
-        amount_minor: 100_000,
-        months: 1,
-        cost_minor: 0,
-        commission_base: None,
-        commission_type: None,
-        commission_minor: 0,
-        commission_percentage: 0.0,
-        items,
-        custom_fields: None,
-    };
+    let draft =
+        DealDraft { amount_minor: 100_000, items, ..DealDraft::new(contact.id, who.user_id, "Website redesign") };
     let mut d = app.crm.create_deal(a, draft).await.expect("deal");
     d.currency = currency.into();
     app.crm.save(a, d).await.expect("deal currency")

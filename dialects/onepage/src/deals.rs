@@ -203,27 +203,7 @@ fn read_items(input: &mut Input, currency: &str) -> Option<Vec<DealItemDraft>> {
 }
 
 fn new_draft(actor: Actor, contact_id: i64) -> DealDraft {
-    DealDraft {
-        contact_id,
-        owner_id: actor.user_id,
-        pipeline_id: None,
-        name: String::new(),
-        text: None,
-        stage: None,
-        status: "pending".into(),
-        expected_close_date: None,
-        close_date: None,
-        date: None,
-        amount_minor: 0,
-        months: 1,
-        cost_minor: 0,
-        commission_base: None,
-        commission_type: None,
-        commission_minor: 0,
-        commission_percentage: 0.0,
-        items: None,
-        custom_fields: None,
-    }
+    DealDraft::new(contact_id, actor.user_id, "")
 }
 
 /// Reads a deal body over `base` (absent fields keep `base`'s values).
