@@ -8,6 +8,21 @@ use kith_store::testing::{PgTestDatabase, pg_url};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kith");
 
+/// Runs the binary on the SQLite database of a data directory: success, stdout, stderr.
+fn run_on(data: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .args(["--data-dir", data])
+        .args(args)
+        .env_remove("KITH_DATABASE_URL")
+        .output()
+        .expect("run kith");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
@@ -88,19 +103,7 @@ async fn serve_on_an_empty_postgres_database_prints_a_working_key() {
 fn account_user_and_key_commands() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().to_str().expect("utf-8 path").to_owned();
-    let run = |args: &[&str]| {
-        let out = Command::new(BIN)
-            .args(["--data-dir", &data])
-            .args(args)
-            .env_remove("KITH_DATABASE_URL")
-            .output()
-            .expect("run kith");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| run_on(&data, args);
     let (ok, out, err) = run(&["account", "create", "--name", "Acme", "--owner-email", "boss@acme.test", "--json"]);
     assert!(ok, "{err}");
     let acc: serde_json::Value = serde_json::from_str(out.trim()).expect("json output");
@@ -165,19 +168,7 @@ fn account_user_and_key_commands() {
 fn field_commands_define_list_and_delete_custom_fields() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().to_str().expect("utf-8 path").to_owned();
-    let run = |args: &[&str]| {
-        let out = Command::new(BIN)
-            .args(["--data-dir", &data])
-            .args(args)
-            .env_remove("KITH_DATABASE_URL")
-            .output()
-            .expect("run kith");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| run_on(&data, args);
     let (ok, out, err) = run(&["account", "create", "--name", "Acme", "--owner-email", "boss@acme.test", "--json"]);
     assert!(ok, "{err}");
     let acc: serde_json::Value = serde_json::from_str(out.trim()).expect("json output");

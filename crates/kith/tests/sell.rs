@@ -673,14 +673,7 @@ async fn address_and_multi_select_custom_values() {
 #[tokio::test]
 async fn includes_load_related_records_alongside() {
     for app in apps().await {
-        let post = |path: &'static str, data: Value| {
-            let app = &app;
-            async move {
-                let r = sell(app, Method::POST, path, Some(json!({ "data": data }))).await;
-                assert_eq!(r.status, 200, "{path}: {}", r.body);
-                r.body["data"].clone()
-            }
-        };
+        let post = |path: &'static str, data: Value| common::sell::created(&app, path, data);
         let org = post("/contacts", json!({"is_organization": true, "name": "Engines Ltd"})).await;
         let person = post("/contacts", json!({"last_name": "Lovelace", "contact_id": org["id"]})).await;
         let deal = post("/deals", json!({"name": "Big one", "contact_id": person["id"]})).await;
@@ -733,11 +726,7 @@ async fn address_filters_on_contacts_and_leads() {
     for app in apps().await {
         let post = |path: &'static str, data: Value| {
             let app = &app;
-            async move {
-                let r = sell(app, Method::POST, path, Some(json!({ "data": data }))).await;
-                assert_eq!(r.status, 200, "{path}: {}", r.body);
-                r.body["data"]["id"].as_i64().unwrap_or_default()
-            }
+            async move { common::sell::created(app, path, data).await["id"].as_i64().unwrap_or_default() }
         };
         let chicago = json!({"line1": "1060 W. Addison", "city": "Chicago", "postal_code": "60613", "country": "US"});
         let dublin = json!({"city": "Dublin", "postal_code": "D02", "country": "Ireland"});

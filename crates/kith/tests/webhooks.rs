@@ -602,11 +602,7 @@ async fn onepage_webhooks_skip_records_onepage_does_not_show() {
         // A note made over Sell on an organisation has no person: OnePage has no page for it.
         let sell = |path: &'static str, data: serde_json::Value| {
             let app = &app;
-            async move {
-                let r = common::sell::sell(app, Method::POST, path, Some(json!({ "data": data }))).await;
-                assert_eq!(r.status, 200, "{}", r.body);
-                r.body["data"]["id"].as_i64().unwrap_or_default()
-            }
+            async move { common::sell::created(app, path, data).await["id"].as_i64().unwrap_or_default() }
         };
         let org = sell("/contacts", json!({ "is_organization": true, "name": "Engines" })).await;
         let person = sell("/contacts", json!({ "last_name": "Lovelace" })).await;

@@ -34,6 +34,13 @@ pub fn assert_sell_error(r: &Reply, status: u16, code: &str) {
     assert!(r.body["meta"]["logref"].is_string());
 }
 
+/// Creates a record with a `POST` of `{"data": data}` (which must answer 200); its `data`.
+pub async fn created(app: &App, path: &str, data: Value) -> Value {
+    let r = sell(app, Method::POST, path, Some(serde_json::json!({ "data": data }))).await;
+    assert_eq!(r.status, 200, "{}: POST {path}: {}", app.label, r.body);
+    r.body["data"].clone()
+}
+
 /// The `data` of each item of a collection.
 pub fn items(r: &Reply) -> Vec<Value> {
     r.body["items"].as_array().map(|a| a.iter().map(|i| i["data"].clone()).collect()).unwrap_or_default()
