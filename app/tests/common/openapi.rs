@@ -24,7 +24,7 @@ fn specs_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("KITH_VENDOR_SPECS") {
         return PathBuf::from(dir);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs")
 }
 
 /// The OnePage document, parsed once per test process.
