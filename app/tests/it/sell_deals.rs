@@ -1,7 +1,7 @@
 //! Sell deals, their associated contacts, pipelines and stages, and lead and deal sources, on
 //! both backends; and a deal's stage and status agreeing across the Sell and OnePage dialects.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

@@ -3,7 +3,7 @@
 //! paging, two server processes writing while a device syncs; converting leads into persons,
 //! organisations and deals; the lead's unqualified reason and source.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

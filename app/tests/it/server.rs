@@ -1,6 +1,6 @@
 //! Request ids, health, metrics, and the event log behind the API.
 
-mod common;
+use crate::common;
 
 use common::apps;
 use kith_store::{Filter, ListQuery, Sort, Value};

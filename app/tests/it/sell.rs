@@ -2,7 +2,7 @@
 //! `User-Agent` rule, the account and users, contacts as persons and organisations, and one
 //! contact seen through both dialects.
 
-mod common;
+use crate::common;
 
 use common::sell::{UA, assert_sell_error, sell, sell_as};
 use common::{Reply, apps};

@@ -1,6 +1,6 @@
 //! The OnePage contacts endpoints in the wire format of the OnePage v3 document.
 
-mod common;
+use crate::common;
 
 use common::{App, apps, assert_error};
 use reqwest::Method;

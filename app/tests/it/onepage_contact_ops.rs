@@ -1,6 +1,6 @@
 //! OnePage operations on contacts, bulk delete, cascade, companies and the company lifecycle.
 
-mod common;
+use crate::common;
 
 use common::{App, apps, assert_error};
 use kith_onepage::wire::hex_id;

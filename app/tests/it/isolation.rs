@@ -1,6 +1,6 @@
 //! Another account's key can neither read, list, update nor delete this account's records.
 
-mod common;
+use crate::common;
 
 use common::{apps, assert_error};
 use reqwest::Method;

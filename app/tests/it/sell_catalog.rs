@@ -3,7 +3,7 @@
 //! (unique per type; renames and deletions reach the records carrying them), custom-field
 //! definitions, and `custom_fields[NAME]` filters on multi-select fields.
 
-mod common;
+use crate::common;
 
 use common::sell::{assert_sell_error, ids, items, sell, sell_as};
 use common::{App, apps};

@@ -1,6 +1,6 @@
 //! Saved filters (created by the operator, run over OnePage) and notifications.
 
-mod common;
+use crate::common;
 
 use common::{App, apps, assert_error};
 use kith_domain::saved_filters::Condition;

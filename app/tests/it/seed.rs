@@ -1,7 +1,7 @@
 //! `kith seed`: the generated data is valid CRM data that the API serves, consistent with
 //! itself, scoped per account, and the same for the same seed.
 
-mod common;
+use crate::common;
 
 use common::*;
 use kith::seed::{SeedOptions, seed};

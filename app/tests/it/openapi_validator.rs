@@ -1,6 +1,6 @@
 //! The OpenAPI response check used by every OnePage test, checked on a small document.
 
-mod common;
+use crate::common;
 
 use common::openapi::Document;
 use serde_json::json;

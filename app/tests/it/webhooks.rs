@@ -3,7 +3,7 @@
 //! guard, disabling after the retry window, a `kill -9` in the middle of a delivery, and two
 //! senders on one PostgreSQL database.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,7 +2,7 @@
 //! uploads, links, renaming, pinning, deletion, contact photos and company logos, downloads
 //! limited to the owning account, and size limits that leave nothing behind.
 
-mod common;
+use crate::common;
 
 use std::io::Cursor;
 

@@ -2,7 +2,7 @@
 //! person, an organisation, a lead, a deal or nothing), their filters and sorts, bad input,
 //! tenancy, and the same records seen through OnePage.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use common::sell::{assert_sell_error, ids, items, sell, sell_as};

@@ -1,6 +1,6 @@
 //! OnePage relationship types and relationships between contacts.
 
-mod common;
+use crate::common;
 
 use common::{App, apps, assert_error};
 use reqwest::Method;

@@ -1,6 +1,6 @@
 //! OnePage actions, action streams, deals, notes, calls and meetings.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use common::{App, apps, assert_error};

@@ -1,7 +1,7 @@
 //! OnePage account settings: bootstrap, auth key change, users, statuses, lead sources,
 //! custom/company/deal fields and pipelines.
 
-mod common;
+use crate::common;
 
 use common::{App, apps, assert_error};
 use kith_onepage::wire::hex_id;

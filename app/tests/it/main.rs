@@ -1,0 +1,23 @@
+//! Kith's integration tests, one binary (one link) for all of them: each module drives the real
+//! server over SQLite, and over PostgreSQL when `KITH_TEST_DATABASE_URL` is set.
+
+mod auth_schemes;
+mod cli;
+mod common;
+mod isolation;
+mod onepage_activities;
+mod onepage_contact_ops;
+mod onepage_contacts;
+mod onepage_files;
+mod onepage_filters;
+mod onepage_relationships;
+mod onepage_settings;
+mod openapi_validator;
+mod seed;
+mod sell;
+mod sell_activities;
+mod sell_catalog;
+mod sell_deals;
+mod sell_sync;
+mod server;
+mod webhooks;
