@@ -46,6 +46,9 @@ impl From<StoreError> for DomainError {
         match e {
             StoreError::Query(m) => DomainError::invalid("query", m),
             StoreError::Conflict(m) => DomainError::Conflict(m),
+            // The dialects refuse NUL characters in every body and query string they read;
+            // this catches any text that reaches the store some other way.
+            StoreError::Nul => DomainError::invalid("text", "must not contain NUL (\\u0000) characters"),
             other => DomainError::Store(other),
         }
     }

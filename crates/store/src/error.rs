@@ -5,6 +5,10 @@ pub enum StoreError {
     /// The query itself is invalid (unknown field, value of the wrong type, bad cursor).
     #[error("invalid query: {0}")]
     Query(String),
+    /// A text value holds a NUL character, which no backend keeps alike (PostgreSQL refuses
+    /// it), so neither does the store.
+    #[error("text must not contain NUL characters")]
+    Nul,
     /// A uniqueness rule of the schema was broken.
     #[error("conflict: {0}")]
     Conflict(String),

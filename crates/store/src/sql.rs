@@ -8,6 +8,9 @@ use crate::query::{Cursor, CustomType, Dir, Field, Filter, JsonStep, ListQuery, 
 use crate::spec::EntitySpec;
 use crate::value::{ColumnType, Value};
 
+/// The most rows a query skips or returns: below `i64::MAX`, so a bound value always converts.
+const MAX_ROWS: u64 = (i64::MAX as u64) >> 1;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -18,6 +21,11 @@ pub enum Backend {
 pub(crate) fn bind(backend: Backend, ty: ColumnType, v: &Value) -> Result<sea_query::Value, StoreError> {
     use sea_query::Value as S;
     let bad = || StoreError::Query(format!("value {v:?} does not fit a {ty:?} field"));
+    match v {
+        Value::Text(s) if s.contains('\0') => return Err(StoreError::Nul),
+        Value::Json(j) if json_has_nul(j) => return Err(StoreError::Nul),
+        _ => {}
+    }
     Ok(match (ty, v) {
         (ColumnType::Int, Value::Null) => S::BigInt(None),
         (ColumnType::Int, Value::Int(i)) => S::BigInt(Some(*i)),
@@ -46,6 +54,16 @@ pub(crate) fn bind(backend: Backend, ty: ColumnType, v: &Value) -> Result<sea_qu
         },
         _ => return Err(bad()),
     })
+}
+
+/// Whether a JSON document holds a NUL character in any string or key.
+fn json_has_nul(j: &serde_json::Value) -> bool {
+    match j {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(json_has_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        _ => false,
+    }
 }
 
 fn custom_column_type(ty: CustomType) -> ColumnType {
@@ -347,14 +365,16 @@ impl Builder {
         }
         let limit = match &q.page {
             Page::Offset { offset, limit } => {
-                stmt.offset(*offset);
-                *limit
+                // Bound so the driver never converts a value it cannot hold (an unsigned
+                // offset past i64::MAX makes sea-query-sqlx panic); no table is that large.
+                stmt.offset(Ord::min(*offset, MAX_ROWS));
+                Ord::min(*limit, MAX_ROWS)
             }
             Page::After { after, limit } => {
                 if let Some(cursor) = after {
                     stmt.cond_where(self.after(&keys, cursor)?);
                 }
-                *limit
+                Ord::min(*limit, MAX_ROWS)
             }
         };
         // Nulls go last ascending and first descending. Saying so with `IS NULL` keys instead of
@@ -493,5 +513,22 @@ pub(crate) fn sql_type(backend: Backend, ty: ColumnType) -> &'static str {
         (Backend::Postgres, ColumnType::Text) => "TEXT COLLATE \"C\"",
         (Backend::Postgres, ColumnType::Time) => "TIMESTAMPTZ",
         (Backend::Postgres, ColumnType::Json) => "JSONB",
+    }
+}
+
+#[cfg(test)]
+mod nul_tests {
+    use super::*;
+
+    #[test]
+    fn text_with_nul_is_never_bound() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            assert!(matches!(bind(backend, ColumnType::Text, &Value::Text("a\0b".into())), Err(StoreError::Nul)));
+            let json = Value::Json(serde_json::json!({"k": ["ok", "a\u{0}"]}));
+            assert!(matches!(bind(backend, ColumnType::Json, &json), Err(StoreError::Nul)));
+            let key = Value::Json(serde_json::json!({"a\u{0}": 1}));
+            assert!(matches!(bind(backend, ColumnType::Json, &key), Err(StoreError::Nul)));
+            assert!(bind(backend, ColumnType::Text, &Value::Text("a\\u0000b".into())).is_ok());
+        }
     }
 }
