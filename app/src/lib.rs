@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use kith_domain::Crm;
 use kith_domain::files::Files;
-use kith_http::{AppState, HttpConfig};
+use kith_http::{AppState, Dialect, HttpConfig};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tower::Layer;
@@ -36,10 +36,16 @@ pub fn database_url(database: Option<&str>, data_dir: &Path) -> anyhow::Result<S
     Ok(format!("sqlite://{}", data_dir.join("kith.db").display()))
 }
 
+/// Every dialect the server speaks, each mounted at its own path.
+pub fn dialects() -> Vec<Arc<dyn Dialect>> {
+    vec![Arc::new(kith_onepage::OnePage), Arc::new(kith_sell::Sell)]
+}
+
 /// Opens and migrates the database; stored files go to `files`.
 pub async fn open(url: &str, max_connections: u32, files: Files) -> anyhow::Result<Crm> {
     let opts = kith_store::StoreOptions { max_connections, ..Default::default() };
-    Ok(kith_domain::open(url, &opts).await?.with_files(files))
+    let formats = dialects().iter().filter(|d| d.webhooks().is_some()).map(|d| d.name()).collect();
+    Ok(kith_domain::open(url, &opts).await?.with_files(files).with_webhook_formats(formats))
 }
 
 /// Stored files on local disk under the data directory, linked from `public_url`.
@@ -65,8 +71,7 @@ fn prometheus() -> PrometheusHandle {
 
 /// The webhook sender, with every dialect's payload format.
 pub fn webhook_sender(crm: Crm, settings: kith_webhooks::Settings) -> anyhow::Result<kith_webhooks::Sender> {
-    let mut renderers: std::collections::HashMap<String, Arc<dyn kith_webhooks::Render>> = Default::default();
-    renderers.insert("onepage".into(), Arc::new(kith_onepage::OnePageWebhooks));
+    let renderers = dialects().iter().filter_map(|d| Some((d.name().to_owned(), d.webhooks()?))).collect();
     kith_webhooks::Sender::new(crm, settings, renderers)
 }
 
@@ -74,9 +79,11 @@ pub fn webhook_sender(crm: Crm, settings: kith_webhooks::Settings) -> anyhow::Re
 pub fn app(crm: Crm, config: HttpConfig) -> Router {
     prometheus();
     let state = AppState { crm, config: Arc::new(config) };
-    Router::new()
-        .nest(kith_onepage::MOUNT, kith_onepage::router())
-        .nest(kith_sell::MOUNT, kith_sell::router())
+    let mut router = Router::new();
+    for dialect in dialects() {
+        router = router.nest(dialect.mount(), kith_http::mounted(dialect));
+    }
+    router
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
         .layer(axum::middleware::from_fn(kith_http::track_metrics))
@@ -104,9 +111,9 @@ async fn metrics_page(State(st): State<AppState>) -> impl IntoResponse {
     ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], prometheus().render())
 }
 
-/// Rewrites paths before routing (OnePage's optional `.json` suffix).
-fn rewrite(mut req: Request) -> Request {
-    if let Some(path) = kith_onepage::strip_json_suffix(req.uri().path()) {
+/// Rewrites paths before routing, as each dialect asks (OnePage's optional `.json` suffix).
+fn rewrite(dialects: &[Arc<dyn Dialect>], mut req: Request) -> Request {
+    if let Some(path) = dialects.iter().find_map(|d| d.rewrite_path(req.uri().path())) {
         let pq = match req.uri().query() {
             Some(q) => format!("{path}?{q}"),
             None => path,
@@ -130,7 +137,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = app(crm, config);
-    let service = tower::util::MapRequestLayer::new(rewrite).layer(router);
+    let dialects = dialects();
+    let service = tower::util::MapRequestLayer::new(move |req| rewrite(&dialects, req)).layer(router);
     axum::serve(listener, axum::ServiceExt::<Request>::into_make_service(service))
         .with_graceful_shutdown(shutdown)
         .await

@@ -19,11 +19,19 @@ pub struct Crm {
     store: Store,
     pub(crate) caches: std::sync::Arc<crate::cache::Caches>,
     pub(crate) files: Option<crate::files::Files>,
+    /// The payload formats webhooks can be given: the dialects that render one.
+    pub(crate) webhook_formats: std::sync::Arc<Vec<&'static str>>,
 }
 
 impl Crm {
     pub fn new(store: Store) -> Self {
-        Crm { store, caches: Default::default(), files: None }
+        Crm { store, caches: Default::default(), files: None, webhook_formats: Default::default() }
+    }
+
+    /// The payload formats a webhook may name (the server passes its dialects' names).
+    pub fn with_webhook_formats(mut self, formats: Vec<&'static str>) -> Self {
+        self.webhook_formats = std::sync::Arc::new(formats);
+        self
     }
 
     /// Where stored files (attachments, photos, logos) go.

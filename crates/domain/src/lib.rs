@@ -22,6 +22,7 @@ pub mod money;
 pub mod notifications;
 pub mod orders;
 mod provision;
+pub mod query;
 pub mod relationships;
 pub mod saved_filters;
 pub mod settings;

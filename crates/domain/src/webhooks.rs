@@ -16,12 +16,12 @@ pub trait Render: Send + Sync {
     async fn render(
         &self,
         crm: &Crm,
-        delivery: &kith_store::ClaimedDelivery,
+        delivery: &ClaimedDelivery,
     ) -> std::result::Result<Option<serde_json::Value>, String>;
 }
 
-/// Formats a webhook's payload can take: the dialect whose documented webhook body it gets.
-pub const FORMATS: &[&str] = &["onepage"];
+/// A delivery claimed for sending: the webhook, the event and what the payload is about.
+pub use kith_store::ClaimedDelivery;
 
 /// Entity kinds whose changes can be delivered.
 pub const DELIVERED_KINDS: &[&str] = &["contact", "company", "deal", "action", "note", "call", "meeting"];
@@ -184,8 +184,10 @@ impl Crm {
         if !valid_url(&url) {
             errors.add("url", "must be an absolute http or https URL");
         }
-        if !FORMATS.contains(&new.format.as_str()) {
-            errors.add("format", format!("must be one of {}", FORMATS.join(", ")));
+        // The formats a payload can take are the dialects that render one (see `Crm::with_webhook_formats`).
+        let formats = &self.webhook_formats;
+        if !formats.contains(&new.format.as_str()) {
+            errors.add("format", format!("must be one of {}", formats.join(", ")));
         }
         for e in &new.events {
             if !DELIVERED_KINDS.contains(&e.as_str()) {

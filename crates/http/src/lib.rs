@@ -1,10 +1,24 @@
-//! What every dialect adapter needs from HTTP, whatever its wire format: the shared state,
-//! credentials read from each vendor's auth scheme, body parsing, request metrics.
+//! The dialect kit: what every dialect adapter needs, whatever its wire format — the shared
+//! state, the `Dialect` trait the server mounts, credentials read from each vendor's auth
+//! scheme, body readers generic over the id format, paging parameters bounded where they are
+//! parsed, one mapping from domain errors to the dialect's error type, request metrics.
+//! A dialect depends on this kit and the domain, never on the store.
+
+pub mod body;
+pub mod dialect;
+pub mod errors;
+pub mod paging;
+
+pub use body::{
+    BadJson, BodyError, Fields, WireFormat, json_text, parse_json_object, read_body, read_object, reject_nul,
+};
+pub use dialect::{Dialect, mounted};
+pub use errors::{WireError, from_domain};
+pub use paging::{LimitOffset, PageNumber, PagingError, limit_offset, page_number};
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
 use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
@@ -125,59 +139,6 @@ pub async fn authenticate(
     crm.authenticate(secret.trim(), user).await.map_err(|e| match e {
         kith_domain::DomainError::Store(_) => AuthFailure::Internal(e),
         _ => AuthFailure::Invalid,
-    })
-}
-
-/// A JSON string field as a trimmed text: `Ok(None)` for null or blank, `Err` with a message for
-/// a value that is not a string or longer than `max` characters.
-pub fn json_text(value: &serde_json::Value, max: usize) -> Result<Option<String>, String> {
-    match value {
-        serde_json::Value::Null => Ok(None),
-        serde_json::Value::String(s) => {
-            let t = s.trim();
-            if t.chars().count() > max {
-                return Err(format!("is too long (maximum is {max} characters)"));
-            }
-            Ok((!t.is_empty()).then(|| t.to_owned()))
-        }
-        _ => Err("must be a string".into()),
-    }
-}
-
-/// A body that is not the JSON a handler expects, with a message fit for a client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadJson(pub String);
-
-/// Parses a JSON request body; an empty body is `{}`.
-pub fn parse_json_object(body: &Bytes) -> Result<serde_json::Map<String, serde_json::Value>, BadJson> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(serde_json::Map::new());
-    }
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(serde_json::Value::Object(map)) => Ok(map),
-        Ok(_) => Err(BadJson("the request body must be a JSON object".into())),
-        Err(e) => Err(BadJson(format!("the request body is not valid JSON: {e}"))),
-    }
-}
-
-/// Why a request body could not be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyError {
-    TooLarge,
-    Unreadable,
-}
-
-/// Reads a request body up to `limit` bytes.
-pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, BodyError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        while let Some(err) = source {
-            if err.is::<http_body_util::LengthLimitError>() {
-                return BodyError::TooLarge;
-            }
-            source = err.source();
-        }
-        BodyError::Unreadable
     })
 }
 

@@ -23,8 +23,6 @@ const URL_TYPES: &[&str] = &["website", "blog", "twitter", "linkedin", "xing", "
 const PHONE_TYPES: &[&str] = &["work", "mobile", "home", "direct", "fax", "company", "other"];
 const EMAIL_TYPES: &[&str] = &["work", "home", "other"];
 const ADDRESS_TYPES: &[&str] = &["work", "home", "billing", "delivery", "other"];
-const DEFAULT_PER_PAGE: u64 = 10;
-const MAX_PER_PAGE: u64 = 100;
 
 /// OnePage's names for the model's custom-field kinds. OnePage has no address or yes/no
 /// fields: those (made through other dialects) read as text.
@@ -161,23 +159,8 @@ fn query_id(key: &str, raw: &str) -> ApiResult<i64> {
 /// Builds the list query from OnePage's documented parameters.
 pub(crate) fn list_query(params: &[(String, String)], lk: &Lookups, viewer: i64) -> ApiResult<(ListQuery, u64, u64)> {
     let get = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
-    let page = match get("page") {
-        None | Some("") => 1,
-        Some(p) => p
-            .parse::<u64>()
-            .ok()
-            .filter(|p| *p >= 1)
-            .ok_or_else(|| ApiError::bad_request("page must be a positive integer"))?,
-    };
-    let per_page = match get("per_page") {
-        None | Some("") => DEFAULT_PER_PAGE,
-        Some(p) => p
-            .parse::<u64>()
-            .ok()
-            .filter(|p| (1..=MAX_PER_PAGE).contains(p))
-            .ok_or_else(|| ApiError::bad_request(format!("per_page must be between 1 and {MAX_PER_PAGE}")))?,
-    };
-    let offset = (page - 1).checked_mul(per_page).ok_or_else(|| ApiError::bad_request("page is too large"))?;
+    let paging = crate::params::paging_of(get("page"), get("per_page"))?;
+    let (page, per_page, offset) = (paging.page, paging.per_page, paging.offset());
     let mut q = ListQuery::new(Page::Offset { offset, limit: per_page }).with_total();
 
     if let Some(search) = get("search").map(str::trim).filter(|s| !s.is_empty()) {

@@ -33,6 +33,30 @@ use crate::wire::ApiError;
 /// Where the dialect is mounted.
 pub const MOUNT: &str = "/api/v3";
 
+/// The OnePage dialect, as the server mounts it.
+pub struct OnePage;
+
+impl kith_http::Dialect for OnePage {
+    fn name(&self) -> &'static str {
+        "onepage"
+    }
+    fn mount(&self) -> &'static str {
+        MOUNT
+    }
+    fn router(&self) -> Router<AppState> {
+        router()
+    }
+    fn webhooks(&self) -> Option<std::sync::Arc<dyn kith_domain::webhooks::Render>> {
+        Some(std::sync::Arc::new(OnePageWebhooks))
+    }
+    fn rewrite_path(&self, path: &str) -> Option<String> {
+        strip_json_suffix(path)
+    }
+    fn bad_request(&self, message: String) -> Response {
+        ApiError::bad_request(message).into_response()
+    }
+}
+
 /// Routes that take a file: multipart bodies up to the file limit (JSON bodies with base64
 /// images read their own, larger limit).
 fn file_routes() -> Router<AppState> {
@@ -271,11 +295,12 @@ action_operations! {
     action_op_swap => Swap,
 }
 
-async fn not_found() -> ApiError {
+/// A path OnePage does not have: a 404 once the caller is known (401 first, as OnePage does).
+async fn not_found(_: auth::Caller) -> ApiError {
     ApiError::not_found("resource")
 }
 
-async fn method_not_allowed() -> Response {
+async fn method_not_allowed(_: auth::Caller) -> Response {
     let mut e = ApiError::bad_request("This method is not allowed on this resource.");
     e.status = StatusCode::METHOD_NOT_ALLOWED;
     e.message = "Method not allowed";

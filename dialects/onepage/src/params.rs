@@ -23,7 +23,7 @@ pub struct Paging {
 
 impl Paging {
     pub fn offset(&self) -> u64 {
-        (self.page - 1) * self.per_page
+        kith_http::PageNumber { page: self.page, per_page: self.per_page }.offset()
     }
 
     pub fn query(&self) -> ListQuery {
@@ -67,23 +67,7 @@ impl Params {
     }
 
     pub fn paging(&self) -> ApiResult<Paging> {
-        let page = match self.get("page") {
-            None => 1,
-            Some(p) => p
-                .parse::<u64>()
-                .ok()
-                .filter(|p| (1..=1_000_000_000).contains(p))
-                .ok_or_else(|| ApiError::bad_request("page must be a positive integer"))?,
-        };
-        let per_page = match self.get("per_page") {
-            None => DEFAULT_PER_PAGE,
-            Some(p) => p
-                .parse::<u64>()
-                .ok()
-                .filter(|p| (1..=MAX_PER_PAGE).contains(p))
-                .ok_or_else(|| ApiError::bad_request(format!("per_page must be between 1 and {MAX_PER_PAGE}")))?,
-        };
-        Ok(Paging { page, per_page })
+        paging_of(self.get("page"), self.get("per_page"))
     }
 
     /// `date_filter` with `since`/`until`, and `modified_since`/`unmodified_since`, as filters.
@@ -140,6 +124,21 @@ impl Params {
     }
 }
 
+/// `page` and `per_page` as OnePage words their errors.
+pub fn paging_of(page: Option<&str>, per_page: Option<&str>) -> ApiResult<Paging> {
+    use kith_http::PagingError as E;
+    let p = kith_http::page_number(page, per_page, DEFAULT_PER_PAGE, MAX_PER_PAGE).map_err(|e| match e {
+        E::Page => ApiError::bad_request("page must be a positive integer"),
+        E::PageTooLarge => {
+            ApiError::bad_request(format!("page is too large (at most {})", kith_http::paging::MAX_PAGE))
+        }
+        E::PerPage | E::PerPageTooLarge => {
+            ApiError::bad_request(format!("per_page must be between 1 and {MAX_PER_PAGE}"))
+        }
+    })?;
+    Ok(Paging { page: p.page, per_page: p.per_page })
+}
+
 /// A boolean query parameter: `true`/`false` in any case (OnePage's Python client sends
 /// Python's `True`), or `1`/`0`.
 pub fn parse_flag(key: &str, raw: &str) -> ApiResult<bool> {
@@ -173,11 +172,8 @@ pub async fn read_input(st: &kith_http::AppState, body: Body) -> ApiResult<Input
 
 /// Reads a JSON object body of at most `limit` bytes.
 pub async fn read_input_within(body: Body, limit: usize) -> ApiResult<Input> {
-    let bytes = kith_http::read_body(body, limit).await.map_err(|e| match e {
-        kith_http::BodyError::TooLarge => ApiError::payload_too_large(),
-        kith_http::BodyError::Unreadable => ApiError::bad_request("the request body could not be read"),
-    })?;
-    let obj = kith_http::parse_json_object(&bytes).map_err(|e| ApiError::bad_request(e.0))?;
+    let obj = kith_http::read_object::<ApiError>(body, limit).await?;
+    kith_http::reject_nul::<ApiError>(&obj)?;
     Ok(Input::new(obj))
 }
 

@@ -5,10 +5,9 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use kith_domain::model::{Action, Call, Company, Contact, Deal, Meeting, Note};
-use kith_domain::webhooks::{Render, Webhook};
+use kith_domain::webhooks::{ClaimedDelivery, Render, Webhook};
 use kith_domain::{Actor, Crm};
 use kith_http::AppState;
-use kith_store::ClaimedDelivery;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

@@ -133,18 +133,53 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl kith_http::WireError for ApiError {
+    fn not_found(kind: &str) -> Self {
+        ApiError::not_found(kind)
+    }
+    fn invalid(fields: Vec<FieldError>) -> Self {
+        ApiError::invalid(fields)
+    }
+    fn bad_request(message: String) -> Self {
+        ApiError::bad_request(message)
+    }
+    fn conflict(message: String) -> Self {
+        ApiError::conflict(message)
+    }
+    fn forbidden(message: String) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "Forbidden", "forbidden", message)
+    }
+    fn unauthorized() -> Self {
+        ApiError::unauthorized()
+    }
+    fn payload_too_large() -> Self {
+        ApiError::payload_too_large()
+    }
+    fn internal() -> Self {
+        ApiError::internal()
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
-        match e {
-            DomainError::NotFound { kind } => ApiError::not_found(kind),
-            DomainError::Invalid(fields) => ApiError::invalid(fields),
-            DomainError::Conflict(m) => ApiError::conflict(m),
-            DomainError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "Forbidden", "forbidden", m),
-            DomainError::Unauthorized => ApiError::unauthorized(),
-            DomainError::Store(e) => {
-                tracing::error!(error = %e, "store error");
-                ApiError::internal()
-            }
+        kith_http::from_domain(e)
+    }
+}
+
+/// OnePage's wire format for the kit's body reader: ids are 24-hex strings (blank is none),
+/// and `"true"`/`"false"` strings are booleans.
+pub struct OnePageWire;
+
+impl kith_http::WireFormat for OnePageWire {
+    type Error = ApiError;
+    const TEXT_BOOLEANS: bool = true;
+
+    fn read_id(value: &Value) -> Result<Option<i64>, &'static str> {
+        match value {
+            Value::Null => Ok(None),
+            Value::String(s) if s.trim().is_empty() => Ok(None),
+            Value::String(s) => parse_id(s.trim()).map(Some).ok_or("is not a valid id"),
+            _ => Err("must be an id string"),
         }
     }
 }

@@ -217,7 +217,7 @@ fn parse_address(data: &mut Data, field: &str, obj: &Map<String, Value>, current
             Value::Null => Some(None),
             Value::String(s) => Some((!s.trim().is_empty()).then(|| s.trim().to_owned())),
             _ => {
-                data.error(&format!("{field}/{key}"), "must be a string");
+                data.error(format!("{field}/{key}"), "must be a string");
                 None
             }
         }
@@ -240,7 +240,7 @@ fn parse_address(data: &mut Data, field: &str, obj: &Map<String, Value>, current
             Some(name) => match country_code(&name) {
                 Some(code) => Some(code),
                 None => {
-                    data.error(&format!("{field}/country"), "is not a country name or ISO 3166 code");
+                    data.error(format!("{field}/country"), "is not a country name or ISO 3166 code");
                     None
                 }
             },
@@ -259,7 +259,7 @@ pub(crate) fn read_custom(data: &mut Data, defs: &[CustomFieldDefinition], curre
     };
     for (name, mut value) in obj {
         let Some(def) = defs.iter().find(|d| d.name == name) else {
-            data.error(&format!("custom_fields/{name}"), "is not a defined custom field");
+            data.error(format!("custom_fields/{name}"), "is not a defined custom field");
             continue;
         };
         // Address values come in Sell's address shape; the model keeps its own.
@@ -277,7 +277,7 @@ pub(crate) fn read_custom(data: &mut Data, defs: &[CustomFieldDefinition], curre
             Ok(None) => {
                 current.remove(&def.id.to_string());
             }
-            Err(m) => data.error(&format!("custom_fields/{name}"), m),
+            Err(m) => data.error(format!("custom_fields/{name}"), m),
         }
     }
 }
@@ -386,7 +386,7 @@ pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Bod
     let record = if is_org {
         for key in PERSON_ONLY {
             if data.raw(key).is_some_and(|v| !v.is_null()) {
-                data.error(key, "is not an attribute of an organization");
+                data.error(*key, "is not an attribute of an organization");
             }
         }
         if !data.has("name") {
@@ -445,7 +445,7 @@ pub async fn update(
         Record::Organization(mut c) => {
             for key in PERSON_ONLY {
                 if data.raw(key).is_some_and(|v| !v.is_null()) {
-                    data.error(key, "is not an attribute of an organization");
+                    data.error(*key, "is not an attribute of an organization");
                 }
             }
             organization_from(&mut data, &defs.organization, &mut c);

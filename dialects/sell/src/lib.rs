@@ -39,6 +39,24 @@ use crate::wire::ApiError;
 /// Where the dialect is mounted.
 pub const MOUNT: &str = "/v2";
 
+/// The Sell dialect, as the server mounts it.
+pub struct Sell;
+
+impl kith_http::Dialect for Sell {
+    fn name(&self) -> &'static str {
+        "sell"
+    }
+    fn mount(&self) -> &'static str {
+        MOUNT
+    }
+    fn router(&self) -> Router<AppState> {
+        router()
+    }
+    fn bad_request(&self, message: String) -> axum::response::Response {
+        axum::response::IntoResponse::into_response(ApiError::bad_request(message))
+    }
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/accounts/self", get(accounts::account))
@@ -89,10 +107,12 @@ async fn per_request(req: axum::extract::Request, next: axum::middleware::Next) 
     wire::REQUEST_ID.scope(id, wire::CALLER.scope(std::cell::RefCell::new(None), answer)).await
 }
 
-async fn not_found() -> ApiError {
+/// A path Sell does not have: a 404 once the caller is known (a missing `User-Agent` or
+/// credentials are answered first, as Sell does).
+async fn not_found(_: auth::Caller) -> ApiError {
     ApiError::not_found("resource")
 }
 
-async fn method_not_allowed() -> ApiError {
+async fn method_not_allowed(_: auth::Caller) -> ApiError {
     ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here.")
 }

@@ -50,25 +50,19 @@ impl Params {
         self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.trim())
     }
 
-    fn positive(&self, key: &str, default: u64) -> Result<u64, ApiError> {
-        match self.get(key) {
-            None | Some("") => Ok(default),
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| ApiError::bad_request(format!("{key} must be a positive integer"))),
-        }
-    }
-
     /// `page` (1-based) and `per_page` (25 by default, at most 100).
     pub fn paging(&self) -> Result<Paging, ApiError> {
-        let page = self.positive("page", 1)?;
-        let per_page = self.positive("per_page", DEFAULT_PER_PAGE)?;
-        if per_page > MAX_PER_PAGE {
-            return Err(ApiError::bad_request(format!("per_page must be at most {MAX_PER_PAGE}")));
-        }
-        Ok(Paging { page, per_page })
+        use kith_http::PagingError as E;
+        let p = kith_http::page_number(self.get("page"), self.get("per_page"), DEFAULT_PER_PAGE, MAX_PER_PAGE)
+            .map_err(|e| {
+                ApiError::bad_request(match e {
+                    E::Page => "page must be a positive integer".to_owned(),
+                    E::PageTooLarge => format!("page must be at most {}", kith_http::paging::MAX_PAGE),
+                    E::PerPage => "per_page must be a positive integer".to_owned(),
+                    E::PerPageTooLarge => format!("per_page must be at most {MAX_PER_PAGE}"),
+                })
+            })?;
+        Ok(Paging { page: p.page, per_page: p.per_page })
     }
 
     /// `sort_by=field[:asc|:desc]` over `allowed` (API name, column); `custom_fields:NAME[:dir]`
@@ -191,7 +185,8 @@ pub struct Paging {
 impl Paging {
     /// One more row than a page, to tell whether a next page exists.
     pub fn query(&self) -> ListQuery {
-        ListQuery::new(Page::Offset { offset: (self.page - 1) * self.per_page, limit: self.per_page + 1 })
+        let offset = kith_http::PageNumber { page: self.page, per_page: self.per_page }.offset();
+        ListQuery::new(Page::Offset { offset, limit: self.per_page + 1 })
     }
 
     /// `links` for a page whose query fetched `fetched` rows; trims the extra row.
@@ -212,13 +207,12 @@ impl Paging {
 
 /// The `data` object of a request body (`{"data": {…}, "meta": {…}}`).
 pub async fn read_data(st: &AppState, body: Body) -> Result<Map<String, Value>, ApiError> {
-    let bytes = kith_http::read_body(body, st.config.json_body_limit).await.map_err(|e| match e {
-        kith_http::BodyError::TooLarge => ApiError::payload_too_large(),
-        kith_http::BodyError::Unreadable => ApiError::bad_request("the request body could not be read"),
-    })?;
-    let mut obj = kith_http::parse_json_object(&bytes).map_err(|e| ApiError::bad_request(e.0))?;
+    let mut obj = kith_http::read_object::<ApiError>(body, st.config.json_body_limit).await?;
     match obj.remove("data") {
-        Some(Value::Object(data)) => Ok(data),
+        Some(Value::Object(data)) => {
+            kith_http::reject_nul::<ApiError>(&data)?;
+            Ok(data)
+        }
         _ => Err(ApiError::bad_request("the body must be an envelope {\"data\": {…}} with an object in data")),
     }
 }

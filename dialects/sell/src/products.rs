@@ -90,13 +90,13 @@ fn read_prices(data: &mut Data) -> Option<Vec<Price>> {
         let currency = match item.get("currency") {
             Some(Value::String(c)) => c.trim().to_ascii_uppercase(),
             _ => {
-                data.error(&format!("prices/{i}/currency"), "must be a 3-letter ISO 4217 code");
+                data.error(format!("prices/{i}/currency"), "must be a 3-letter ISO 4217 code");
                 continue;
             }
         };
         match item.get("amount").and_then(decimal_text).and_then(|t| parse_decimal(&t, &currency)) {
             Some(amount_minor) => out.push(Price { amount_minor, currency }),
-            None => data.error(&format!("prices/{i}/amount"), "must be a decimal amount"),
+            None => data.error(format!("prices/{i}/amount"), "must be a decimal amount"),
         }
     }
     Some(out)

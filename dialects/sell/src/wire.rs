@@ -131,18 +131,53 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl kith_http::WireError for ApiError {
+    fn not_found(kind: &str) -> Self {
+        ApiError::not_found(kind)
+    }
+    fn invalid(fields: Vec<FieldError>) -> Self {
+        ApiError::invalid(fields)
+    }
+    fn bad_request(message: String) -> Self {
+        ApiError::bad_request(message)
+    }
+    fn conflict(message: String) -> Self {
+        ApiError::new(StatusCode::CONFLICT, "conflict", message)
+    }
+    fn forbidden(message: String) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    fn unauthorized() -> Self {
+        ApiError::unauthorized()
+    }
+    fn payload_too_large() -> Self {
+        ApiError::payload_too_large()
+    }
+    fn internal() -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_server_error", "Something went wrong.")
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
-        match e {
-            DomainError::NotFound { kind } => ApiError::not_found(kind),
-            DomainError::Invalid(fields) => ApiError::invalid(fields),
-            DomainError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            DomainError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
-            DomainError::Unauthorized => ApiError::unauthorized(),
-            DomainError::Store(e) => {
-                tracing::error!(error = %e, "store error");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_server_error", "Something went wrong.")
-            }
+        kith_http::from_domain(e)
+    }
+}
+
+/// Sell's wire format for the kit's body reader: ids are positive integers (numbers or
+/// numeric strings); booleans are JSON booleans only.
+pub struct SellWire;
+
+impl kith_http::WireFormat for SellWire {
+    type Error = ApiError;
+
+    fn read_id(value: &Value) -> Result<Option<i64>, &'static str> {
+        const NOT_AN_ID: &str = "must be a positive integer id";
+        match value {
+            Value::Null => Ok(None),
+            Value::Number(n) => n.as_i64().filter(|i| *i > 0).map(Some).ok_or(NOT_AN_ID),
+            Value::String(s) => s.trim().parse::<i64>().ok().filter(|i| *i > 0).map(Some).ok_or(NOT_AN_ID),
+            _ => Err(NOT_AN_ID),
         }
     }
 }

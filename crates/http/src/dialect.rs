@@ -1,0 +1,73 @@
+//! The `Dialect` trait: what the server needs to mount an adapter, and the guards every
+//! mounted dialect gets from the kit.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use kith_domain::webhooks::Render;
+
+use crate::AppState;
+
+/// One vendor's API, served at its own mount.
+pub trait Dialect: Send + Sync + 'static {
+    /// Its short name: the webhook format it renders, the name its documents go by.
+    fn name(&self) -> &'static str;
+    /// The path prefix it is served under (`/api/v3`).
+    fn mount(&self) -> &'static str;
+    /// Its routes, relative to the mount. Paths it does not serve answer in its own error shape.
+    fn router(&self) -> Router<AppState>;
+    /// The body of a webhook delivery in this dialect's format, when it has webhooks.
+    fn webhooks(&self) -> Option<Arc<dyn Render>> {
+        None
+    }
+    /// A path to route instead of `path`, for paths the vendor spells several ways (OnePage's
+    /// optional `.json`); `None` leaves the path alone. Called for every request.
+    fn rewrite_path(&self, _path: &str) -> Option<String> {
+        None
+    }
+    /// A 400 in the dialect's error shape, for requests the kit refuses before any handler.
+    fn bad_request(&self, message: String) -> Response;
+}
+
+/// The dialect's router with the guards every dialect shares: query strings holding a NUL
+/// character are refused (no backend keeps one; PostgreSQL cannot).
+pub fn mounted(dialect: Arc<dyn Dialect>) -> Router<AppState> {
+    let guard = dialect.clone();
+    dialect.router().layer(axum::middleware::from_fn(move |req: Request, next: Next| {
+        let guard = guard.clone();
+        async move {
+            if let Some(key) = nul_parameter(req.uri().query()) {
+                return guard.bad_request(format!("the query parameter {key} must not contain NUL characters"));
+            }
+            next.run(req).await
+        }
+    }))
+}
+
+/// The first query parameter whose name or value decodes to text with a NUL character.
+fn nul_parameter(query: Option<&str>) -> Option<String> {
+    let query = query?;
+    if !query.contains("%00") && !query.contains('\0') {
+        return None;
+    }
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        .map(|(k, _)| k.replace('\0', "\\u0000"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nul_parameter;
+
+    #[test]
+    fn finds_nul_in_names_and_values() {
+        assert_eq!(nul_parameter(Some("search=a%00b")), Some("search".into()));
+        assert_eq!(nul_parameter(Some("a=1&na%00me=x")), Some("na\\u0000me".into()));
+        assert_eq!(nul_parameter(Some("search=a%2500b")), None);
+        assert_eq!(nul_parameter(Some("search=ab")), None);
+        assert_eq!(nul_parameter(None), None);
+    }
+}
