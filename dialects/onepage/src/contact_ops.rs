@@ -200,16 +200,8 @@ async fn cascade_after(st: &AppState, actor: Actor, last: Option<i64>) -> ApiRes
     let lk = st.crm.contact_lookups(actor).await?;
     let items = contact_items(&st.crm, actor, &lk, &page.rows).await?;
     let total = page.total.unwrap_or(0);
-    Ok(ok(
-        StatusCode::OK,
-        json!({
-            "contacts": items,
-            "total_count": total,
-            "page": 1,
-            "per_page": CASCADE_BATCH,
-            "max_page": total.div_ceil(CASCADE_BATCH).max(1),
-        }),
-    ))
+    let paging = crate::params::Paging { page: 1, per_page: CASCADE_BATCH };
+    Ok(ok(StatusCode::OK, paging.envelope("contacts", items, total)))
 }
 
 pub async fn cascade(State(st): State<AppState>, Caller(actor): Caller) -> ApiResult {

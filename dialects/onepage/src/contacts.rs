@@ -281,16 +281,7 @@ pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(ra
     let items = render_contacts(&st.crm, actor, &lk, &result.rows).await?;
     let mut contacts: Vec<Value> = items.into_iter().map(|c| json!({ "contact": c })).collect();
     with_related(&st.crm, actor, scoped.get("fields"), &result.rows, &mut contacts).await?;
-    Ok(ok(
-        StatusCode::OK,
-        json!({
-            "contacts": contacts,
-            "total_count": total,
-            "page": page,
-            "per_page": per_page,
-            "max_page": total.div_ceil(per_page).max(1),
-        }),
-    ))
+    Ok(ok(StatusCode::OK, crate::params::Paging { page, per_page }.envelope("contacts", contacts, total)))
 }
 
 /// `fields=deals(all),notes(all),calls(all),meetings(all),pinned_attachments(all)`: full related
