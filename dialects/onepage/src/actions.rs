@@ -373,3 +373,44 @@ pub async fn team_stream(State(st): State<AppState>, Caller(actor): Caller, RawQ
     };
     stream(&st, actor, &params, of).await
 }
+
+macro_rules! action_operations {
+    ($($name:ident => $op:ident),* $(,)?) => {$(
+        async fn $name(
+            axum::extract::State(st): axum::extract::State<kith_http::AppState>,
+            crate::auth::Caller(actor): crate::auth::Caller,
+            axum::extract::Path(id): axum::extract::Path<String>,
+        ) -> crate::wire::ApiResult {
+            operate(st, actor, id, Operation::$op).await
+        }
+    )*};
+}
+
+action_operations! {
+    action_op_unassign => Unassign,
+    action_op_mark_as_done => MarkAsDone,
+    action_op_undo_completion => UndoCompletion,
+    action_op_unlink => Unlink,
+    action_op_promote => Promote,
+    action_op_revert_promotion => RevertPromotion,
+    action_op_swap => Swap,
+}
+
+/// This module's routes, relative to the dialect's mount.
+pub fn routes() -> axum::Router<kith_http::AppState> {
+    use axum::routing;
+    axum::Router::new()
+        .route("/actions", routing::get(list).post(create))
+        .route("/actions/{id}", routing::get(get).put(update).patch(update).delete(delete))
+        .route("/actions/{id}/unassign", routing::put(action_op_unassign))
+        .route("/actions/{id}/mark_as_done", routing::put(action_op_mark_as_done))
+        .route("/actions/{id}/undo_completion", routing::put(action_op_undo_completion))
+        .route("/actions/{id}/unlink", routing::put(action_op_unlink))
+        .route("/actions/{id}/promote", routing::put(action_op_promote))
+        .route("/actions/{id}/revert_promotion", routing::put(action_op_revert_promotion))
+        .route("/actions/{id}/swap", routing::put(action_op_swap))
+        .route("/action_stream", routing::get(action_stream))
+        .route("/team_stream", routing::get(team_stream))
+        .route("/contacts/{id}/actions", routing::get(list_for_contact).post(create_for_contact))
+        .route("/companies/{id}/actions", routing::get(list_for_company))
+}

@@ -527,3 +527,38 @@ pub async fn download(State(st): State<AppState>, Caller(actor): Caller, Path(id
     ];
     Ok((StatusCode::OK, headers, bytes).into_response())
 }
+
+/// This module's routes, relative to the dialect's mount.
+pub fn routes() -> axum::Router<kith_http::AppState> {
+    use axum::routing;
+    axum::Router::new()
+        .route("/attachments/s3_form", routing::get(s3_form))
+        .route("/files/{id}", routing::get(download))
+        .route("/contacts/{id}/pinned_attachments", routing::get(pinned_of_contact))
+        .route("/companies/{id}/pinned_attachments", routing::get(pinned_of_company))
+}
+
+/// Routes that take a file: multipart bodies up to the file limit (JSON bodies with base64
+/// images read their own, larger limit).
+pub fn file_routes() -> axum::Router<kith_http::AppState> {
+    use axum::routing;
+    axum::Router::new()
+        .route("/attachments", routing::post(create_any))
+        .route("/attachments/upload", routing::post(upload))
+        .route("/deals/{id}/attachments", routing::post(create_on_deal))
+        .route("/notes/{id}/attachments", routing::post(create_on_note))
+        .route("/calls/{id}/attachments", routing::post(create_on_call))
+        .route("/meetings/{id}/attachments", routing::post(create_on_meeting))
+        .route(
+            "/contacts/{id}/contact_photo",
+            routing::post(add_contact_photo).put(replace_contact_photo).delete(remove_contact_photo),
+        )
+        .route(
+            "/companies/{id}/logo",
+            routing::post(set_company_logo).patch(set_company_logo).delete(remove_company_logo),
+        )
+        .route("/attachments/{id}", routing::patch(rename).delete(delete))
+        .route("/attachments/{id}/pin", routing::patch(pin).put(pin))
+        .route("/attachments/{id}/unpin", routing::patch(unpin).put(unpin))
+        .layer(axum::extract::DefaultBodyLimit::max(base64_body_limit()))
+}

@@ -264,3 +264,19 @@ pub async fn countries(Caller(_): Caller) -> ApiResult {
         .collect();
     Ok(ok(StatusCode::OK, json!({ "countries": list })))
 }
+
+/// This module's routes, relative to the dialect's mount.
+pub fn routes() -> axum::Router<kith_http::AppState> {
+    use axum::routing;
+    axum::Router::new()
+        .route("/predefined_actions", routing::get(list_actions).post(create_action))
+        .route(
+            "/predefined_actions/{id}",
+            routing::get(get_action).put(update_action).patch(update_action).delete(delete_action),
+        )
+        .route("/predefined_items", routing::get(list_items).post(create_item))
+        .route("/predefined_items/{id}", routing::get(get_item).put(update_item).patch(update_item).delete(delete_item))
+        .route("/predefined_item_groups", routing::get(list_groups).post(create_group))
+        .route("/predefined_item_groups/{id}", routing::get(get_group).delete(delete_group))
+        .route("/countries", routing::get(countries))
+}

@@ -224,3 +224,14 @@ pub async fn unlink_contact(
     st.crm.unlink_contact(actor, path_id(&id, "company")?, path_id(&contact, "contact")?).await?;
     Ok(ok(StatusCode::OK, json!({})))
 }
+
+/// This module's routes, relative to the dialect's mount.
+pub fn routes() -> axum::Router<kith_http::AppState> {
+    use axum::routing;
+    axum::Router::new()
+        .route("/companies", routing::get(list))
+        .route("/companies/{id}/linked_contacts", routing::get(linked_contacts).post(link_contact))
+        .route("/companies/{id}/linked_contacts/{contact_id}", routing::delete(unlink_contact))
+        .route("/companies/{id}", routing::get(get).put(update).patch(update))
+        .route("/companies/{id}/synced_status", routing::post(sync_status).delete(unsync_status))
+}

@@ -212,3 +212,22 @@ pub async fn cascade_from(State(st): State<AppState>, Caller(actor): Caller, Pat
     let last = parse_id(&last).ok_or_else(|| ApiError::bad_request("last_id is not a valid id"))?;
     cascade_after(&st, actor, Some(last)).await
 }
+
+/// This module's routes, relative to the dialect's mount.
+pub fn routes() -> axum::Router<kith_http::AppState> {
+    use axum::routing;
+    axum::Router::new()
+        .route("/contacts/delete", routing::delete(delete_many))
+        .route("/contacts/cascade", routing::get(cascade))
+        .route("/contacts/cascade/{last_id}", routing::get(cascade_from))
+        .route("/contacts/{id}/assign_tag/{tag}", routing::put(assign_tag))
+        .route("/contacts/{id}/unassign_tag/{tag}", routing::put(unassign_tag))
+        .route("/contacts/{id}/change_status/{status_id}", routing::put(change_status))
+        .route("/contacts/{id}/change_owner/{owner_id}", routing::put(change_owner))
+        .route("/contacts/{id}/star", routing::put(star))
+        .route("/contacts/{id}/unstar", routing::put(unstar))
+        .route("/contacts/{id}/close_sales_cycle", routing::put(close_sales_cycle))
+        .route("/contacts/{id}/force_close_sales_cycle", routing::put(force_close_sales_cycle))
+        .route("/contacts/{id}/reopen_sales_cycle", routing::put(reopen_sales_cycle))
+        .route("/contacts/{id}/split", routing::put(split))
+}

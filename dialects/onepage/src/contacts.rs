@@ -512,3 +512,11 @@ fn address(input: &mut Input, i: usize, a: &Map<String, Value>) -> Option<Addres
     }
     Some(addr)
 }
+
+/// This module's routes, relative to the dialect's mount.
+pub fn routes() -> axum::Router<kith_http::AppState> {
+    use axum::routing;
+    axum::Router::new()
+        .route("/contacts", routing::get(list).post(create))
+        .route("/contacts/{id}", routing::get(get).put(update).patch(update).delete(delete))
+}

@@ -513,3 +513,13 @@ pub async fn deals_by_contact(crm: &Crm, actor: Actor, contact_ids: &[i64]) -> A
     }
     Ok(out)
 }
+
+/// This module's routes, relative to the dialect's mount.
+pub fn routes() -> axum::Router<kith_http::AppState> {
+    use axum::routing;
+    axum::Router::new()
+        .route("/deals", routing::get(list).post(create))
+        .route("/deals/{id}", routing::get(get).put(update).patch(update).delete(delete))
+        .route("/contacts/{id}/deals", routing::get(list_for_contact).post(create_for_contact))
+        .route("/companies/{id}/deals", routing::get(list_for_company))
+}

@@ -589,3 +589,25 @@ pub async fn by_contact(
     }
     Ok(out)
 }
+
+/// This module's routes, relative to the dialect's mount.
+pub fn routes() -> axum::Router<kith_http::AppState> {
+    use axum::routing;
+    axum::Router::new()
+        .route("/notes", routing::get(notes::list).post(notes::create))
+        .route("/notes/{id}", routing::get(notes::get).put(notes::update).patch(notes::update).delete(notes::delete))
+        .route("/contacts/{id}/notes", routing::get(notes::list_for_contact).post(notes::create_for_contact))
+        .route("/companies/{id}/notes", routing::get(notes::list_for_company))
+        .route("/calls", routing::get(calls::list).post(calls::create))
+        .route("/calls/{id}", routing::get(calls::get).put(calls::update).patch(calls::update).delete(calls::delete))
+        .route("/contacts/{id}/calls", routing::get(calls::list_for_contact).post(calls::create_for_contact))
+        .route("/companies/{id}/calls", routing::get(calls::list_for_company))
+        .route("/call_results", routing::get(call_results))
+        .route("/meetings", routing::get(meetings::list).post(meetings::create))
+        .route(
+            "/meetings/{id}",
+            routing::get(meetings::get).put(meetings::update).patch(meetings::update).delete(meetings::delete),
+        )
+        .route("/contacts/{id}/meetings", routing::get(meetings::list_for_contact).post(meetings::create_for_contact))
+        .route("/companies/{id}/meetings", routing::get(meetings::list_for_company))
+}

@@ -132,3 +132,12 @@ pub async fn contact_scope(crm: &Crm, actor: Actor, params: &Params) -> ApiResul
     }
     Ok(out)
 }
+
+/// This module's routes, relative to the dialect's mount.
+pub fn routes() -> axum::Router<kith_http::AppState> {
+    use axum::routing;
+    axum::Router::new()
+        .route("/filters", routing::get(list))
+        .route("/filters/{id}", routing::get(get))
+        .route("/contacts/filters/{id}", routing::get(contacts))
+}

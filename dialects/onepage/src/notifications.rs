@@ -58,3 +58,13 @@ pub async fn mark_all_as_read(State(st): State<AppState>, Caller(actor): Caller)
     st.crm.mark_all_notifications_read(actor).await?;
     Ok(ok(StatusCode::CREATED, json!({})))
 }
+
+/// This module's routes, relative to the dialect's mount.
+pub fn routes() -> axum::Router<kith_http::AppState> {
+    use axum::routing;
+    axum::Router::new()
+        .route("/notifications", routing::get(list))
+        .route("/notifications/mark_all_as_read", routing::post(mark_all_as_read))
+        .route("/notifications/{id}", routing::get(get))
+        .route("/notifications/{id}/mark_as_read", routing::post(mark_as_read))
+}

@@ -266,3 +266,19 @@ pub async fn delete(
     st.crm.delete::<Relationship>(actor, id).await?;
     Ok(ok(StatusCode::OK, json!({})))
 }
+
+/// This module's routes, relative to the dialect's mount.
+pub fn routes() -> axum::Router<kith_http::AppState> {
+    use axum::routing;
+    axum::Router::new()
+        .route("/relationship_types", routing::get(list_types).post(create_type))
+        .route(
+            "/relationship_types/{id}",
+            routing::get(get_type).put(update_type).patch(update_type).delete(delete_type),
+        )
+        .route("/contacts/{id}/relationships", routing::get(list).post(create))
+        .route(
+            "/contacts/{id}/relationships/{relationship_id}",
+            routing::get(get).put(update).patch(update).delete(delete),
+        )
+}

@@ -501,3 +501,46 @@ pub async fn bootstrap(State(st): State<AppState>, Caller(actor): Caller) -> Api
     });
     Ok(ok(StatusCode::OK, data))
 }
+
+/// This module's routes, relative to the dialect's mount.
+pub fn routes() -> axum::Router<kith_http::AppState> {
+    use axum::routing;
+    axum::Router::new()
+        .route("/bootstrap", routing::get(bootstrap))
+        .route("/change_auth_key", routing::post(change_auth_key))
+        .route("/users", routing::get(users))
+        .route("/users/{id}", routing::get(user).put(update_user).patch(update_user))
+        .route("/statuses", routing::get(statuses).post(create_status))
+        .route("/statuses/{id}", routing::get(status).put(update_status).patch(update_status).delete(delete_status))
+        .route("/lead_sources", routing::get(lead_sources).post(create_lead_source))
+        .route(
+            "/lead_sources/{id}",
+            routing::get(lead_source).put(update_lead_source).patch(update_lead_source).delete(delete_lead_source),
+        )
+        .route("/custom_fields", routing::get(contact_fields::list).post(contact_fields::create))
+        .route(
+            "/custom_fields/{id}",
+            routing::get(contact_fields::get)
+                .put(contact_fields::update)
+                .patch(contact_fields::update)
+                .delete(contact_fields::delete),
+        )
+        .route("/company_fields", routing::get(company_fields::list).post(company_fields::create))
+        .route(
+            "/company_fields/{id}",
+            routing::get(company_fields::get)
+                .put(company_fields::update)
+                .patch(company_fields::update)
+                .delete(company_fields::delete),
+        )
+        .route("/deal_fields", routing::get(deal_fields::list).post(deal_fields::create))
+        .route(
+            "/deal_fields/{id}",
+            routing::get(deal_fields::get)
+                .put(deal_fields::update)
+                .patch(deal_fields::update)
+                .delete(deal_fields::delete),
+        )
+        .route("/pipelines", routing::get(pipelines))
+        .route("/pipelines/{id}", routing::get(pipeline))
+}

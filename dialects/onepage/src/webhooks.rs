@@ -108,3 +108,9 @@ impl Render for OnePageWebhooks {
         }))
     }
 }
+
+/// This module's routes, relative to the dialect's mount.
+pub fn routes() -> axum::Router<kith_http::AppState> {
+    use axum::routing;
+    axum::Router::new().route("/webhooks", routing::get(list)).route("/webhooks/{id}", routing::get(get).delete(delete))
+}
