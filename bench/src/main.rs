@@ -361,7 +361,7 @@ async fn measure_dataset(run: &Run<'_>, backend: &str, contacts: u64, url: &str)
     let (idle_rss_kib, _) = server.memory();
 
     let mut scenarios = Vec::new();
-    for s in scenarios_for(&account, &sample, &auth)? {
+    for s in scenarios_for(&account, &sample, &auth, &key)? {
         eprintln!("    {}", s.name);
         server.reset_peak();
         let peak = wrk::run(&args.wrk, work, &server.base, s.name, &s.load, &pace(args, None))?;
@@ -436,7 +436,7 @@ struct Scenario {
     paced: bool,
 }
 
-fn scenarios_for(account: &Value, sample: &Sample, auth: &str) -> anyhow::Result<Vec<Scenario>> {
+fn scenarios_for(account: &Value, sample: &Sample, auth: &str, key: &str) -> anyhow::Result<Vec<Scenario>> {
     let status = account["status_id"].as_str().context("seed output lacks status_id")?;
     let field = account["custom_field_id"].as_str().context("seed output lacks custom_field_id")?;
     let value = account["custom_field_value"].as_str().context("seed output lacks custom_field_value")?;
@@ -445,6 +445,13 @@ fn scenarios_for(account: &Value, sample: &Sample, auth: &str) -> anyhow::Result
         vec![("Authorization".to_owned(), auth.to_owned()), ("Content-Type".to_owned(), "application/json".to_owned())];
     let get = |paths: Vec<String>| Load { method: "GET", paths, body: None, headers: headers.clone() };
     let deep = sample.max_page.min(5_000);
+    // The same records through the Sell dialect: a Bearer key, a User-Agent, decimal ids.
+    let sell_headers = vec![
+        ("Authorization".to_owned(), format!("Bearer {key}")),
+        ("User-Agent".to_owned(), "kith-bench/1.0".to_owned()),
+    ];
+    let sell = |paths: Vec<String>| Load { method: "GET", paths, body: None, headers: sell_headers.clone() };
+    let sell_ids: Vec<i64> = sample.ids.iter().filter_map(|id| i64::from_str_radix(id, 16).ok()).collect();
     Ok(vec![
         Scenario {
             name: "get_contact",
@@ -515,6 +522,26 @@ fn scenarios_for(account: &Value, sample: &Sample, auth: &str) -> anyhow::Result
             name: "deep_offset_page",
             description: format!("page {deep} of 100 contacts by name (offset {})", (deep - 1) * 100),
             load: get(vec![format!("/api/v3/contacts?per_page=100&page={deep}")]),
+            paced: true,
+        },
+        Scenario {
+            name: "sell_get_contact",
+            description: "GET /v2/contacts/{id} (Sell), over 500 ids".into(),
+            load: sell(sell_ids.iter().map(|id| format!("/v2/contacts/{id}")).collect()),
+            paced: false,
+        },
+        Scenario {
+            name: "sell_list_sorted",
+            description: "GET /v2/contacts (Sell): 100 persons sorted by last name (pages 1-10)".into(),
+            load: sell(
+                (1..=10).map(|p| format!("/v2/contacts?is_organization=false&per_page=100&sort_by=last_name&page={p}")).collect(),
+            ),
+            paced: true,
+        },
+        Scenario {
+            name: "sell_deep_page",
+            description: format!("GET /v2/contacts (Sell): page {deep} of 100 persons and organisations by id"),
+            load: sell(vec![format!("/v2/contacts?per_page=100&page={deep}")]),
             paced: true,
         },
     ])
