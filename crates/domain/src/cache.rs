@@ -9,8 +9,8 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::contacts::Lookups;
-use crate::crm::Actor;
+use crate::actor::Actor;
+use crate::lookups::Lookups;
 
 pub const TTL: Duration = Duration::from_secs(2);
 const MAX_ENTRIES: usize = 10_000;

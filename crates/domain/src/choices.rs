@@ -13,6 +13,15 @@ use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
 use crate::error::{DomainError, Errors, Result};
 use crate::model::Choice;
 
+/// The call results every account has: key and display text, in display order.
+pub const CALL_RESULTS: &[(&str, &str)] = &[
+    ("interested", "Interested"),
+    ("not_interested", "Not interested"),
+    ("left_message", "Left message"),
+    ("no_answer", "No answer"),
+    ("other", "Other"),
+];
+
 pub const CALL_OUTCOMES: &str = "call_outcome";
 pub const VISIT_OUTCOMES: &str = "visit_outcome";
 pub const LEAD_UNQUALIFIED_REASONS: &str = "lead_unqualified_reason";
@@ -25,7 +34,7 @@ pub const CHOICE_NAME_MAX: usize = 255;
 /// dialect knows (`engagements::CALL_RESULTS`).
 pub fn defaults(list: &str) -> Vec<(&'static str, &'static str)> {
     match list {
-        CALL_OUTCOMES => crate::engagements::CALL_RESULTS.to_vec(),
+        CALL_OUTCOMES => CALL_RESULTS.to_vec(),
         VISIT_OUTCOMES => vec![
             ("successful", "Successful"),
             ("follow_up_needed", "Follow-up needed"),

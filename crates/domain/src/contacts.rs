@@ -9,10 +9,12 @@ use chrono::Utc;
 use kith_store::{Filter, Json, ListQuery, Op, Tx, Value};
 
 use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
+pub use crate::lookups::Lookups;
+
 use crate::custom_fields::validate_values;
 use crate::entity::Entity;
 use crate::error::{DomainError, Errors, Result};
-use crate::model::{Address, Channel, Company, Contact, CustomFieldDefinition, LeadSource, Status, Tag, Tagging, User};
+use crate::model::{Address, Channel, Company, Contact, CustomFieldDefinition, LeadSource, Status, Tagging, User};
 
 /// How a contact's company is given.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -83,14 +85,6 @@ impl Contact {
             [self.first_name.as_deref(), self.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
         if name.is_empty() { self.company_name.clone().unwrap_or_default() } else { name }
     }
-}
-
-/// Reference data a renderer needs next to contacts, loaded once per request.
-#[derive(Debug, Clone, Default)]
-pub struct Lookups {
-    pub statuses: HashMap<i64, Status>,
-    pub lead_sources: HashMap<i64, LeadSource>,
-    pub custom_fields: Vec<CustomFieldDefinition>,
 }
 
 impl Crm {
@@ -482,80 +476,6 @@ async fn company_named_or_new(tx: &mut Tx, name: &str) -> Result<Company> {
         return Ok(company);
     }
     insert_in(tx, Company::named(name, None)).await
-}
-
-/// The tag type that labels records of an entity kind (`None`: the kind has no tags).
-pub fn tag_type(entity_kind: &str) -> Option<&'static str> {
-    match entity_kind {
-        "contact" | "company" => Some("contact"),
-        "lead" => Some("lead"),
-        "deal" => Some("deal"),
-        _ => None,
-    }
-}
-
-/// The tag of a type named `name` (ignoring case), if there is one.
-pub(crate) async fn find_tag(tx: &mut Tx, resource_type: &str, name: &str) -> Result<Option<Tag>> {
-    let q = ListQuery::all()
-        .filter(Filter::All(vec![Filter::eq("resource_type", resource_type), Filter::cmp("name", Op::Prefix, name)]))
-        .sort(kith_store::Sort::asc("id"));
-    for tag in tx.list(Tag::SPEC, &q).await?.try_map(Tag::from_row)?.rows {
-        if tag.name.eq_ignore_ascii_case(name) {
-            return Ok(Some(tag));
-        }
-    }
-    Ok(None)
-}
-
-/// Makes a record's taggings match `tags`, creating tags of the record's type on first use.
-pub(crate) async fn set_taggings(tx: &mut Tx, entity_kind: &str, entity_id: i64, tags: &[String]) -> Result<()> {
-    let Some(resource_type) = tag_type(entity_kind) else { return Ok(()) };
-    let q = ListQuery::all()
-        .filter(Filter::All(vec![Filter::eq("entity_kind", entity_kind), Filter::eq("entity_id", entity_id)]));
-    let existing: Vec<Tagging> = tx.list(Tagging::SPEC, &q).await?.try_map(Tagging::from_row)?.rows;
-    let wanted: Vec<String> = tags.iter().map(|t| t.to_ascii_lowercase()).collect();
-    for old in &existing {
-        if !wanted.contains(&old.name) {
-            tx.delete(Tagging::SPEC, old.id).await?;
-        }
-    }
-    for (tag, lower) in tags.iter().zip(&wanted) {
-        if existing.iter().any(|e| &e.name == lower) {
-            continue;
-        }
-        let tag_row = match find_tag(tx, resource_type, tag).await? {
-            Some(t) => t,
-            None => {
-                let t = Utc::now();
-                let new = Tag {
-                    id: 0,
-                    created_at: t,
-                    updated_at: t,
-                    deleted_at: None,
-                    name: tag.clone(),
-                    resource_type: resource_type.to_owned(),
-                    creator_id: tx.actor(),
-                };
-                insert_in(tx, new).await?
-            }
-        };
-        let t = Utc::now();
-        insert_in(
-            tx,
-            Tagging {
-                id: 0,
-                created_at: t,
-                updated_at: t,
-                deleted_at: None,
-                tag_id: tag_row.id,
-                name: lower.clone(),
-                entity_kind: entity_kind.to_owned(),
-                entity_id,
-            },
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 /// Deal figures shown beside a contact.

@@ -2,23 +2,18 @@
 
 use kith_store::{Filter, ListPage, ListQuery, Store, Tx, Visibility};
 
+pub use crate::actor::Actor;
 use crate::entity::Entity;
 use crate::error::{DomainError, Result};
 use crate::model::User;
-
-/// Who is calling: an account and one of its users.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Actor {
-    pub account_id: i64,
-    pub user_id: i64,
-}
+pub(crate) use crate::records::{get_in, insert_in, save_in};
 
 /// The CRM over one store.
 #[derive(Clone)]
 pub struct Crm {
     store: Store,
     pub(crate) caches: std::sync::Arc<crate::cache::Caches>,
-    pub(crate) files: Option<crate::files::Files>,
+    pub(crate) files: Option<crate::blobs::Files>,
     /// The payload formats webhooks can be given: the dialects that render one.
     pub(crate) webhook_formats: std::sync::Arc<Vec<&'static str>>,
 }
@@ -35,7 +30,7 @@ impl Crm {
     }
 
     /// Where stored files (attachments, photos, logos) go.
-    pub fn with_files(mut self, files: crate::files::Files) -> Self {
+    pub fn with_files(mut self, files: crate::blobs::Files) -> Self {
         self.files = Some(files);
         self
     }
@@ -138,39 +133,4 @@ impl Crm {
     pub async fn me(&self, actor: Actor) -> Result<User> {
         self.get::<User>(actor, actor.user_id).await
     }
-}
-
-/// Writes every column of `record` over the live row with its id, inside `tx`.
-pub(crate) async fn save_in<E: Entity>(tx: &mut Tx, record: &E) -> Result<E> {
-    let spec = E::SPEC;
-    let changes: Vec<(&str, kith_store::Value)> = spec.columns.iter().map(|c| c.name).zip(record.values()).collect();
-    let row = tx.update(spec, record.id(), &changes).await?.ok_or(DomainError::NotFound { kind: spec.kind })?;
-    keep_taggings(tx, &row, spec).await?;
-    E::from_row(row)
-}
-
-/// A record with a `tags` column keeps its taggings (what tag filters, renames and deletions
-/// go through) in step with it on every write.
-async fn keep_taggings(tx: &mut Tx, row: &kith_store::Row, spec: &kith_store::EntitySpec) -> Result<()> {
-    let Some(pos) = spec.position("tags") else { return Ok(()) };
-    let tags: Vec<String> = match row.values.get(pos) {
-        Some(kith_store::Value::Json(v)) => serde_json::from_value(v.clone()).unwrap_or_default(),
-        _ => Vec::new(),
-    };
-    // Boxed: setting taggings inserts rows through `insert_in` again.
-    Box::pin(crate::contacts::set_taggings(tx, spec.kind, row.id, &tags)).await
-}
-
-/// A live record inside a transaction, or `NotFound`.
-pub(crate) async fn get_in<E: Entity>(tx: &mut Tx, id: i64) -> Result<E> {
-    let row = tx.get(E::SPEC, id, Visibility::Live).await?.ok_or(DomainError::NotFound { kind: E::SPEC.kind })?;
-    E::from_row(row)
-}
-
-/// Inserts a normalised record inside a transaction.
-pub(crate) async fn insert_in<E: Entity>(tx: &mut Tx, mut record: E) -> Result<E> {
-    record.normalize();
-    let row = tx.insert(E::SPEC, record.values()).await?;
-    keep_taggings(tx, &row, E::SPEC).await?;
-    E::from_row(row)
 }

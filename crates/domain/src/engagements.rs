@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use kith_store::{Field, Filter, ListQuery, Tx, Visibility};
 
+pub use crate::choices::CALL_RESULTS;
 use crate::choices::{CALL_OUTCOMES, VISIT_OUTCOMES};
 use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
 use crate::entity::Entity;
@@ -16,14 +17,6 @@ pub const PHONE_NUMBER_MAX: usize = 100;
 pub const RECORDING_URL_MAX: usize = 2048;
 pub const EXTERNAL_ID_MAX: usize = 255;
 pub const CALL_VIAS: &[&str] = &["unknown", "jabber", "talkdesk", "phone"];
-/// The call results every account has: key and display text, in display order.
-pub const CALL_RESULTS: &[(&str, &str)] = &[
-    ("interested", "Interested"),
-    ("not_interested", "Not interested"),
-    ("left_message", "Left message"),
-    ("no_answer", "No answer"),
-    ("other", "Other"),
-];
 
 /// What a note, call, meeting, task or text message is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -2,7 +2,9 @@
 //! HTTP or SQL.
 
 pub mod actions;
+mod actor;
 pub mod auth;
+pub mod blobs;
 pub mod cache;
 pub mod catalog;
 pub mod choices;
@@ -17,12 +19,14 @@ pub mod engagements;
 pub mod entity;
 pub mod error;
 pub mod files;
+mod lookups;
 pub mod model;
 pub mod money;
 pub mod notifications;
 pub mod orders;
 mod provision;
 pub mod query;
+mod records;
 pub mod relationships;
 pub mod saved_filters;
 pub mod settings;

@@ -9,6 +9,7 @@ use crate::custom_fields::FieldKind;
 use crate::entity::Entity;
 use crate::error::{DomainError, Errors, Result};
 use crate::model::{Contact, CustomFieldDefinition, LeadSource, Status, User};
+use crate::sources::slug;
 
 /// The colours a status may have (OnePage's palette).
 pub const STATUS_COLORS: &[&str] = &["666666", "3399ff", "cc0000", "f96600", "000000", "ff00ff", "009900"];
@@ -64,20 +65,6 @@ async fn rewrite_contacts(tx: &mut kith_store::Tx, column: &str, id: i64, change
         save_in(tx, &c).await?;
     }
     Ok(())
-}
-
-/// A lead source key from its name: lower-case words joined by `_`.
-pub(crate) fn slug(name: &str) -> String {
-    let mut out = String::new();
-    for ch in name.chars() {
-        if ch.is_ascii_alphanumeric() {
-            out.push(ch.to_ascii_lowercase());
-        } else if !out.ends_with('_') && !out.is_empty() {
-            out.push('_');
-        }
-    }
-    let out = out.trim_end_matches('_').to_owned();
-    if out.is_empty() { "source".into() } else { out }
 }
 
 impl Crm {

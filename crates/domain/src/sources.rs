@@ -92,7 +92,7 @@ impl Crm {
             .into_iter()
             .map(|s| s.key)
             .collect();
-        let slug = crate::settings::slug(&name);
+        let slug = slug(&name);
         let base = if kind == DEAL_SOURCES { format!("deal_{slug}") } else { slug };
         let mut key = base.clone();
         let mut n = 2;
@@ -148,4 +148,18 @@ impl Crm {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// A lead source key from its name: lower-case words joined by `_`.
+pub(crate) fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for ch in name.chars() {
+        if ch.is_ascii_alphanumeric() {
+            out.push(ch.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    let out = out.trim_end_matches('_').to_owned();
+    if out.is_empty() { "source".into() } else { out }
 }

@@ -6,11 +6,11 @@
 use chrono::Utc;
 use kith_store::{Filter, ListQuery, Tx, Visibility};
 
-use crate::contacts::find_tag;
 use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
 use crate::entity::Entity;
 use crate::error::{DomainError, Errors, Result};
 use crate::model::{Company, Contact, Deal, Lead, Tag, Tagging};
+use crate::records::find_tag;
 
 /// What a tag can label.
 pub const TAG_TYPES: &[&str] = &["contact", "lead", "deal"];
