@@ -9,44 +9,17 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use kith_domain::actions::{ACTION_STATUSES, ActionDraft, StreamOf, stream_order};
 use kith_domain::model::{Action, Company, Contact};
-use kith_domain::{Actor, Crm, DomainError};
+use kith_domain::{Actor, DomainError};
 use kith_http::AppState;
-use kith_store::{Field, Filter, ListQuery, Op, Value as SV};
-use serde_json::{Value, json};
+use kith_store::{Field, Filter, ListQuery, Op};
+use serde_json::json;
 
 use crate::auth::Caller;
+use crate::contact_query::company_contact_ids;
 use crate::input::Input;
 use crate::params::{Params, path_id, read_input};
-use crate::wire::{ApiError, ApiResult, hex_id, ok, time};
-
-pub fn render_action(a: &Action) -> Value {
-    let mut v = json!({
-        "id": hex_id(a.id),
-        "assignee_id": hex_id(a.assignee_id),
-        "contact_id": a.contact_id.map(hex_id).unwrap_or_default(),
-        "text": a.text,
-        "status": a.status,
-        "position": a.position,
-        "done": a.status == "done",
-        "externally_controlled": false,
-        "created_at": time(a.created_at),
-        "modified_at": time(a.updated_at),
-    });
-    if let Some(d) = &a.date {
-        v["date"] = json!(d);
-    }
-    if let Some(t) = a.exact_time {
-        v["exact_time"] = json!(t.timestamp());
-    }
-    if let Some(t) = a.done_at {
-        v["done_at"] = json!(t.date_naive().format("%Y-%m-%d").to_string());
-    }
-    v
-}
-
-pub(crate) fn action_data(a: &Action) -> Value {
-    json!({ "action": render_action(a) })
-}
+use crate::render::action::{action_data, render_action};
+use crate::wire::{ApiError, ApiResult, ok};
 
 /// One action OnePage can show: one with a person.
 async fn action_of(st: &AppState, actor: Actor, id: i64) -> ApiResult<Action> {
@@ -211,12 +184,6 @@ pub async fn operate(st: AppState, actor: Actor, id: String, op: Operation) -> A
     Ok(ok(StatusCode::OK, action_data(&action)))
 }
 
-/// Ids of the live contacts of a company (for per-company lists).
-pub async fn company_contact_ids(crm: &Crm, actor: Actor, company_id: i64) -> ApiResult<Vec<SV>> {
-    let contacts = crm.all::<Contact>(actor, Some(Filter::eq("company_id", company_id))).await?;
-    Ok(contacts.into_iter().map(|c| SV::Int(c.id)).collect())
-}
-
 /// `GET /actions` and its per-contact and per-company forms.
 async fn list_actions(st: &AppState, actor: Actor, params: &Params, scope: Option<Filter>) -> ApiResult {
     let paging = params.paging()?;
@@ -306,9 +273,9 @@ async fn stream(st: &AppState, actor: Actor, params: &Params, of: StreamOf) -> A
     let lk = st.crm.contact_lookups(actor).await?;
     let paging = params.paging()?;
     // The stream takes the contact list's filters; its order is the stream's own.
-    let (contacts_query, _, _) = crate::contacts::list_query(params.pairs(), &lk, actor.user_id)?;
+    let (contacts_query, _, _) = crate::contact_query::list_query(params.pairs(), &lk, actor.user_id)?;
     let mut contacts_filter = contacts_query.filter;
-    for f in crate::filters::contact_scope(&st.crm, actor, params).await? {
+    for f in crate::contact_query::contact_scope(&st.crm, actor, params).await? {
         contacts_filter = Some(Filter::and(contacts_filter, f));
     }
     // Filters on the contact go to the database; only `waiting` looks at the actions.
@@ -336,7 +303,7 @@ async fn stream(st: &AppState, actor: Actor, params: &Params, of: StreamOf) -> A
     let slots = slots.into_iter().skip(paging.offset() as usize).take(paging.per_page as usize).collect();
     let page = st.crm.stream_entries(actor, slots).await?;
     let contacts: Vec<Contact> = page.iter().map(|e| e.contact.clone()).collect();
-    let rendered = crate::contacts::render_contacts(&st.crm, actor, &lk, &contacts).await?;
+    let rendered = crate::render::contact::render_contacts(&st.crm, actor, &lk, &contacts).await?;
     let items = page
         .iter()
         .zip(rendered)

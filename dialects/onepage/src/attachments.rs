@@ -16,73 +16,26 @@ use base64::Engine;
 use chrono::Utc;
 use hmac::{Hmac, Mac};
 use kith_domain::files::{AttachedTo, AttachmentSource, MAX_FILE_BYTES, Upload};
-use kith_domain::model::{Attachment, Company, Contact};
-use kith_domain::{Actor, Crm, DomainError, Entity};
+use kith_domain::model::{Company, Contact};
+use kith_domain::{Actor, DomainError, Entity};
 use kith_http::AppState;
 use kith_store::{Field, Filter, Value as SV};
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::Sha256;
 
 use crate::auth::Caller;
 use crate::images;
 use crate::input::Input;
 use crate::params::{Params, path_id, read_input, read_input_within};
-use crate::wire::{ApiError, ApiResult, hex_id, ok, parse_id, time};
+use crate::render::attachment::{attachment_data, file_path, render_attachment};
+use crate::wire::{ApiError, ApiResult, hex_id, ok, parse_id};
 
 /// How long an upload form stays valid.
 const FORM_VALIDITY_SECS: i64 = 3600;
 
-/// The path a stored file is downloaded from.
-pub fn file_path(file_id: i64) -> String {
-    format!("{}/files/{}", crate::MOUNT, hex_id(file_id))
-}
-
 /// A JSON body carrying a base64 file is larger than the file by a third.
 pub fn base64_body_limit() -> usize {
     MAX_FILE_BYTES / 3 * 4 + 64 * 1024
-}
-
-pub fn render_attachment(crm: &Crm, a: &Attachment) -> Value {
-    let mut v = json!({
-        "id": hex_id(a.id),
-        "filename": a.filename,
-        "pinned": a.pinned,
-        "size": a.size_bytes,
-        "storage_provider": a.link_type.clone().unwrap_or_else(|| "amazon".into()),
-    });
-    if let Some(name) = &a.custom_filename {
-        v["custom_filename"] = json!(name);
-    }
-    if let Some(at) = a.pinned_at.filter(|_| a.pinned) {
-        v["pinned_at"] = json!(time(at));
-    }
-    let url = match (&a.external_url, a.file_id) {
-        (Some(url), _) => Some(url.clone()),
-        (None, Some(file)) => Some(crm.file_url(file, file_path)),
-        (None, None) => None,
-    };
-    if let Some(url) = url {
-        v["url"] = json!(url);
-    }
-    v
-}
-
-/// Rendered attachments of records of one kind, by record id.
-pub async fn attachments_by_record(
-    crm: &Crm,
-    actor: Actor,
-    kind: &str,
-    ids: &[i64],
-) -> ApiResult<HashMap<i64, Vec<Value>>> {
-    let mut out: HashMap<i64, Vec<Value>> = HashMap::new();
-    for a in crm.attachments_of(actor, kind, ids).await? {
-        out.entry(a.reference_id).or_default().push(render_attachment(crm, &a));
-    }
-    Ok(out)
-}
-
-fn attachment_data(crm: &Crm, a: &Attachment) -> Value {
-    json!({ "attachment": render_attachment(crm, a) })
 }
 
 // ---- the upload form ----------------------------------------------------------------------
@@ -475,7 +428,7 @@ async fn set_contact_photo(
     let image = image_of(body).await?;
     let contact = st.crm.set_contact_photo(actor, id, Some(image), |f| st.crm.file_url(f, file_path)).await?;
     let lk = st.crm.contact_lookups(actor).await?;
-    Ok(ok(status, crate::contacts::contact_data(&st.crm, actor, &lk, &contact).await?))
+    Ok(ok(status, crate::render::contact::contact_data(&st.crm, actor, &lk, &contact).await?))
 }
 
 /// `DELETE /contacts/{id}/contact_photo`.
@@ -487,7 +440,7 @@ pub async fn remove_contact_photo(
     let id = path_id(&id, "contact")?;
     let contact = st.crm.set_contact_photo(actor, id, None, |f| st.crm.file_url(f, file_path)).await?;
     let lk = st.crm.contact_lookups(actor).await?;
-    Ok(ok(StatusCode::OK, crate::contacts::contact_data(&st.crm, actor, &lk, &contact).await?))
+    Ok(ok(StatusCode::OK, crate::render::contact::contact_data(&st.crm, actor, &lk, &contact).await?))
 }
 
 /// `POST|PATCH /companies/{id}/logo`.
@@ -501,7 +454,7 @@ pub async fn set_company_logo(
     st.crm.get::<Company>(actor, id).await?;
     let image = image_of(body).await?;
     let company = st.crm.set_company_logo(actor, id, Some(image), |f| st.crm.file_url(f, file_path)).await?;
-    Ok(ok(StatusCode::OK, crate::companies::company_data(&st.crm, actor, &company).await?))
+    Ok(ok(StatusCode::OK, crate::render::company::company_data(&st.crm, actor, &company).await?))
 }
 
 /// `DELETE /companies/{id}/logo`.
@@ -512,7 +465,7 @@ pub async fn remove_company_logo(
 ) -> ApiResult {
     let id = path_id(&id, "company")?;
     let company = st.crm.set_company_logo(actor, id, None, |f| st.crm.file_url(f, file_path)).await?;
-    Ok(ok(StatusCode::OK, crate::companies::company_data(&st.crm, actor, &company).await?))
+    Ok(ok(StatusCode::OK, crate::render::company::company_data(&st.crm, actor, &company).await?))
 }
 
 /// `GET /files/{id}`: the bytes, for the owning account only.

@@ -3,48 +3,16 @@
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use kith_domain::actions::stream_order;
-use kith_domain::model::{Action, Contact, User};
-use kith_domain::{Actor, CompanyLink, Crm, Lookups};
+use kith_domain::model::{Contact, User};
+use kith_domain::{Actor, CompanyLink};
 use kith_http::AppState;
-use kith_store::{Field, Filter, ListQuery, Op, Page, Sort, Value as SV};
-use serde_json::{Value, json};
+use kith_store::{Filter, ListQuery, Op, Page, Sort};
+use serde_json::json;
 
-use crate::actions::render_action;
 use crate::auth::Caller;
 use crate::params::{Params, path_id, read_input};
+use crate::render::contact::contact_items;
 use crate::wire::{ApiError, ApiResult, ok, parse_id};
-
-/// Contacts as `{contact, next_actions, next_action, queued_actions}`, with the caller's open actions.
-pub async fn contact_items(crm: &Crm, actor: Actor, lk: &Lookups, contacts: &[Contact]) -> ApiResult<Vec<Value>> {
-    let rendered = crate::contacts::render_contacts(crm, actor, lk, contacts).await?;
-    let ids: Vec<SV> = contacts.iter().map(|c| SV::Int(c.id)).collect();
-    let mut actions = if ids.is_empty() {
-        Vec::new()
-    } else {
-        let f = Filter::All(vec![
-            Filter::In { field: Field::col("contact_id"), values: ids },
-            Filter::eq("assignee_id", actor.user_id),
-            Filter::cmp("status", Op::Ne, "done"),
-        ]);
-        crm.all::<Action>(actor, Some(f)).await?
-    };
-    actions.sort_by(stream_order);
-    Ok(contacts
-        .iter()
-        .zip(rendered)
-        .map(|(c, rendered)| {
-            let mine: Vec<&Action> = actions.iter().filter(|a| a.contact_id == Some(c.id)).collect();
-            let next: Vec<Value> = mine.iter().filter(|a| a.is_next()).map(|a| render_action(a)).collect();
-            let queued: Vec<Value> = mine.iter().filter(|a| a.is_queued()).map(|a| render_action(a)).collect();
-            let mut item = json!({ "contact": rendered, "next_actions": next, "queued_actions": queued });
-            if let Some(first) = next.first() {
-                item["next_action"] = first.clone();
-            }
-            item
-        })
-        .collect())
-}
 
 async fn answer(st: &AppState, actor: Actor, contact: &Contact) -> ApiResult {
     let lk = st.crm.contact_lookups(actor).await?;

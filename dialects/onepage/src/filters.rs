@@ -56,7 +56,7 @@ async fn matching(st: &AppState, actor: Actor, filter: &SavedFilter, paging: Pag
         contacts.extend(st.crm.list::<Contact>(actor, &q).await?.rows);
     }
     let lk = st.crm.contact_lookups(actor).await?;
-    let rendered = crate::contacts::render_contacts(&st.crm, actor, &lk, &contacts).await?;
+    let rendered = crate::render::contact::render_contacts(&st.crm, actor, &lk, &contacts).await?;
     let mut data = paging.envelope("contacts", rendered.into_iter().map(|c| json!({ "contact": c })).collect(), total);
     data["filter"] = render_filter(filter);
     Ok(ok(StatusCode::OK, data))
@@ -91,46 +91,6 @@ pub async fn contacts(
             .ok_or_else(|| ApiError::bad_request("page must be a positive integer"))?,
     };
     matching(&st, actor, &filter, Paging { page, per_page: FILTERED_PER_PAGE }).await
-}
-
-/// Contact narrowing that needs the database: `filter_id`, `action_stream`, `has_actions_today`
-/// and `not_linked_with` (shared by `/contacts`, the streams and, through the contacts, `/deals`).
-pub async fn contact_scope(crm: &Crm, actor: Actor, params: &Params) -> ApiResult<Vec<Filter>> {
-    let mut out = Vec::new();
-    if let Some(id) = params.id("filter_id")? {
-        let saved = crm.get::<SavedFilter>(actor, id).await?;
-        out.push(crm.saved_filter_query(actor, &saved).await?);
-    }
-    let in_ids = |ids: Vec<i64>| Filter::In { field: Field::col("id"), values: ids.into_iter().map(SV::Int).collect() };
-    if params.flag("action_stream")?.unwrap_or(false) {
-        let stream = crm.action_stream(actor, StreamOf::User(actor.user_id), None).await?;
-        out.push(in_ids(stream.iter().map(|e| e.contact.id).collect()));
-    }
-    if params.flag("has_actions_today")?.unwrap_or(false) {
-        // Due today or earlier (overdue), or ASAP: what the caller has to do today.
-        let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
-        let f = Filter::All(vec![
-            Filter::eq("assignee_id", actor.user_id),
-            Filter::Any(vec![
-                Filter::eq("status", "asap"),
-                Filter::All(vec![
-                    Filter::In { field: Field::col("status"), values: vec!["date".into(), "date_time".into()] },
-                    Filter::cmp("date", kith_store::Op::Lte, today),
-                ]),
-            ]),
-        ]);
-        let actions = crm.all::<kith_domain::model::Action>(actor, Some(f)).await?;
-        out.push(in_ids(actions.iter().filter_map(|a| a.contact_id).collect()));
-        out.push(Filter::eq("owner_id", actor.user_id));
-    }
-    if let Some(company) = params.id("not_linked_with")? {
-        if params.get("company_id").is_some() {
-            return Err(ApiError::bad_request("not_linked_with cannot be used with company_id"));
-        }
-        let linked = crm.linked_contacts(actor, company).await?;
-        out.push(Filter::Not(Box::new(in_ids(linked.iter().map(|c| c.id).collect()))));
-    }
-    Ok(out)
 }
 
 /// This module's routes, relative to the dialect's mount.

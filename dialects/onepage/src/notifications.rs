@@ -8,8 +8,8 @@ use kith_store::{Filter, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::deals::short_name;
 use crate::params::{Params, path_id};
+use crate::render::common::short_name;
 use crate::wire::{ApiResult, hex_id, ok, time};
 
 fn render(n: &Notification, users: &[User]) -> Value {

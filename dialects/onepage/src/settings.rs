@@ -16,8 +16,8 @@ use kith_store::{Filter, Sort};
 use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
-use crate::contacts::render_custom_field;
 use crate::params::{Params, path_id, read_input};
+use crate::render::common::render_custom_field;
 use crate::wire::{ApiError, ApiResult, hex_id, ok};
 
 // ---- users ---------------------------------------------------------------------------------

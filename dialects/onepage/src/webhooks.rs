@@ -51,37 +51,37 @@ async fn record_data(crm: &Crm, actor: Actor, kind: &str, id: i64) -> ApiResult<
         "contact" => match crm.find_any::<Contact>(actor, id).await? {
             Some(c) => {
                 let lk = crm.contact_lookups(actor).await?;
-                crate::contacts::contact_data(crm, actor, &lk, &c).await?
+                crate::render::contact::contact_data(crm, actor, &lk, &c).await?
             }
             None => json!({}),
         },
         "company" => match crm.find_any::<Company>(actor, id).await? {
-            Some(c) => crate::companies::company_data(crm, actor, &c).await?,
+            Some(c) => crate::render::company::company_data(crm, actor, &c).await?,
             None => json!({}),
         },
         "deal" => match crm.find_any::<Deal>(actor, id).await? {
             Some(d) if d.contact_id.is_none() => return Ok(None),
-            Some(d) => crate::deals::deal_data(crm, actor, &d).await?,
+            Some(d) => crate::render::deal::deal_data(crm, actor, &d).await?,
             None => json!({}),
         },
         "action" => match crm.find_any::<Action>(actor, id).await? {
             Some(a) if a.contact_id.is_none() => return Ok(None),
-            Some(a) => crate::actions::action_data(&a),
+            Some(a) => crate::render::action::action_data(&a),
             None => json!({}),
         },
         "note" => match crm.find_any::<Note>(actor, id).await? {
             Some(n) if n.contact_id.is_none() => return Ok(None),
-            Some(n) => crate::engagements::note_data(crm, actor, &n).await?,
+            Some(n) => crate::render::engagement::note_data(crm, actor, &n).await?,
             None => json!({}),
         },
         "call" => match crm.find_any::<Call>(actor, id).await? {
             Some(c) if c.contact_id.is_none() => return Ok(None),
-            Some(c) => crate::engagements::call_data(crm, actor, &c).await?,
+            Some(c) => crate::render::engagement::call_data(crm, actor, &c).await?,
             None => json!({}),
         },
         "meeting" => match crm.find_any::<Meeting>(actor, id).await? {
             Some(m) if m.contact_id.is_none() => return Ok(None),
-            Some(m) => crate::engagements::meeting_data(crm, actor, &m).await?,
+            Some(m) => crate::render::engagement::meeting_data(crm, actor, &m).await?,
             None => json!({}),
         },
         _ => return Ok(None),
