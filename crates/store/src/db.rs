@@ -15,6 +15,8 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::error::{Result, StoreError};
+pub use crate::events::Operation;
+use crate::events::RecordedEvent;
 use crate::ids::IdBlock;
 use crate::query::{Cursor, ListPage, ListQuery, Page, Visibility};
 use crate::schema;
@@ -399,27 +401,7 @@ pub struct Tx {
     /// Entity kinds this transaction wrote.
     touched: Vec<&'static str>,
     /// Events this transaction recorded, fanned out to webhooks at commit.
-    pub(crate) events: Vec<crate::outbox::RecordedEvent>,
-}
-
-/// What a write did to a row, as recorded in the event log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Created,
-    Updated,
-    Deleted,
-    Restored,
-}
-
-impl Operation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Created => "created",
-            Operation::Updated => "updated",
-            Operation::Deleted => "deleted",
-            Operation::Restored => "restored",
-        }
-    }
+    pub(crate) events: Vec<RecordedEvent>,
 }
 
 impl Tx {
@@ -559,7 +541,7 @@ impl Tx {
                 (event_id, event)
             })
             .collect();
-        self.events.extend(ids.iter().zip(&events).map(|(id, (event_id, _))| crate::outbox::RecordedEvent {
+        self.events.extend(ids.iter().zip(&events).map(|(id, (event_id, _))| RecordedEvent {
             id: *event_id,
             kind: spec.kind,
             entity_id: *id,
@@ -733,7 +715,7 @@ impl Tx {
     /// Appends to the event log, in this transaction.
     pub async fn record(&mut self, kind: &'static str, entity_id: i64, op: Operation, changed: &[&str]) -> Result<()> {
         let id = self.next_id().await?;
-        self.events.push(crate::outbox::RecordedEvent { id, kind, entity_id, operation: op });
+        self.events.push(RecordedEvent { id, kind, entity_id, operation: op });
         let values = vec![
             Value::Text(kind.to_owned()),
             Value::Int(entity_id),

@@ -5,6 +5,7 @@
 
 mod db;
 mod error;
+mod events;
 mod ids;
 pub mod outbox;
 pub mod query;

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::db::{Operation, Store, Tx};
+use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
+use crate::events::RecordedEvent;
 use crate::query::ListQuery;
 use crate::sql::{Backend, bind};
 use crate::system::{WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES, WEBHOOKS};
@@ -18,15 +19,6 @@ use crate::value::{ColumnType, Value, now};
 /// Kinds whose changes are never delivered: tenants, credentials and the webhook machinery.
 pub const UNDELIVERED_KINDS: &[&str] =
     &["account", "api_key", "event", "file", "webhook", "webhook_delivery", "webhook_attempt", "notification"];
-
-/// An event written by the current transaction.
-#[derive(Debug, Clone)]
-pub(crate) struct RecordedEvent {
-    pub id: i64,
-    pub kind: &'static str,
-    pub entity_id: i64,
-    pub operation: Operation,
-}
 
 /// A delivery a sender holds the lease of, with what it needs to send it.
 #[derive(Debug, Clone)]
