@@ -1,28 +1,72 @@
 //! The Kith server: mounts every dialect on one router, with request ids, metrics, health
-//! checks, body limits and graceful shutdown.
+//! checks, body limits, request and connection timeouts, a connection cap and graceful shutdown.
 
 use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, StatusCode};
-use axum::response::IntoResponse;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kith_domain::Crm;
 use kith_domain::files::Files;
 use kith_http::{AppState, HttpConfig};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
-use tower::Layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 pub mod seed;
+mod server;
 
+pub use kith_http::DEFAULT_REQUEST_TIMEOUT;
 pub use kith_http::HttpConfig as Config;
+
+/// The default `ServeConfig::header_read_timeout`.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default `ServeConfig::idle_timeout`.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// The default `ServeConfig::max_connections`.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 4096;
+
+/// What `serve` needs: the application's settings and the limits on connections.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub http: HttpConfig,
+    /// How long a client may take to send a request head (request line and headers): from
+    /// connecting for the first request, from its first byte for a later one. Past it the
+    /// connection is closed. `None`: no limit.
+    pub header_read_timeout: Option<Duration>,
+    /// How long a connection may stay open with no request in progress after a response, or
+    /// with a response its client does not read. Past it the connection is closed. `None`: no
+    /// limit.
+    pub idle_timeout: Option<Duration>,
+    /// Most connections served at once (at least 1). Further connections wait in the listen
+    /// queue until one closes.
+    pub max_connections: u32,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig::from(HttpConfig::default())
+    }
+}
+
+impl From<HttpConfig> for ServeConfig {
+    fn from(http: HttpConfig) -> Self {
+        ServeConfig {
+            http,
+            header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 
@@ -73,12 +117,18 @@ pub fn webhook_sender(crm: Crm, settings: kith_webhooks::Settings) -> anyhow::Re
 /// The whole HTTP application.
 pub fn app(crm: Crm, config: HttpConfig) -> Router {
     prometheus();
+    let request_timeout = config.request_timeout;
     let state = AppState { crm, config: Arc::new(config) };
-    Router::new()
+    let mut router = Router::new()
         .nest(kith_onepage::MOUNT, kith_onepage::router())
         .nest(kith_sell::MOUNT, kith_sell::router())
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_page))
+        .route("/metrics", get(metrics_page));
+    if let Some(limit) = request_timeout {
+        // Inside the metrics layer, so a request cut short is counted under its route as a 503.
+        router = router.layer(axum::middleware::from_fn_with_state(limit, time_limit));
+    }
+    router
         .layer(axum::middleware::from_fn(kith_http::track_metrics))
         .with_state(state)
         .layer(CatchPanicLayer::new())
@@ -105,7 +155,7 @@ async fn metrics_page(State(st): State<AppState>) -> impl IntoResponse {
 }
 
 /// Rewrites paths before routing (OnePage's optional `.json` suffix).
-fn rewrite(mut req: Request) -> Request {
+pub(crate) fn rewrite(mut req: Request) -> Request {
     if let Some(path) = kith_onepage::strip_json_suffix(req.uri().path()) {
         let pq = match req.uri().query() {
             Some(q) => format!("{path}?{q}"),
@@ -122,18 +172,54 @@ fn rewrite(mut req: Request) -> Request {
     req
 }
 
-/// Serves until `shutdown` completes, then finishes in-flight requests.
+/// Answers a request that takes longer than `limit` with a 503 in its dialect's error shape;
+/// the handler is dropped (a write it had not committed is rolled back).
+async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let (onepage, sell) = (path.starts_with(kith_onepage::MOUNT), path.starts_with(kith_sell::MOUNT));
+    let request_id = req.headers().get(&REQUEST_ID).cloned();
+    let Ok(response) = tokio::time::timeout(limit, next.run(req)).await else {
+        tracing::warn!(limit_ms = limit.as_millis() as u64, "request timed out");
+        let message = format!("The request took longer than {} ms; it was abandoned.", limit.as_millis());
+        let status = StatusCode::SERVICE_UNAVAILABLE;
+        if onepage {
+            let errors = Default::default();
+            let error = kith_onepage::wire::ApiError {
+                status,
+                message: "Service unavailable",
+                error_name: "request_timeout",
+                error_message: message,
+                errors,
+            };
+            return error.into_response();
+        }
+        if sell {
+            // Sell's error body gives the request id as its `logref`.
+            let id = request_id.and_then(|v| v.to_str().ok().map(str::to_owned)).unwrap_or_default();
+            return kith_sell::wire::REQUEST_ID
+                .sync_scope(id, || kith_sell::wire::ApiError::new(status, "request_timeout", message).into_response());
+        }
+        return (status, axum::Json(serde_json::json!({ "status": "unavailable", "message": message })))
+            .into_response();
+    };
+    response
+}
+
+/// Serves until `shutdown` completes, then lets the requests in flight finish. `config` is a
+/// `ServeConfig`, or an `HttpConfig` for the default connection limits.
 pub async fn serve(
     listener: TcpListener,
     crm: Crm,
-    config: HttpConfig,
+    config: impl Into<ServeConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = app(crm, config);
-    let service = tower::util::MapRequestLayer::new(rewrite).layer(router);
-    axum::serve(listener, axum::ServiceExt::<Request>::into_make_service(service))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let config = config.into();
+    let limits = server::Limits {
+        header_read_timeout: config.header_read_timeout,
+        idle_timeout: config.idle_timeout,
+        max_connections: config.max_connections,
+    };
+    server::run(listener, app(crm, config.http), limits, shutdown).await
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -5,6 +5,7 @@ mod auth_schemes;
 mod cli;
 mod common;
 mod isolation;
+mod limits;
 mod onepage_activities;
 mod onepage_contact_ops;
 mod onepage_contacts;
