@@ -371,7 +371,11 @@ enum KeyCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Revoke an API key: it stops working at once.
+    /// Revoke an API key: a running server refuses it within 2 seconds.
+    ///
+    /// Each server process remembers a key it has checked for up to 2 seconds, so a server that
+    /// checked the key just before may accept it for up to 2 seconds more. (A key revoked through
+    /// the server itself, by OnePage's `change_auth_key`, is refused by that server at once.)
     Revoke {
         #[arg(long)]
         account: i64,
@@ -379,7 +383,8 @@ enum KeyCommand {
         #[arg(long)]
         key: i64,
     },
-    /// Revoke an API key and issue its replacement.
+    /// Revoke an API key and issue its replacement; a running server refuses the old key within
+    /// 2 seconds, as with `revoke`.
     Rotate {
         #[arg(long)]
         account: i64,

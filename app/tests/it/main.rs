@@ -14,6 +14,7 @@ mod onepage_filters;
 mod onepage_relationships;
 mod onepage_settings;
 mod openapi_validator;
+mod revocation;
 mod seed;
 mod sell;
 mod sell_activities;
