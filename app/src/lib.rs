@@ -1,28 +1,72 @@
 //! The Kith server: mounts every dialect on one router, with request ids, metrics, health
-//! checks, body limits and graceful shutdown.
+//! checks, body limits, request and connection timeouts, a connection cap and graceful shutdown.
 
 use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, StatusCode};
-use axum::response::IntoResponse;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kith_domain::Crm;
 use kith_domain::files::Files;
 use kith_http::{AppState, Dialect, HttpConfig};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
-use tower::Layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 pub mod seed;
+mod server;
 
+pub use kith_http::DEFAULT_REQUEST_TIMEOUT;
 pub use kith_http::HttpConfig as Config;
+
+/// The default `ServeConfig::header_read_timeout`.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default `ServeConfig::idle_timeout`.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// The default `ServeConfig::max_connections`.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 4096;
+
+/// What `serve` needs: the application's settings and the limits on connections.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub http: HttpConfig,
+    /// How long a client may take to send a request head (request line and headers): from
+    /// connecting for the first request, from its first byte for a later one. Past it the
+    /// connection is closed. `None`: no limit.
+    pub header_read_timeout: Option<Duration>,
+    /// How long a connection may stay open with no request in progress after a response, or
+    /// with a response its client does not read. Past it the connection is closed. `None`: no
+    /// limit.
+    pub idle_timeout: Option<Duration>,
+    /// Most connections served at once (at least 1). Further connections wait in the listen
+    /// queue until one closes.
+    pub max_connections: u32,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig::from(HttpConfig::default())
+    }
+}
+
+impl From<HttpConfig> for ServeConfig {
+    fn from(http: HttpConfig) -> Self {
+        ServeConfig {
+            http,
+            header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 
@@ -37,8 +81,16 @@ pub fn database_url(database: Option<&str>, data_dir: &Path) -> anyhow::Result<S
 }
 
 /// Every dialect the server speaks, each mounted at its own path.
-pub fn dialects() -> Vec<Arc<dyn Dialect>> {
-    vec![Arc::new(kith_onepage::OnePage), Arc::new(kith_sell::Sell)]
+pub fn dialects() -> &'static [Arc<dyn Dialect>] {
+    static DIALECTS: OnceLock<Vec<Arc<dyn Dialect>>> = OnceLock::new();
+    DIALECTS.get_or_init(|| vec![Arc::new(kith_onepage::OnePage), Arc::new(kith_sell::Sell)])
+}
+
+/// The dialect serving `path`, by its mount.
+fn dialect_of(path: &str) -> Option<&'static Arc<dyn Dialect>> {
+    dialects()
+        .iter()
+        .find(|d| path.strip_prefix(d.mount()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
 }
 
 /// Opens and migrates the database; stored files go to `files`.
@@ -78,14 +130,18 @@ pub fn webhook_sender(crm: Crm, settings: kith_webhooks::Settings) -> anyhow::Re
 /// The whole HTTP application.
 pub fn app(crm: Crm, config: HttpConfig) -> Router {
     prometheus();
+    let request_timeout = config.request_timeout;
     let state = AppState { crm, config: Arc::new(config) };
     let mut router = Router::new();
     for dialect in dialects() {
-        router = router.nest(dialect.mount(), kith_http::mounted(dialect));
+        router = router.nest(dialect.mount(), kith_http::mounted(dialect.clone()));
+    }
+    router = router.route("/healthz", get(healthz)).route("/metrics", get(metrics_page));
+    if let Some(limit) = request_timeout {
+        // Inside the metrics layer, so a request cut short is counted under its route as a 503.
+        router = router.layer(axum::middleware::from_fn_with_state(limit, time_limit));
     }
     router
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_page))
         .layer(axum::middleware::from_fn(kith_http::track_metrics))
         .with_state(state)
         .layer(CatchPanicLayer::new())
@@ -112,8 +168,8 @@ async fn metrics_page(State(st): State<AppState>) -> impl IntoResponse {
 }
 
 /// Rewrites paths before routing, as each dialect asks (OnePage's optional `.json` suffix).
-fn rewrite(dialects: &[Arc<dyn Dialect>], mut req: Request) -> Request {
-    if let Some(path) = dialects.iter().find_map(|d| d.rewrite_path(req.uri().path())) {
+pub(crate) fn rewrite(mut req: Request) -> Request {
+    if let Some(path) = dialects().iter().find_map(|d| d.rewrite_path(req.uri().path())) {
         let pq = match req.uri().query() {
             Some(q) => format!("{path}?{q}"),
             None => path,
@@ -129,19 +185,41 @@ fn rewrite(dialects: &[Arc<dyn Dialect>], mut req: Request) -> Request {
     req
 }
 
-/// Serves until `shutdown` completes, then finishes in-flight requests.
+/// Answers a request that takes longer than `limit` with a 503 in its dialect's error shape;
+/// the handler is dropped (a write it had not committed is rolled back).
+async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    let dialect = dialect_of(req.uri().path());
+    let request_id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let Ok(response) = tokio::time::timeout(limit, next.run(req)).await else {
+        tracing::warn!(limit_ms = limit.as_millis() as u64, "request timed out");
+        let message = format!("The request took longer than {} ms; it was abandoned.", limit.as_millis());
+        return match dialect {
+            Some(d) => d.timed_out(message, request_id.as_deref()),
+            None => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({ "status": "unavailable", "message": message })),
+            )
+                .into_response(),
+        };
+    };
+    response
+}
+
+/// Serves until `shutdown` completes, then lets the requests in flight finish. `config` is a
+/// `ServeConfig`, or an `HttpConfig` for the default connection limits.
 pub async fn serve(
     listener: TcpListener,
     crm: Crm,
-    config: HttpConfig,
+    config: impl Into<ServeConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = app(crm, config);
-    let dialects = dialects();
-    let service = tower::util::MapRequestLayer::new(move |req| rewrite(&dialects, req)).layer(router);
-    axum::serve(listener, axum::ServiceExt::<Request>::into_make_service(service))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let config = config.into();
+    let limits = server::Limits {
+        header_read_timeout: config.header_read_timeout,
+        idle_timeout: config.idle_timeout,
+        max_connections: config.max_connections,
+    };
+    server::run(listener, app(crm, config.http), limits, shutdown).await
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -60,6 +60,8 @@ enum Command {
         #[arg(long, default_value_t = 2 * 1024 * 1024, env = "KITH_JSON_BODY_LIMIT")]
         json_body_limit: usize,
         #[command(flatten)]
+        limits: LimitArgs,
+        #[command(flatten)]
         webhooks: WebhookArgs,
     },
     /// Create or upgrade the database schema, then exit.
@@ -110,6 +112,46 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+}
+
+/// How long `serve` waits for clients and requests, and how many connections it serves at once.
+#[derive(Args)]
+struct LimitArgs {
+    /// How long a client may take to send a request's line and headers, from connecting (or
+    /// from the first byte of a later request on the connection), in milliseconds; then the
+    /// connection is closed. 0: no limit.
+    #[arg(long, default_value_t = kith::DEFAULT_HEADER_READ_TIMEOUT.as_millis() as u64, env = "KITH_HEADER_READ_TIMEOUT_MS")]
+    header_read_timeout_ms: u64,
+    /// How long a connection may stay open with no request after a response (or with a response
+    /// its client does not read), in milliseconds; then it is closed. 0: no limit.
+    #[arg(long, default_value_t = kith::DEFAULT_IDLE_TIMEOUT.as_millis() as u64, env = "KITH_IDLE_TIMEOUT_MS")]
+    idle_timeout_ms: u64,
+    /// Longest time to answer a request, reading its body included, in milliseconds; a request
+    /// that takes longer is answered `503`. 0: no limit.
+    #[arg(long, default_value_t = kith::DEFAULT_REQUEST_TIMEOUT.as_millis() as u64, env = "KITH_REQUEST_TIMEOUT_MS")]
+    request_timeout_ms: u64,
+    /// Most client connections served at once; further ones wait in the listen queue until one
+    /// closes.
+    #[arg(
+        long,
+        default_value_t = kith::DEFAULT_MAX_CONNECTIONS,
+        env = "KITH_MAX_HTTP_CONNECTIONS",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    max_http_connections: u32,
+}
+
+impl LimitArgs {
+    fn config(&self, json_body_limit: usize) -> kith::ServeConfig {
+        use std::time::Duration;
+        let ms = |v: u64| (v > 0).then(|| Duration::from_millis(v));
+        kith::ServeConfig {
+            http: kith::Config { json_body_limit, request_timeout: ms(self.request_timeout_ms) },
+            header_read_timeout: ms(self.header_read_timeout_ms),
+            idle_timeout: ms(self.idle_timeout_ms),
+            max_connections: self.max_http_connections,
+        }
+    }
 }
 
 /// How `serve` sends webhooks.
@@ -329,7 +371,11 @@ enum KeyCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Revoke an API key: it stops working at once.
+    /// Revoke an API key: a running server refuses it within 2 seconds.
+    ///
+    /// Each server process remembers a key it has checked for up to 2 seconds, so a server that
+    /// checked the key just before may accept it for up to 2 seconds more. (A key revoked through
+    /// the server itself, by OnePage's `change_auth_key`, is refused by that server at once.)
     Revoke {
         #[arg(long)]
         account: i64,
@@ -337,7 +383,8 @@ enum KeyCommand {
         #[arg(long)]
         key: i64,
     },
-    /// Revoke an API key and issue its replacement.
+    /// Revoke an API key and issue its replacement; a running server refuses the old key within
+    /// 2 seconds, as with `revoke`.
     Rotate {
         #[arg(long)]
         account: i64,
@@ -398,14 +445,14 @@ async fn main() -> anyhow::Result<()> {
     let url = kith::database_url(cli.db.database.as_deref(), &cli.db.data_dir)?;
     let files = kith::local_files(&cli.db.data_dir, &cli.db.public_url);
     match cli.command {
-        Command::Serve { listen, max_connections, json_body_limit, webhooks } => {
+        Command::Serve { listen, max_connections, json_body_limit, limits, webhooks } => {
             let public = if cli.db.public_url.trim().is_empty() {
                 format!("http://{listen}")
             } else {
                 cli.db.public_url.clone()
             };
             let files = kith::local_files(&cli.db.data_dir, &public);
-            serve(&url, &listen, max_connections, json_body_limit, &webhooks, files).await
+            serve(&url, &listen, max_connections, limits.config(json_body_limit), &webhooks, files).await
         }
         Command::Webhook(cmd) => webhook_command(&kith::open(&url, 2, files.clone()).await?, cmd).await,
         Command::Migrate => {
@@ -616,7 +663,7 @@ async fn serve(
     url: &str,
     listen: &str,
     max_connections: u32,
-    json_body_limit: usize,
+    config: kith::ServeConfig,
     webhooks: &WebhookArgs,
     files: kith_domain::files::Files,
 ) -> anyhow::Result<()> {
@@ -633,7 +680,6 @@ async fn serve(
         println!("  curl -u {user}:{} http://{addr}/api/v3/contacts", acc.key.secret);
     }
     tracing::info!(%addr, backend = ?crm.store().backend(), "kith listening");
-    let config = kith::Config { json_body_limit };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sender = if webhooks.no_webhooks {
         None

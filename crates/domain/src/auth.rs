@@ -88,7 +88,9 @@ impl Crm {
         Ok(key)
     }
 
-    /// Revokes a key; it stops working at once.
+    /// Revokes a key. This process refuses it from the moment this returns (the commit drops
+    /// the callers it cached); another process that checked the key (a replica, the server when
+    /// the command line revokes) may accept it from its cache for up to `cache::TTL` more.
     pub async fn revoke_key(&self, account_id: i64, key_id: i64) -> Result<()> {
         let mut tx = self.store().begin(account_id, None).await?;
         revoke_in(&mut tx, key_id).await?;

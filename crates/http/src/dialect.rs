@@ -30,6 +30,9 @@ pub trait Dialect: Send + Sync + 'static {
     }
     /// A 400 in the dialect's error shape, for requests the kit refuses before any handler.
     fn bad_request(&self, message: String) -> Response;
+    /// A 503 in the dialect's error shape for a request abandoned after the server's request
+    /// time limit (`request_id` is the answer's `Request-Id`, for dialects that quote it).
+    fn timed_out(&self, message: String, request_id: Option<&str>) -> Response;
 }
 
 /// The dialect's router with the guards every dialect shares: query strings holding a NUL

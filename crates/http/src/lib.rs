@@ -17,7 +17,7 @@ pub use errors::{WireError, from_domain};
 pub use paging::{LimitOffset, PageNumber, PagingError, limit_offset, page_number};
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderMap;
@@ -26,16 +26,22 @@ use axum::response::Response;
 use base64::Engine;
 use kith_domain::Crm;
 
-/// Settings the adapters read.
+/// Settings the adapters read, and the server's per-request limits.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Largest JSON request body accepted, in bytes.
     pub json_body_limit: usize,
+    /// Longest a request may take, from its head being read to its response being ready (reading
+    /// the body included); a request that takes longer is answered 503. `None`: no limit.
+    pub request_timeout: Option<Duration>,
 }
+
+/// The default `HttpConfig::request_timeout`.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { json_body_limit: 2 * 1024 * 1024 }
+        HttpConfig { json_body_limit: 2 * 1024 * 1024, request_timeout: Some(DEFAULT_REQUEST_TIMEOUT) }
     }
 }
 

@@ -56,6 +56,13 @@ impl kith_http::Dialect for OnePage {
     fn bad_request(&self, message: String) -> Response {
         ApiError::bad_request(message).into_response()
     }
+    fn timed_out(&self, message: String, _request_id: Option<&str>) -> Response {
+        let mut e = ApiError::bad_request(message);
+        e.status = StatusCode::SERVICE_UNAVAILABLE;
+        e.message = "Service unavailable";
+        e.error_name = "request_timeout";
+        e.into_response()
+    }
 }
 
 pub fn router() -> Router<AppState> {

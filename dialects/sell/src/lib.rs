@@ -55,6 +55,13 @@ impl kith_http::Dialect for Sell {
     fn bad_request(&self, message: String) -> axum::response::Response {
         axum::response::IntoResponse::into_response(ApiError::bad_request(message))
     }
+    fn timed_out(&self, message: String, request_id: Option<&str>) -> axum::response::Response {
+        // Sell's error body gives the request id as its `logref`.
+        let error = ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "request_timeout", message);
+        wire::REQUEST_ID.sync_scope(request_id.unwrap_or_default().to_owned(), || {
+            axum::response::IntoResponse::into_response(error)
+        })
+    }
 }
 
 pub fn router() -> Router<AppState> {

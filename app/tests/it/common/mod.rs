@@ -32,12 +32,18 @@ pub struct Reply {
     pub headers: reqwest::header::HeaderMap,
 }
 
+/// The settings the tests' servers run with: a small JSON body limit, default connection limits.
+pub fn test_config() -> kith::ServeConfig {
+    kith::ServeConfig::from(kith::Config { json_body_limit: 64 * 1024, ..Default::default() })
+}
+
 impl App {
     async fn start(
         label: &'static str,
         url: String,
         dir: Option<tempfile::TempDir>,
         pg: Option<PgTestDatabase>,
+        config: kith::ServeConfig,
     ) -> App {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -46,7 +52,6 @@ impl App {
         let owner = crm.create_account("Acme", "owner@acme.test").await.expect("create account");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server_crm = crm.clone();
-        let config = kith::Config { json_body_limit: 64 * 1024 };
         let server = tokio::spawn(async move {
             let _ = kith::serve(listener, server_crm, config, async {
                 let _ = rx.await;
@@ -121,13 +126,18 @@ impl App {
 
 /// The server on each configured backend.
 pub async fn apps() -> Vec<App> {
+    apps_with(test_config()).await
+}
+
+/// The server on each configured backend, with these settings.
+pub async fn apps_with(config: kith::ServeConfig) -> Vec<App> {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("kith.db").display());
-    let mut out = vec![App::start("sqlite", url, Some(dir), None).await];
+    let mut out = vec![App::start("sqlite", url, Some(dir), None, config.clone()).await];
     match pg_url() {
         Some(admin) => {
             let db = PgTestDatabase::create(&admin).await;
-            out.push(App::start("postgres", db.url.clone(), None, Some(db)).await);
+            out.push(App::start("postgres", db.url.clone(), None, Some(db), config).await);
         }
         None => eprintln!("note: {PG_ENV} is not set; running on SQLite only"),
     }
