@@ -223,6 +223,9 @@ pub enum Key {
     Seconds(String),
     /// No value, of a type: a branch whose entity has nothing at this key's position.
     Null(crate::value::ColumnType),
+    /// One number for all of a branch's rows: branches in an order of their own (several
+    /// branches may read one entity, each a part of its rows).
+    Int(i64),
 }
 
 /// The rows of one entity in a `UnionQuery`: those matching `filter`, with one key per position.

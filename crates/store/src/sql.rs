@@ -477,6 +477,7 @@ impl Builder {
                 };
                 (Expr::cust(sql), ColumnType::Int)
             }
+            Key::Int(n) => (Expr::cust(format!("CAST({n} AS BIGINT)")), ColumnType::Int),
             Key::Null(ty) => {
                 let sql = match self.backend {
                     Backend::Sqlite => "NULL".to_owned(),

@@ -1694,6 +1694,34 @@ async fn union_lists_two_entities_in_one_order() {
         let none = UnionQuery { branches: vec![], ..u.clone() };
         assert_eq!(s.list_union(a, &none).await.unwrap().rows, vec![], "{l}");
 
+        // Branches over one entity, each a part of it, in an order of their own.
+        let groups = UnionQuery {
+            branches: vec![
+                UnionBranch {
+                    spec: &WIDGETS,
+                    filter: Some(Filter::IsNull(c("email"))),
+                    keys: vec![Key::Int(2), Key::Field(c("name"))],
+                },
+                UnionBranch {
+                    spec: &WIDGETS,
+                    filter: Some(Filter::IsNotNull(c("email"))),
+                    keys: vec![Key::Int(1), Key::Null(ColumnType::Text)],
+                },
+            ],
+            dirs: vec![Dir::Asc, Dir::Desc],
+            offset: 1,
+            limit: 4,
+            with_total: true,
+        };
+        let page = s.list_union(a, &groups).await.unwrap();
+        let w = |i: usize| widgets[i].id;
+        assert_eq!(
+            page.rows,
+            vec![(1, w(2)), (1, w(4)), (0, w(3)), (0, w(1))],
+            "{l}: with email by id, then by name desc"
+        );
+        assert_eq!(page.total, Some(6), "{l}");
+
         // Keys must line up: same count, same types.
         let mut bad = u.clone();
         bad.branches[1].keys = vec![Key::Field(Field::col("id"))];
