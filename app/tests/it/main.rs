@@ -20,6 +20,7 @@ mod seed;
 mod sell;
 mod sell_activities;
 mod sell_catalog;
+mod sell_contact_pages;
 mod sell_deals;
 mod sell_sync;
 mod server;

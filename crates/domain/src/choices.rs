@@ -7,7 +7,7 @@
 //! ignoring case.
 
 use chrono::Utc;
-use kith_store::{Filter, ListQuery, Sort};
+use kith_store::{Filter, ListPage, ListQuery, Page, Sort};
 
 use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
 use crate::error::{DomainError, Errors, Result};
@@ -83,19 +83,38 @@ fn taken(e: DomainError) -> DomainError {
 impl Crm {
     /// Every value of a list, in order (its defaults first, made on first read).
     pub async fn choices(&self, actor: Actor, list: &str) -> Result<Vec<Choice>> {
-        check_list(list)?;
+        self.ensure_default_choices(actor, list).await?;
         let q = ListQuery::all().filter(Filter::eq("list", list)).sort(Sort::asc("position"));
-        let found = self.list::<Choice>(actor, &q).await?.rows;
+        Ok(self.list::<Choice>(actor, &q).await?.rows)
+    }
+
+    /// A page of a list's values (its defaults made on the list's first read): `q` filters,
+    /// sorts and pages them, in list order when it sorts by nothing.
+    pub async fn choices_page(&self, actor: Actor, list: &str, q: ListQuery) -> Result<ListPage<Choice>> {
+        self.ensure_default_choices(actor, list).await?;
+        let mut q = q.filter(Filter::eq("list", list));
+        if q.sorts.is_empty() {
+            q = q.sort(Sort::asc("position"));
+        }
+        self.list::<Choice>(actor, &q).await
+    }
+
+    /// Makes a list's defaults when it has none and no value yet.
+    async fn ensure_default_choices(&self, actor: Actor, list: &str) -> Result<()> {
+        check_list(list)?;
         let defaults = defaults(list);
-        if !found.is_empty() || defaults.is_empty() {
-            return Ok(found);
+        if defaults.is_empty() {
+            return Ok(());
+        }
+        let any = ListQuery::new(Page::Offset { offset: 0, limit: 1 }).filter(Filter::eq("list", list));
+        if !self.list::<Choice>(actor, &any).await?.rows.is_empty() {
+            return Ok(());
         }
         match self.insert_defaults(actor, list, &defaults).await {
-            // Another process made them first: read theirs.
-            Ok(()) | Err(DomainError::Conflict(_)) => {}
-            Err(e) => return Err(e),
+            // Another process made them first.
+            Ok(()) | Err(DomainError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
         }
-        Ok(self.list::<Choice>(actor, &q).await?.rows)
     }
 
     async fn insert_defaults(&self, actor: Actor, list: &str, defaults: &[(&str, &str)]) -> Result<()> {

@@ -91,6 +91,57 @@ impl Crm {
         Ok(self.list::<E>(actor, &q).await?.rows)
     }
 
+    /// Every live record matching `filter`, in the order of `sorts` (then id): for small
+    /// reference lists shown whole in an order (statuses by position, …).
+    pub async fn all_sorted<E: Entity>(
+        &self,
+        actor: Actor,
+        filter: Option<Filter>,
+        sorts: Vec<kith_store::Sort>,
+    ) -> Result<Vec<E>> {
+        let mut q = ListQuery::all();
+        q.filter = filter;
+        q.sorts = sorts;
+        Ok(self.list::<E>(actor, &q).await?.rows)
+    }
+
+    /// Of the live records `q` matches, the first of each value of `column` in `q`'s order
+    /// (each pipeline's first stage), listed and paged as `q` says.
+    pub async fn first_per<E: Entity>(&self, actor: Actor, column: &str, q: &ListQuery) -> Result<ListPage<E>> {
+        self.store.list_first_per(actor.account_id, E::SPEC, column, q).await?.try_map(E::from_row)
+    }
+
+    /// A page of the live records matching `filter`, group after group: those matching
+    /// `groups[0]` first, in id order, then those of `groups[1]`, and so on. Records of no group
+    /// are left out; a record in two groups is listed twice.
+    pub async fn list_in_groups<E: Entity>(
+        &self,
+        actor: Actor,
+        filter: Option<Filter>,
+        groups: Vec<Filter>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<E>> {
+        let branches = groups
+            .into_iter()
+            .enumerate()
+            .map(|(i, g)| kith_store::UnionBranch {
+                spec: E::SPEC,
+                filter: Some(Filter::and(filter.clone(), g)),
+                keys: vec![kith_store::Key::Int(i as i64)],
+            })
+            .collect();
+        let q = kith_store::UnionQuery { branches, dirs: vec![kith_store::Dir::Asc], offset, limit, with_total: false };
+        let ids: Vec<i64> =
+            self.store.list_union(actor.account_id, &q).await?.rows.into_iter().map(|(_, id)| id).collect();
+        let mut found: std::collections::HashMap<i64, E> = std::collections::HashMap::new();
+        for row in self.store.get_many(actor.account_id, E::SPEC, &ids).await? {
+            let e = E::from_row(row)?;
+            found.insert(e.id(), e);
+        }
+        Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
+    }
+
     /// Creates a record as given (after normalising). For entities without rules of their own.
     pub async fn create<E: Entity>(&self, actor: Actor, record: E) -> Result<E> {
         let mut tx = self.begin(actor).await?;

@@ -18,7 +18,7 @@ use crate::error::{Result, StoreError};
 pub use crate::events::Operation;
 use crate::events::RecordedEvent;
 use crate::ids::IdBlock;
-use crate::query::{Cursor, ListPage, ListQuery, Page, Visibility};
+use crate::query::{Cursor, ListPage, ListQuery, Page, UnionQuery, Visibility};
 use crate::schema;
 use crate::spec::{EntitySpec, Row};
 use crate::sql::{Backend, Builder, bind};
@@ -285,6 +285,78 @@ impl Store {
     pub async fn list(&self, account_id: i64, spec: &EntitySpec, q: &ListQuery) -> Result<ListPage<Row>> {
         let b = Builder { backend: self.backend(), account_id };
         with_reader!(self, c, c.list(&b, spec, q).await)
+    }
+
+    /// Of the rows `q` matches, the first of each value of `column` in `q`'s order (one per
+    /// contact: a contact's first action), listed, paged and counted as `q` says.
+    pub async fn list_first_per(
+        &self,
+        account_id: i64,
+        spec: &EntitySpec,
+        column: &str,
+        q: &ListQuery,
+    ) -> Result<ListPage<Row>> {
+        let b = Builder { backend: self.backend(), account_id };
+        with_reader!(self, c, c.list_first_per(&b, spec, column, q).await)
+    }
+
+    /// One page of a listing over several entities: the branch index and id of each row.
+    pub async fn list_union(&self, account_id: i64, u: &UnionQuery) -> Result<ListPage<(usize, i64)>> {
+        let b = Builder { backend: self.backend(), account_id };
+        with_reader!(self, c, c.list_union(&b, u).await)
+    }
+
+    /// Fills `column`, which a migration added with `empty` in every row, with a value derived
+    /// from each row, on every row of every account (soft-deleted ones too) that still holds
+    /// `empty`. Records no event and leaves `updated_at` alone: what the rows say has not
+    /// changed. Safe to run again and from several replicas at once. Returns the rows filled.
+    pub async fn fill_column(
+        &self,
+        spec: &EntitySpec,
+        column: &str,
+        empty: Value,
+        derive: impl Fn(&Row) -> std::result::Result<Value, String>,
+    ) -> Result<u64> {
+        const BATCH: u64 = 500;
+        let backend = self.backend();
+        let ty = spec.column(column).map(|c| c.ty).ok_or_else(|| StoreError::Query(format!("no column {column}")))?;
+        let mut filled = 0;
+        loop {
+            let mut q = Query::select();
+            q.column((Alias::new("t0"), Alias::new("account_id")));
+            for (name, _) in spec.select_columns() {
+                q.column((Alias::new("t0"), Alias::new(name)));
+            }
+            q.from_as(Alias::new(spec.table), Alias::new("t0"))
+                .and_where(Expr::col((Alias::new("t0"), Alias::new(column))).eq(Expr::val(bind(backend, ty, &empty)?)))
+                .order_by((Alias::new("t0"), Alias::new("account_id")), sea_query::Order::Asc)
+                .order_by((Alias::new("t0"), Alias::new("id")), sea_query::Order::Asc)
+                .limit(BATCH);
+            let mut types = vec![ColumnType::Int];
+            types.extend(spec.select_columns().iter().map(|(_, t)| *t));
+            let mut tx = self.begin_raw().await?;
+            let rows = tx.conn().fetch(&q, &types).await?;
+            let n = rows.len() as u64;
+            for mut vals in rows {
+                let account = vals.remove(0).as_int().unwrap_or_default();
+                let row = decode_row(spec, vals)?;
+                let value = derive(&row).map_err(|e| StoreError::Decode(format!("{} {}: {e}", spec.kind, row.id)))?;
+                if value == empty {
+                    return Err(StoreError::Query(format!("{column} of {} {} derives as empty", spec.kind, row.id)));
+                }
+                let mut stmt = Query::update();
+                stmt.table(Alias::new(spec.table))
+                    .value(Alias::new(column), Expr::val(bind(backend, ty, &value)?))
+                    .and_where(Expr::col(Alias::new("account_id")).eq(account))
+                    .and_where(Expr::col(Alias::new("id")).eq(row.id));
+                tx.conn().execute(&stmt).await?;
+            }
+            tx.commit().await?;
+            filled += n;
+            if n < BATCH {
+                return Ok(filled);
+            }
+        }
     }
 
     /// The ids of the live rows matching `filter`, in no particular order: for sets too large
@@ -840,13 +912,38 @@ impl Conn<'_> {
 
     async fn list(&mut self, b: &Builder, spec: &EntitySpec, q: &ListQuery) -> Result<ListPage<Row>> {
         let (stmt, key_types) = b.list(spec, q)?;
+        let count = if q.with_total { Some(b.count(spec, q)?) } else { None };
+        self.page(spec, q, &stmt, key_types, count).await
+    }
+
+    async fn list_first_per(
+        &mut self,
+        b: &Builder,
+        spec: &EntitySpec,
+        column: &str,
+        q: &ListQuery,
+    ) -> Result<ListPage<Row>> {
+        let (stmt, key_types) = b.first_per(spec, column, q)?;
+        let count = if q.with_total { Some(b.count_first_per(spec, column, q)?) } else { None };
+        self.page(spec, q, &stmt, key_types, count).await
+    }
+
+    /// Runs a page query of `q` (rows of `spec`, then the sort keys) and, when given, its count.
+    async fn page(
+        &mut self,
+        spec: &EntitySpec,
+        q: &ListQuery,
+        stmt: &sea_query::SelectStatement,
+        key_types: Vec<ColumnType>,
+        count: Option<sea_query::SelectStatement>,
+    ) -> Result<ListPage<Row>> {
         let mut types: Vec<ColumnType> = spec.select_columns().iter().map(|(_, t)| *t).collect();
         let width = types.len();
         types.extend(key_types);
         let limit = match &q.page {
             Page::Offset { limit, .. } | Page::After { limit, .. } => *limit as usize,
         };
-        let mut raw = self.fetch(&stmt, &types).await?;
+        let mut raw = self.fetch(stmt, &types).await?;
         let more = raw.len() > limit;
         raw.truncate(limit);
         let mut rows = Vec::with_capacity(raw.len());
@@ -859,14 +956,37 @@ impl Conn<'_> {
             (Page::After { .. }, true, Some(last), Some(keys)) => Some(Cursor { keys, id: last.id }),
             _ => None,
         };
-        let total = if q.with_total {
-            let count = b.count(spec, q)?;
+        let total = match count {
+            Some(count) => {
+                let n = self.fetch(&count, &[ColumnType::Int]).await?;
+                Some(n.first().and_then(|r| r.first()).and_then(Value::as_int).unwrap_or(0) as u64)
+            }
+            None => None,
+        };
+        Ok(ListPage { rows, total, next })
+    }
+
+    async fn list_union(&mut self, b: &Builder, u: &UnionQuery) -> Result<ListPage<(usize, i64)>> {
+        if u.branches.is_empty() {
+            return Ok(ListPage { rows: Vec::new(), total: u.with_total.then_some(0), next: None });
+        }
+        let (stmt, count) = b.union(u)?;
+        let mut raw = self.fetch(&stmt, &[ColumnType::Int, ColumnType::Int]).await?;
+        raw.truncate(usize::try_from(u.limit).unwrap_or(usize::MAX));
+        let rows = raw
+            .into_iter()
+            .map(|r| match (r.first().and_then(Value::as_int), r.get(1).and_then(Value::as_int)) {
+                (Some(branch), Some(id)) => Ok((branch as usize, id)),
+                _ => Err(StoreError::Decode("union row".into())),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let total = if u.with_total {
             let n = self.fetch(&count, &[ColumnType::Int]).await?;
             Some(n.first().and_then(|r| r.first()).and_then(Value::as_int).unwrap_or(0) as u64)
         } else {
             None
         };
-        Ok(ListPage { rows, total, next })
+        Ok(ListPage { rows, total, next: None })
     }
 }
 

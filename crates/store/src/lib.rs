@@ -21,7 +21,10 @@ pub mod value;
 pub use db::{Operation, Store, StoreOptions, Tx};
 pub use error::{Result, StoreError};
 pub use outbox::{ClaimedDelivery, DeliveryOutcome};
-pub use query::{Cursor, CustomType, Dir, Field, Filter, JsonStep, ListPage, ListQuery, Op, Page, Sort, Visibility};
+pub use query::{
+    Cursor, CustomType, Dir, Field, Filter, JsonStep, Key, ListPage, ListQuery, Op, Page, Sort, UnionBranch,
+    UnionQuery, Visibility,
+};
 pub use spec::{Column, EntitySpec, Row};
 pub use sql::Backend;
 pub use sync::{Ack, Acked, Pending, SyncPosition, SyncSessionRow};

@@ -208,6 +208,47 @@ impl ListQuery {
     }
 }
 
+/// A sort key of one branch of a `UnionQuery`, computed from that branch's row. Keys compare
+/// as sorts do: text ignoring ASCII case, nulls last ascending and first descending.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Key {
+    /// A field's value.
+    Field(Field),
+    /// Text columns joined with `separator`, a null column as empty text, and the separator's
+    /// characters trimmed off the end: with `" "`, last and first name give `lovelace ada`,
+    /// `lovelace` without a first name and ` ada` without a last name. Never null.
+    Joined { columns: Vec<String>, separator: String },
+    /// A time column to the whole second (as a wire format that shows seconds orders it), as
+    /// an integer: seconds since 1970.
+    Seconds(String),
+    /// No value, of a type: a branch whose entity has nothing at this key's position.
+    Null(crate::value::ColumnType),
+    /// One number for all of a branch's rows: branches in an order of their own (several
+    /// branches may read one entity, each a part of its rows).
+    Int(i64),
+}
+
+/// The rows of one entity in a `UnionQuery`: those matching `filter`, with one key per position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnionBranch {
+    pub spec: &'static EntitySpec,
+    pub filter: Option<Filter>,
+    pub keys: Vec<Key>,
+}
+
+/// One listing over the live rows of several entities (persons and organisations), ordered by
+/// key positions the branches share (each key of the same type in every branch), then by id
+/// (ids are unique across tables), and paged by offset. A page is a list of (branch, id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnionQuery {
+    pub branches: Vec<UnionBranch>,
+    /// The direction of each key position.
+    pub dirs: Vec<Dir>,
+    pub offset: u64,
+    pub limit: u64,
+    pub with_total: bool,
+}
+
 /// One page of rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListPage<R> {

@@ -1,10 +1,14 @@
 //! Turns entity specs and list queries into sea-query statements. Everything that differs
 //! between SQLite and PostgreSQL in a query lives in this module.
 
-use sea_query::{Alias, Cond, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement};
+use sea_query::{
+    Alias, Cond, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, UnionType, WindowStatement,
+};
 
 use crate::error::StoreError;
-use crate::query::{Cursor, CustomType, Dir, Field, Filter, JsonStep, ListQuery, Op, Page, Visibility};
+use crate::query::{
+    Cursor, CustomType, Dir, Field, Filter, JsonStep, Key, ListQuery, Op, Page, Sort, UnionQuery, Visibility,
+};
 use crate::spec::EntitySpec;
 use crate::value::{ColumnType, Value};
 
@@ -353,11 +357,23 @@ impl Builder {
         if let Some(f) = &q.filter {
             stmt.cond_where(self.filter(0, spec, f)?);
         }
-        let keys = q
-            .sorts
-            .iter()
-            .map(|s| Ok((self.field("t0", spec, &s.field)?, s.dir)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let key_types = self.order_and_page(&mut stmt, spec, q)?;
+        Ok((stmt, key_types))
+    }
+
+    fn sort_keys(&self, spec: &EntitySpec, sorts: &[Sort]) -> Result<Vec<(Resolved, Dir)>, StoreError> {
+        sorts.iter().map(|s| Ok((self.field("t0", spec, &s.field)?, s.dir))).collect()
+    }
+
+    /// Appends a query's sort keys to the selected columns, and its order and page, to a
+    /// statement over rows of `spec` named `t0`.
+    fn order_and_page(
+        &self,
+        stmt: &mut SelectStatement,
+        spec: &EntitySpec,
+        q: &ListQuery,
+    ) -> Result<Vec<ColumnType>, StoreError> {
+        let keys = self.sort_keys(spec, &q.sorts)?;
         let mut key_types = Vec::with_capacity(keys.len());
         for (k, _) in &keys {
             stmt.expr(k.expr.clone());
@@ -380,20 +396,177 @@ impl Builder {
         // Nulls go last ascending and first descending. Saying so with `IS NULL` keys instead of
         // NULLS LAST lets both backends walk an index on `(x IS NULL, lower(x))` in order
         // (SQLite indexes cannot be declared NULLS LAST).
-        for (k, dir) in &keys {
-            let order = match dir {
-                Dir::Asc => Order::Asc,
-                Dir::Desc => Order::Desc,
-            };
-            if k.nullable {
-                stmt.order_by_expr(k.expr.clone().is_null(), order.clone());
-            }
-            stmt.order_by_expr(sort_expr(k), order);
+        for (expr, order) in order_exprs(&keys) {
+            stmt.order_by_expr(expr, order);
         }
         stmt.order_by((Alias::new("t0"), Alias::new("id")), Order::Asc);
         // One extra row tells whether another page follows.
         stmt.limit(limit.saturating_add(1));
+        Ok(key_types)
+    }
+
+    /// The page query of `first_per`: of the rows `q` matches, the first of each value of
+    /// `column` in `q`'s order, in that order.
+    pub fn first_per(
+        &self,
+        spec: &EntitySpec,
+        column: &str,
+        q: &ListQuery,
+    ) -> Result<(SelectStatement, Vec<ColumnType>), StoreError> {
+        self.column("t0", spec, column)?;
+        let keys = self.sort_keys(spec, &q.sorts)?;
+        let mut window = WindowStatement::partition_by((Alias::new("t0"), Alias::new(column)));
+        for (expr, order) in order_exprs(&keys) {
+            window.order_by_expr(expr, order);
+        }
+        window.order_by_expr(Expr::col((Alias::new("t0"), Alias::new("id"))), Order::Asc);
+        let mut inner = self.select(spec, q.visibility);
+        inner.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("kith_rn"));
+        if let Some(f) = &q.filter {
+            inner.cond_where(self.filter(0, spec, f)?);
+        }
+        let mut stmt = Query::select();
+        for (name, _) in spec.select_columns() {
+            stmt.column((Alias::new("t0"), Alias::new(name)));
+        }
+        stmt.from_subquery(inner, Alias::new("t0"))
+            .and_where(Expr::col((Alias::new("t0"), Alias::new("kith_rn"))).eq(1));
+        let key_types = self.order_and_page(&mut stmt, spec, q)?;
         Ok((stmt, key_types))
+    }
+
+    /// How many distinct values of `column` the rows a query matches hold (null counting as one).
+    pub fn count_first_per(
+        &self,
+        spec: &EntitySpec,
+        column: &str,
+        q: &ListQuery,
+    ) -> Result<SelectStatement, StoreError> {
+        let part = self.column("t0", spec, column)?;
+        let mut inner = Query::select();
+        inner.distinct().expr(part.expr).from_as(Alias::new(spec.table), Alias::new("t0")).cond_where(self.scope(
+            "t0",
+            spec,
+            q.visibility,
+        ));
+        if let Some(f) = &q.filter {
+            inner.cond_where(self.filter(0, spec, f)?);
+        }
+        let mut stmt = Query::select();
+        stmt.expr(Expr::cust("COUNT(*)")).from_subquery(inner, Alias::new("d"));
+        Ok(stmt)
+    }
+
+    /// A union key of a branch over `spec`: its SQL, already in the form it sorts by (text
+    /// lowered), and its type.
+    fn key(&self, spec: &EntitySpec, key: &Key) -> Result<(Expr, ColumnType), StoreError> {
+        Ok(match key {
+            Key::Field(f) => {
+                let r = self.field("t0", spec, f)?;
+                (sort_expr(&r), r.ty)
+            }
+            Key::Joined { columns, separator } => {
+                if columns.is_empty() || separator.contains('\0') {
+                    return Err(StoreError::Query("a joined key needs columns and a separator without NUL".into()));
+                }
+                for c in columns {
+                    if spec.column_type(c) != Some(ColumnType::Text) {
+                        return Err(StoreError::Query(format!("{} has no text field {c}", spec.kind)));
+                    }
+                }
+                let sep = format!("'{}'", separator.replace('\'', "''"));
+                let parts: Vec<String> =
+                    columns.iter().map(|c| format!(r#"lower(COALESCE("t0"."{c}", ''))"#)).collect();
+                let joined = parts.join(&format!(" || {sep} || "));
+                let sql = match self.backend {
+                    Backend::Sqlite => format!("rtrim({joined}, {sep})"),
+                    Backend::Postgres => format!(r#"(rtrim({joined}, {sep}) COLLATE "C")"#),
+                };
+                (Expr::cust(sql), ColumnType::Text)
+            }
+            Key::Seconds(column) => {
+                if spec.column_type(column) != Some(ColumnType::Time) {
+                    return Err(StoreError::Query(format!("{} has no time field {column}", spec.kind)));
+                }
+                let sql = match self.backend {
+                    // Microseconds, floored to seconds (integer division truncates toward zero).
+                    Backend::Sqlite => {
+                        format!(r#"(("t0"."{column}" / 1000000) - ("t0"."{column}" % 1000000 < 0))"#)
+                    }
+                    Backend::Postgres => format!(r#"CAST(floor(EXTRACT(EPOCH FROM "t0"."{column}")) AS BIGINT)"#),
+                };
+                (Expr::cust(sql), ColumnType::Int)
+            }
+            Key::Int(n) => (Expr::cust(format!("CAST({n} AS BIGINT)")), ColumnType::Int),
+            Key::Null(ty) => {
+                let sql = match self.backend {
+                    Backend::Sqlite => "NULL".to_owned(),
+                    Backend::Postgres => format!("CAST(NULL AS {})", pg_cast_type(*ty)),
+                };
+                (Expr::cust(sql), *ty)
+            }
+        })
+    }
+
+    /// The page query of a union (branch index and id of each row) and its count.
+    pub fn union(&self, u: &UnionQuery) -> Result<(SelectStatement, SelectStatement), StoreError> {
+        let mut types: Option<Vec<ColumnType>> = None;
+        let mut selects = Vec::with_capacity(u.branches.len());
+        for (i, branch) in u.branches.iter().enumerate() {
+            if branch.keys.len() != u.dirs.len() {
+                return Err(StoreError::Query("every union branch needs one key per direction".into()));
+            }
+            let keys = branch.keys.iter().map(|k| self.key(branch.spec, k)).collect::<Result<Vec<_>, StoreError>>()?;
+            let these: Vec<ColumnType> = keys.iter().map(|(_, ty)| *ty).collect();
+            match &types {
+                Some(first) if *first != these => {
+                    return Err(StoreError::Query("union branches' keys differ in type".into()));
+                }
+                Some(_) => {}
+                None => types = Some(these),
+            }
+            let mut sel = Query::select();
+            sel.expr_as(Expr::cust(format!("CAST({i} AS BIGINT)")), Alias::new("b"))
+                .expr_as(Expr::col((Alias::new("t0"), Alias::new("id"))), Alias::new("id"));
+            for (n, (expr, _)) in keys.into_iter().enumerate() {
+                sel.expr_as(expr, Alias::new(format!("k{n}")));
+            }
+            sel.from_as(Alias::new(branch.spec.table), Alias::new("t0")).cond_where(self.scope(
+                "t0",
+                branch.spec,
+                Visibility::Live,
+            ));
+            if let Some(f) = &branch.filter {
+                sel.cond_where(self.filter(0, branch.spec, f)?);
+            }
+            selects.push(sel);
+        }
+        let mut selects = selects.into_iter();
+        let Some(mut all) = selects.next() else {
+            return Err(StoreError::Query("a union needs a branch".into()));
+        };
+        for sel in selects {
+            all.union(UnionType::All, sel);
+        }
+        let mut page = Query::select();
+        page.column((Alias::new("u"), Alias::new("b")))
+            .column((Alias::new("u"), Alias::new("id")))
+            .from_subquery(all.clone(), Alias::new("u"));
+        for (n, dir) in u.dirs.iter().enumerate() {
+            let order = match dir {
+                Dir::Asc => Order::Asc,
+                Dir::Desc => Order::Desc,
+            };
+            let k = Expr::col((Alias::new("u"), Alias::new(format!("k{n}"))));
+            page.order_by_expr(k.clone().is_null(), order.clone());
+            page.order_by_expr(k, order);
+        }
+        page.order_by((Alias::new("u"), Alias::new("id")), Order::Asc)
+            .limit(u.limit.saturating_add(1))
+            .offset(u.offset);
+        let mut count = Query::select();
+        count.expr(Expr::cust("COUNT(*)")).from_subquery(all, Alias::new("u"));
+        Ok((page, count))
     }
 
     /// Rows strictly after `cursor` in the order (keys…, id asc).
@@ -472,6 +645,35 @@ impl Builder {
             stmt.cond_where(self.filter(0, spec, f)?);
         }
         Ok(stmt)
+    }
+}
+
+/// The ORDER BY terms of sort keys: an `IS NULL` term before each nullable key (nulls last
+/// ascending, first descending), then the key.
+fn order_exprs(keys: &[(Resolved, Dir)]) -> Vec<(Expr, Order)> {
+    let mut out = Vec::with_capacity(keys.len() * 2);
+    for (k, dir) in keys {
+        let order = match dir {
+            Dir::Asc => Order::Asc,
+            Dir::Desc => Order::Desc,
+        };
+        if k.nullable {
+            out.push((k.expr.clone().is_null(), order.clone()));
+        }
+        out.push((sort_expr(k), order));
+    }
+    out
+}
+
+/// PostgreSQL's name of a type in a CAST.
+fn pg_cast_type(ty: ColumnType) -> &'static str {
+    match ty {
+        ColumnType::Int => "BIGINT",
+        ColumnType::Bool => "BOOLEAN",
+        ColumnType::Float => "DOUBLE PRECISION",
+        ColumnType::Text => "TEXT",
+        ColumnType::Time => "TIMESTAMPTZ",
+        ColumnType::Json => "JSONB",
     }
 }
 

@@ -1496,3 +1496,344 @@ async fn json_text_fields_filter_and_sort_by_a_path() {
         db.finish().await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Listings over two entities, first rows per group, filling added columns
+// ---------------------------------------------------------------------------------------------
+
+/// A union key as the reference computes it.
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+enum K {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+/// Orders (branch, id, keys) rows as a union orders them: nulls last ascending and first
+/// descending, then id ascending.
+fn reference_order(rows: &mut [(usize, i64, Vec<Option<K>>)], dirs: &[Dir]) {
+    rows.sort_by(|a, b| {
+        for (n, dir) in dirs.iter().enumerate() {
+            let o = match (&a.2[n], &b.2[n]) {
+                (None, None) => std::cmp::Ordering::Equal,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (Some(x), Some(y)) => x.partial_cmp(y).expect("comparable keys"),
+            };
+            let o = if *dir == Dir::Desc { o.reverse() } else { o };
+            if o != std::cmp::Ordering::Equal {
+                return o;
+            }
+        }
+        a.1.cmp(&b.1)
+    });
+}
+
+fn lower(s: &str) -> String {
+    s.to_ascii_lowercase()
+}
+
+#[tokio::test]
+async fn union_lists_two_entities_in_one_order() {
+    use kith_store::{Key, UnionBranch, UnionQuery};
+    for db in backends().await {
+        let s = &db.store;
+        let l = db.label;
+        let a = s.create_account("a").await.unwrap();
+        let b = s.create_account("b").await.unwrap();
+        // Parents and widgets with names that tie across the two tables.
+        let mut parents = Vec::new();
+        for name in ["bob smith", "Alice", "Zulu", "acme"] {
+            parents.push(insert_parent(s, a, name).await);
+        }
+        // Times on both sides of a second, and before 1970 (seconds floor, not truncate).
+        let before_1970 = |micros: i64| kith_store::value::from_micros(micros);
+        let ws = vec![
+            W::new(1, "Bob").email("Smith").seen(at(1, 999_999)).custom(json!({"rank": 2})),
+            W::new(2, "alice").seen(at(1, 0)).custom(json!({"rank": 2.5})),
+            W::new(3, "ALICE").email("b").seen(at(1, 500_000)),
+            W::new(4, "Émile").seen(before_1970(-1_500_000)).custom(json!({"rank": -1})),
+            W::new(5, "zed").email("A").seen(before_1970(-1_200_000)).custom(json!({"rank": 10})),
+            W::new(6, "acme").custom(json!({"rank": 2})),
+            W::new(7, "gone").seen(at(1, 1)),
+        ];
+        let widgets = insert_widgets(s, a, &ws).await;
+        let mut tx = s.begin(a, None).await.unwrap();
+        assert!(tx.delete(&WIDGETS, widgets[6].id).await.unwrap());
+        tx.commit().await.unwrap();
+        let widgets = &widgets[..6];
+        insert_widgets(s, b, &[W::new(100, "alice")]).await;
+        insert_parent(s, b, "alice").await;
+
+        let seconds = |t: chrono::DateTime<chrono::Utc>| K::Int(t.timestamp_micros().div_euclid(1_000_000));
+        let widget_name = |r: &kith_store::Row| val(&WIDGETS, r, "name").as_text().unwrap().to_owned();
+        let widget_email = |r: &kith_store::Row| val(&WIDGETS, r, "email").as_text().map(str::to_owned);
+        let parent_name = |r: &kith_store::Row| r.values[0].as_text().unwrap().to_owned();
+        let rank = |r: &kith_store::Row| match val(&WIDGETS, r, "custom_fields") {
+            Value::Json(j) => j.get("rank").and_then(serde_json::Value::as_f64).map(K::Float),
+            _ => None,
+        };
+
+        type Refs = Vec<(usize, i64, Vec<Option<K>>)>;
+        struct Case {
+            what: &'static str,
+            widget_keys: Vec<Key>,
+            parent_keys: Vec<Key>,
+            dirs: Vec<Dir>,
+            reference: Refs,
+        }
+        let joined = |r: &kith_store::Row| {
+            format!("{} {}", lower(&widget_name(r)), lower(&widget_email(r).unwrap_or_default()))
+                .trim_end_matches(' ')
+                .to_owned()
+        };
+        let by = |wf: &dyn Fn(&kith_store::Row) -> Vec<Option<K>>, pf: &dyn Fn(&kith_store::Row) -> Vec<Option<K>>| {
+            let mut out: Refs = widgets.iter().map(|r| (0, r.id, wf(r))).collect();
+            out.extend(parents.iter().map(|r| (1, r.id, pf(r))));
+            out
+        };
+        let cases = vec![
+            Case {
+                what: "names ignoring ascii case, ties by id",
+                widget_keys: vec![Key::Field(Field::col("name"))],
+                parent_keys: vec![Key::Field(Field::col("name"))],
+                dirs: vec![Dir::Asc],
+                reference: by(&|r| vec![Some(K::Text(lower(&widget_name(r))))], &|r| {
+                    vec![Some(K::Text(lower(&parent_name(r))))]
+                }),
+            },
+            Case {
+                what: "joined name and email against a name, descending",
+                widget_keys: vec![Key::Joined { columns: vec!["name".into(), "email".into()], separator: " ".into() }],
+                parent_keys: vec![Key::Field(Field::col("name"))],
+                dirs: vec![Dir::Desc],
+                reference: by(&|r| vec![Some(K::Text(joined(r)))], &|r| vec![Some(K::Text(lower(&parent_name(r))))]),
+            },
+            Case {
+                what: "times to the second, nulls last",
+                widget_keys: vec![Key::Seconds("seen_at".into())],
+                parent_keys: vec![Key::Seconds("created_at".into())],
+                dirs: vec![Dir::Asc],
+                reference: by(
+                    &|r| {
+                        vec![match val(&WIDGETS, r, "seen_at") {
+                            Value::Time(t) => Some(seconds(*t)),
+                            _ => None,
+                        }]
+                    },
+                    &|r| vec![Some(seconds(r.created_at))],
+                ),
+            },
+            Case {
+                what: "positions one branch lacks, descending: nulls first",
+                widget_keys: vec![Key::Field(custom("rank", CustomType::Number)), Key::Null(ColumnType::Text)],
+                parent_keys: vec![Key::Null(ColumnType::Float), Key::Field(Field::col("name"))],
+                dirs: vec![Dir::Desc, Dir::Desc],
+                reference: by(&|r| vec![rank(r), None], &|r| vec![None, Some(K::Text(lower(&parent_name(r))))]),
+            },
+            Case {
+                what: "the same, ascending",
+                widget_keys: vec![Key::Field(custom("rank", CustomType::Number)), Key::Null(ColumnType::Text)],
+                parent_keys: vec![Key::Null(ColumnType::Float), Key::Field(Field::col("name"))],
+                dirs: vec![Dir::Asc, Dir::Asc],
+                reference: by(&|r| vec![rank(r), None], &|r| vec![None, Some(K::Text(lower(&parent_name(r))))]),
+            },
+        ];
+        for case in cases {
+            let mut want = case.reference;
+            reference_order(&mut want, &case.dirs);
+            let want: Vec<(usize, i64)> = want.into_iter().map(|(b, id, _)| (b, id)).collect();
+            let query = |offset: u64, limit: u64| UnionQuery {
+                branches: vec![
+                    UnionBranch { spec: &WIDGETS, filter: None, keys: case.widget_keys.clone() },
+                    UnionBranch { spec: &PARENTS, filter: None, keys: case.parent_keys.clone() },
+                ],
+                dirs: case.dirs.clone(),
+                offset,
+                limit,
+                with_total: true,
+            };
+            let all = s.list_union(a, &query(0, 100)).await.unwrap_or_else(|e| panic!("{l}: {}: {e}", case.what));
+            assert_eq!(all.rows, want, "{l}: {}", case.what);
+            assert_eq!(all.total, Some(10), "{l}: {}: live rows of the account only", case.what);
+            for size in [1u64, 3, 4] {
+                let mut walked = Vec::new();
+                for n in 0..=(10 / size) {
+                    walked.extend(s.list_union(a, &query(n * size, size)).await.unwrap().rows);
+                }
+                assert_eq!(walked, want, "{l}: {}: pages of {size}", case.what);
+            }
+        }
+
+        // Each branch has its own filter; a branch may be left out.
+        let u = UnionQuery {
+            branches: vec![
+                UnionBranch {
+                    spec: &WIDGETS,
+                    filter: Some(Filter::cmp("name", Op::Prefix, "a")),
+                    keys: vec![Key::Field(Field::col("name"))],
+                },
+                UnionBranch {
+                    spec: &PARENTS,
+                    filter: Some(Filter::cmp("name", Op::Contains, "l")),
+                    keys: vec![Key::Field(Field::col("name"))],
+                },
+            ],
+            dirs: vec![Dir::Asc],
+            offset: 0,
+            limit: 10,
+            with_total: true,
+        };
+        let page = s.list_union(a, &u).await.unwrap();
+        let (w, p) = (|i: usize| (0, widgets[i].id), |i: usize| (1, parents[i].id));
+        assert_eq!(page.rows, vec![w(5), p(1), w(1), w(2), p(2)], "{l}: ties by id: the parent was made first");
+        assert_eq!(page.total, Some(5), "{l}");
+        let one = UnionQuery { branches: u.branches[1..].to_vec(), ..u.clone() };
+        let only = vec![(0, parents[1].id), (0, parents[2].id)];
+        assert_eq!(s.list_union(a, &one).await.unwrap().rows, only, "{l}: branches are numbered as given");
+        let none = UnionQuery { branches: vec![], ..u.clone() };
+        assert_eq!(s.list_union(a, &none).await.unwrap().rows, vec![], "{l}");
+
+        // Branches over one entity, each a part of it, in an order of their own.
+        let groups = UnionQuery {
+            branches: vec![
+                UnionBranch {
+                    spec: &WIDGETS,
+                    filter: Some(Filter::IsNull(c("email"))),
+                    keys: vec![Key::Int(2), Key::Field(c("name"))],
+                },
+                UnionBranch {
+                    spec: &WIDGETS,
+                    filter: Some(Filter::IsNotNull(c("email"))),
+                    keys: vec![Key::Int(1), Key::Null(ColumnType::Text)],
+                },
+            ],
+            dirs: vec![Dir::Asc, Dir::Desc],
+            offset: 1,
+            limit: 4,
+            with_total: true,
+        };
+        let page = s.list_union(a, &groups).await.unwrap();
+        let w = |i: usize| widgets[i].id;
+        assert_eq!(
+            page.rows,
+            vec![(1, w(2)), (1, w(4)), (0, w(3)), (0, w(1))],
+            "{l}: with email by id, then by name desc"
+        );
+        assert_eq!(page.total, Some(6), "{l}");
+
+        // Keys must line up: same count, same types.
+        let mut bad = u.clone();
+        bad.branches[1].keys = vec![Key::Field(Field::col("id"))];
+        assert!(matches!(s.list_union(a, &bad).await, Err(StoreError::Query(_))), "{l}: text against int");
+        let mut bad = u.clone();
+        bad.branches[0].keys.push(Key::Null(ColumnType::Int));
+        assert!(matches!(s.list_union(a, &bad).await, Err(StoreError::Query(_))), "{l}: key count");
+        let mut bad = u.clone();
+        bad.branches[0].keys = vec![Key::Joined { columns: vec!["score".into()], separator: " ".into() }];
+        assert!(matches!(s.list_union(a, &bad).await, Err(StoreError::Query(_))), "{l}: joins text only");
+        let mut bad = u.clone();
+        bad.branches[0].keys = vec![Key::Seconds("name".into())];
+        assert!(matches!(s.list_union(a, &bad).await, Err(StoreError::Query(_))), "{l}: seconds of times only");
+        // A separator is quoted, not spliced.
+        let mut quoted = u.clone();
+        quoted.branches[0].keys =
+            vec![Key::Joined { columns: vec!["name".into(), "email".into()], separator: "' OR 1=1 --".into() }];
+        assert_eq!(s.list_union(a, &quoted).await.unwrap().total, Some(5), "{l}");
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn first_per_lists_the_first_row_of_each_value() {
+    for db in backends().await {
+        let s = &db.store;
+        let l = db.label;
+        let fx = fixture(s).await;
+        let [p1, p2, p3] = [fx.parents[0], fx.parents[1], fx.parents[2]];
+        // By parent: 1 (Acme: 1, 4), 2 (globex: 2, 7), 5 (Ünited), and one row for no parent (3, 6).
+        let cases: Vec<(&str, Vec<Sort>, Vec<i64>)> = vec![
+            ("by id", vec![], vec![1, 2, 3, 5]),
+            ("by score: nulls last, ties by id", vec![Sort::asc("score")], vec![5, 2, 4, 6]),
+            ("by score descending: nulls first", vec![Sort::desc("score")], vec![3, 7, 1, 5]),
+            ("by name", vec![Sort::asc("name")], vec![4, 5, 3, 2]),
+        ];
+        for (what, sorts, want) in cases {
+            let q = ListQuery { sorts: sorts.clone(), ..ListQuery::all() }.with_total();
+            let page = s.list_first_per(fx.a, &WIDGETS, "parent_id", &q).await.unwrap();
+            assert_eq!(ordinals(&page.rows), want, "{l}: {what}");
+            assert_eq!(page.total, Some(4), "{l}: {what}: three parents and no parent");
+            for size in [1u64, 3] {
+                let mut walked = Vec::new();
+                let mut after = None;
+                loop {
+                    let q = ListQuery { sorts: sorts.clone(), ..ListQuery::new(Page::After { after, limit: size }) };
+                    let page = s.list_first_per(fx.a, &WIDGETS, "parent_id", &q).await.unwrap();
+                    walked.extend(ordinals(&page.rows));
+                    match page.next {
+                        Some(c) => after = Some(c),
+                        None => break,
+                    }
+                }
+                assert_eq!(walked, want, "{l}: {what}: keyset pages of {size}");
+                let q = ListQuery { sorts: sorts.clone(), ..ListQuery::new(Page::Offset { offset: 1, limit: 2 }) };
+                let page = s.list_first_per(fx.a, &WIDGETS, "parent_id", &q).await.unwrap();
+                assert_eq!(ordinals(&page.rows), want[1..3], "{l}: {what}: an offset page");
+            }
+        }
+        // The filter applies before the first row is picked.
+        let q = ListQuery::all().filter(Filter::cmp("score", Op::Gte, 6)).sort(Sort::asc("score")).with_total();
+        let page = s.list_first_per(fx.a, &WIDGETS, "parent_id", &q).await.unwrap();
+        assert_eq!(ordinals(&page.rows), vec![6, 1], "{l}");
+        assert_eq!(page.total, Some(2), "{l}");
+        let q = ListQuery::all().filter(Filter::In { field: c("parent_id"), values: vec![p2.into(), p3.into()] });
+        let page = s.list_first_per(fx.a, &WIDGETS, "parent_id", &q.sort(Sort::desc("name"))).await.unwrap();
+        assert_eq!(ordinals(&page.rows), vec![7, 5], "{l}");
+        let _ = p1;
+        let q = ListQuery::all();
+        assert!(matches!(s.list_first_per(fx.a, &WIDGETS, "nope", &q).await, Err(StoreError::Query(_))), "{l}");
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn fill_column_fills_an_added_column_quietly() {
+    for db in backends().await {
+        let s = &db.store;
+        let l = db.label;
+        let a = s.create_account("a").await.unwrap();
+        let b = s.create_account("b").await.unwrap();
+        let old_a = insert_widgets(s, a, &[W::new(1, "one"), W::new(2, "two")]).await;
+        let old_b = insert_widgets(s, b, &[W::new(3, "three")]).await;
+        let mut tx = s.begin(a, None).await.unwrap();
+        assert!(tx.delete(&WIDGETS, old_a[1].id).await.unwrap());
+        tx.commit().await.unwrap();
+        s.migrate(&[&WIDGETS_V2, &PARENTS]).await.unwrap();
+        let events_before = (all_events(s, a).await, all_events(s, b).await);
+        let derive = |r: &kith_store::Row| match &r.values[1] {
+            Value::Text(name) => Ok(Value::Text(format!("note of {name}"))),
+            other => Err(format!("name is {other:?}")),
+        };
+        let empty = || Value::Text(String::new());
+        assert_eq!(s.fill_column(&WIDGETS_V2, "note", empty(), derive).await.unwrap(), 3, "{l}");
+        for (acct, row) in [(a, &old_a[0]), (a, &old_a[1]), (b, &old_b[0])] {
+            let got = s.get(acct, &WIDGETS_V2, row.id, Visibility::All).await.unwrap().unwrap();
+            let name = row.values[1].as_text().unwrap();
+            assert_eq!(got.values[10], Value::Text(format!("note of {name}")), "{l}");
+            assert_eq!(
+                got.updated_at,
+                s.get(acct, &WIDGETS, row.id, Visibility::All).await.unwrap().unwrap().updated_at
+            );
+        }
+        assert_eq!((all_events(s, a).await, all_events(s, b).await), events_before, "{l}: no events");
+        assert_eq!(s.fill_column(&WIDGETS_V2, "note", empty(), derive).await.unwrap(), 0, "{l}: nothing left");
+        // A derivation that gives the empty value would never end: refused.
+        let mut v = W::new(4, "new").values();
+        v.extend([empty(), Value::Null]);
+        let mut tx = s.begin(a, None).await.unwrap();
+        tx.insert(&WIDGETS_V2, v).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(s.fill_column(&WIDGETS_V2, "note", empty(), |_| Ok(empty())).await.is_err(), "{l}");
+        db.finish().await;
+    }
+}

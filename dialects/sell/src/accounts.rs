@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use kith_domain::model::User;
 use kith_http::AppState;
 use kith_store::system::ACCOUNTS;
-use kith_store::{Filter, ListQuery, Sort, Visibility};
+use kith_store::{Filter, Sort, Visibility};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -41,6 +41,21 @@ pub async fn account(State(st): State<AppState>, Caller(actor): Caller, _: Recor
 fn user_name(u: &User) -> String {
     let name = [u.first_name.as_deref(), u.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
     if name.is_empty() { u.email.clone() } else { name }
+}
+
+/// Users whose `user_name` is `name`: first and last name with a space between (split at any
+/// of the name's spaces), one of them alone, or the email when there is neither.
+fn name_is(name: &str) -> Filter {
+    let null = |c: &str| Filter::IsNull(kith_store::Field::col(c));
+    let mut any = vec![
+        Filter::All(vec![null("first_name"), null("last_name"), Filter::eq("email", name)]),
+        Filter::All(vec![Filter::eq("first_name", name), null("last_name")]),
+        Filter::All(vec![null("first_name"), Filter::eq("last_name", name)]),
+    ];
+    for (i, _) in name.match_indices(' ') {
+        any.push(Filter::All(vec![Filter::eq("first_name", &name[..i]), Filter::eq("last_name", &name[i + 1..])]));
+    }
+    Filter::Any(any)
 }
 
 fn render_user(u: &User) -> Value {
@@ -96,17 +111,10 @@ pub async fn users(State(st): State<AppState>, Caller(actor): Caller, RawQuery(r
         |_| None,
     )?;
     q = q.sort(sort.unwrap_or_else(|| Sort::asc("id")));
-    let mut rows = match params.get("name").filter(|s| !s.is_empty()) {
-        // The name is made of two columns (or the email): an account's users are few, so match
-        // them in memory and page the matches.
-        Some(name) => {
-            let all = ListQuery { page: kith_store::Page::Offset { offset: 0, limit: u64::MAX >> 2 }, ..q };
-            let matching: Vec<User> =
-                st.crm.list::<User>(actor, &all).await?.rows.into_iter().filter(|u| user_name(u) == name).collect();
-            matching.into_iter().skip(((paging.page - 1) * paging.per_page) as usize).collect()
-        }
-        None => st.crm.list::<User>(actor, &q).await?.rows,
-    };
+    if let Some(name) = params.get("name").filter(|s| !s.is_empty()) {
+        q = q.filter(name_is(name));
+    }
+    let mut rows = st.crm.list::<User>(actor, &q).await?.rows;
     let links = paging.links("/v2/users", &mut rows);
     Ok(collection("user", rows.iter().map(render_user).collect(), links))
 }

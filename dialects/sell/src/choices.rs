@@ -9,6 +9,7 @@ use axum::routing::get;
 use kith_domain::choices::{CALL_OUTCOMES, DEAL_UNQUALIFIED_REASONS, LEAD_UNQUALIFIED_REASONS, VISIT_OUTCOMES};
 use kith_domain::model::Choice;
 use kith_http::AppState;
+use kith_store::{Dir, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -80,32 +81,28 @@ pub(crate) async fn sync_record(
 async fn list(st: AppState, actor: kith_domain::Actor, raw: Option<String>, served: Served) -> ApiResult {
     let params = Params::list(raw.as_deref(), &["name"])?;
     let paging = params.paging()?;
-    let mut rows = st.crm.choices(actor, served.list).await?;
-    if let Some(kith_store::Filter::In { values, .. }) = params.ids()? {
-        let ids: Vec<i64> = values.iter().filter_map(kith_store::Value::as_int).collect();
-        rows.retain(|c| ids.contains(&c.id));
+    let mut q = paging.query();
+    if let Some(ids) = params.ids()? {
+        q = q.filter(ids);
     }
     if let Some(name) = params.get("name").filter(|s| !s.is_empty()) {
-        rows.retain(|c| c.name == name);
+        q = q.filter(kith_store::Filter::eq("name", name));
     }
     if let Some(raw_sort) = params.get("sort_by").filter(|s| !s.is_empty()) {
-        let (field, desc) = match raw_sort.rsplit_once(':') {
-            Some((f, "desc")) => (f, true),
-            Some((f, "asc")) => (f, false),
-            _ => (raw_sort, false),
+        let (field, dir) = match raw_sort.rsplit_once(':') {
+            Some((f, "desc")) => (f, Dir::Desc),
+            Some((f, "asc")) => (f, Dir::Asc),
+            _ => (raw_sort, Dir::Asc),
         };
-        match field {
-            "id" => rows.sort_by_key(|c| c.id),
-            "name" => rows.sort_by_key(|c| (c.name.to_lowercase(), c.id)),
-            "updated_at" => rows.sort_by_key(|c| (c.updated_at, c.id)),
-            _ => return Err(ApiError::bad_request("sort_by must be one of id, name, updated_at")),
+        if !matches!(field, "id" | "name" | "updated_at") {
+            return Err(ApiError::bad_request("sort_by must be one of id, name, updated_at"));
         }
-        if desc {
-            rows.reverse();
+        // Ties go by id in the same direction.
+        for column in [field, "id"] {
+            q = q.sort(Sort { field: kith_store::Field::col(column), dir });
         }
     }
-    let start = ((paging.page - 1) * paging.per_page) as usize;
-    let mut page: Vec<Choice> = rows.into_iter().skip(start).take(paging.per_page as usize + 1).collect();
+    let mut page = st.crm.choices_page(actor, served.list, q).await?.rows;
     let links = paging.links(served.path, &mut page);
     Ok(collection(served.kind, page.iter().map(render).collect(), links))
 }

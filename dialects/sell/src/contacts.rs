@@ -2,7 +2,6 @@
 //! is the shared model's `Contact`, an organisation its `Company`; both share one id space, so a
 //! Sell contact id names exactly one of them.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use axum::body::Body;
@@ -10,9 +9,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use kith_domain::custom_fields::{FieldKind, coerce};
 use kith_domain::model::{Address, Channel, Company, Contact, CustomFieldDefinition};
-use kith_domain::{Actor, CompanyLink, ContactDraft, Crm};
+use kith_domain::{Actor, CompanyLink, ContactDraft, Crm, PeopleQuery, PeopleSort, PersonOrOrganization};
 use kith_http::AppState;
-use kith_store::{Filter, Json, JsonStep, ListQuery, Op, Page, Sort};
+use kith_store::{Filter, Json, JsonStep, Op};
 use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
@@ -544,33 +543,6 @@ fn list_filters(params: &Params) -> ApiResult<ListFilters> {
     Ok(f)
 }
 
-/// The value a merged listing sorts on: the sorted field as rendered, except that a person's
-/// `name` sorts by last name, then first name (as the database orders persons).
-fn sort_key(v: &Value, field: &str) -> String {
-    let text = |f: &str| match &v[f] {
-        Value::String(s) => s.to_lowercase(),
-        Value::Number(n) => format!("{:020}", n.as_i64().unwrap_or(0)),
-        _ => String::new(),
-    };
-    if field == "name" && v["is_organization"] == false {
-        return format!("{} {}", text("last_name"), text("first_name")).trim_end().to_owned();
-    }
-    text(field)
-}
-
-/// The merge key of a custom value: numbers in numeric order, text ignoring case, and a missing
-/// value after every other ascending (as the store orders nulls).
-fn custom_key(v: &Value) -> String {
-    match v {
-        Value::String(s) => match s.parse::<f64>() {
-            Ok(f) => format!("0{:030.6}", f + 1e15),
-            Err(_) => format!("1{}", s.to_lowercase()),
-        },
-        Value::Null => "\u{10FFFF}".to_owned(),
-        other => format!("1{other}"),
-    }
-}
-
 /// `GET /contacts`: persons and organisations (`is_organization` picks one), with `ids`,
 /// `owner_id`, `contact_id`, `email`, `name`, `first_name`, `last_name`, `custom_fields[NAME]`;
 /// `sort_by` `id`, `name`, `first_name`, `last_name`, `created_at`, `updated_at`,
@@ -610,63 +582,38 @@ pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(ra
         let names = params.custom_filter_names().join(", ");
         return Err(ApiError::bad_request(format!("custom_fields: no custom field named {names}")));
     }
-    let column = |for_org: bool| match (sort_field, for_org) {
-        ("name", true) | ("first_name", true) | ("last_name", true) => "name",
-        ("name", false) => "last_name",
-        (f, _) => f,
+    // `first_name` and `last_name` order persons by their name, as `name` does.
+    let sort = match (custom_sort, sort_field) {
+        (Some(name), _) => PeopleSort::CustomField(name.to_owned()),
+        (None, "name" | "first_name" | "last_name") => PeopleSort::Name,
+        (None, "created_at") => PeopleSort::CreatedAt,
+        (None, "updated_at") => PeopleSort::UpdatedAt,
+        (None, _) => PeopleSort::Id,
     };
-    let sort = |col: &str| if desc { Sort::desc(col) } else { Sort::asc(col) };
-    let then_first = sort_field == "name";
-    // Enough rows of each kind to cut the merged page out of.
-    let want = paging.page * paging.per_page + 1;
-    let custom_field = |kind_defs: &[CustomFieldDefinition]| {
-        custom_sort.and_then(|name| kind_defs.iter().find(|d| d.name == name)).map(|d| d.store_field())
+    let with = |filters: Vec<Filter>, custom: Option<Vec<Filter>>| custom.map(|c| [filters, c].concat());
+    let q = PeopleQuery {
+        persons: if kind == Some(true) { None } else { with(filters.person, person_custom) },
+        organizations: if kind == Some(false) || filters.persons_only {
+            None
+        } else {
+            with(filters.organization, organization_custom)
+        },
+        sort,
+        descending: desc,
+        offset: (paging.page - 1) * paging.per_page,
+        // One more than a page tells whether another follows.
+        limit: paging.per_page + 1,
     };
-    let query = |filters: &[Filter], custom: &[Filter], col: &str, kind_defs: &[CustomFieldDefinition]| {
-        let mut q = ListQuery::new(Page::Offset { offset: 0, limit: want });
-        q = match (custom_sort, custom_field(kind_defs)) {
-            (Some(_), Some(field)) => {
-                q.sort(Sort { field, dir: if desc { kith_store::Dir::Desc } else { kith_store::Dir::Asc } })
-            }
-            // A kind without the field: every value is missing, so id order is the order.
-            (Some(_), None) => q.sort(Sort::asc("id")),
-            (None, _) => q.sort(sort(col)),
-        };
-        if then_first && col == "last_name" {
-            q = q.sort(sort("first_name"));
-        }
-        for f in filters.iter().chain(custom) {
-            q = q.filter(f.clone());
-        }
-        q
-    };
-    let mut rendered: Vec<Value> = Vec::new();
-    if kind != Some(true)
-        && let Some(custom) = &person_custom
-    {
-        let q = query(&filters.person, custom, column(false), &defs.person);
-        rendered.extend(st.crm.list::<Contact>(actor, &q).await?.rows.iter().map(|c| render_person(c, &defs.person)));
-    }
-    if kind != Some(false)
-        && !filters.persons_only
-        && let Some(custom) = &organization_custom
-    {
-        let q = query(&filters.organization, custom, column(true), &defs.organization);
-        rendered.extend(
-            st.crm.list::<Company>(actor, &q).await?.rows.iter().map(|c| render_organization(c, &defs.organization)),
-        );
-    }
-    let key_field = if sort_field == "first_name" || sort_field == "last_name" { "name" } else { sort_field };
-    let key = |v: &Value| match custom_sort {
-        Some(name) => custom_key(&v["custom_fields"][name]),
-        None => sort_key(v, key_field),
-    };
-    rendered.sort_by(|a, b| {
-        let o = key(a).cmp(&key(b));
-        let o = if desc { o.reverse() } else { o };
-        if o == Ordering::Equal { sort_key(a, "id").cmp(&sort_key(b, "id")) } else { o }
-    });
-    let mut page: Vec<Value> = rendered.into_iter().skip(((paging.page - 1) * paging.per_page) as usize).collect();
+    let mut page: Vec<Value> = st
+        .crm
+        .list_people_and_organizations(actor, &q)
+        .await?
+        .into_iter()
+        .map(|r| match r {
+            PersonOrOrganization::Person(c) => render_person(&c, &defs.person),
+            PersonOrOrganization::Organization(c) => render_organization(&c, &defs.organization),
+        })
+        .collect();
     let links = paging.links("/v2/contacts", &mut page);
     Ok(collection("contact", page, links))
 }

@@ -11,10 +11,11 @@
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
+use kith_domain::Actor;
 use kith_domain::custom_fields::FieldKind;
 use kith_domain::model::CustomFieldDefinition;
-use kith_domain::{Actor, Crm};
 use kith_http::AppState;
+use kith_store::{Dir, Field, Filter, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -67,49 +68,43 @@ fn render(d: &CustomFieldDefinition, resource_type: &str) -> Option<Value> {
 }
 
 /// The definitions of a Sell resource type: a contact's are persons' and organisations'.
-async fn definitions(crm: &Crm, actor: Actor, resource_type: &str) -> ApiResult<Vec<CustomFieldDefinition>> {
-    let mut defs = crm.custom_fields(actor, resource_type).await?;
-    if resource_type == "contact" {
-        defs.extend(crm.custom_fields(actor, "company").await?);
-    }
-    Ok(defs)
-}
-
 /// A page of definitions, with `ids` and `name` filters and `sort_by` `id` (the default),
 /// `name`, `created_at`, `updated_at`.
 async fn list(st: AppState, actor: Actor, raw: Option<String>, resource_type: &'static str) -> ApiResult {
     let params = Params::list(raw.as_deref(), &["name"])?;
     let paging = params.paging()?;
-    let mut defs = definitions(&st.crm, actor, resource_type).await?;
-    defs.retain(|d| sell_type(d.kind()).is_some());
-    if let Some(kith_store::Filter::In { values, .. }) = params.ids()? {
-        let ids: Vec<i64> = values.iter().filter_map(kith_store::Value::as_int).collect();
-        defs.retain(|d| ids.contains(&d.id));
+    // A contact's fields are those of persons and of organisations; section dividers are not
+    // shown.
+    let kinds: Vec<kith_store::Value> = match resource_type {
+        "contact" => vec!["contact".into(), "company".into()],
+        other => vec![other.into()],
+    };
+    let mut q = paging
+        .query()
+        .filter(Filter::In { field: Field::col("entity_kind"), values: kinds })
+        .filter(Filter::cmp("field_type", kith_store::Op::Ne, FieldKind::SectionDivider.name()));
+    if let Some(ids) = params.ids()? {
+        q = q.filter(ids);
     }
     if let Some(name) = params.get("name").filter(|s| !s.is_empty()) {
-        defs.retain(|d| d.name == name);
+        q = q.filter(Filter::eq("name", name));
     }
-    let (field, desc) = match params.get("sort_by").filter(|s| !s.is_empty()) {
-        None => ("id", false),
+    let (field, dir) = match params.get("sort_by").filter(|s| !s.is_empty()) {
+        None => ("id", Dir::Asc),
         Some(raw_sort) => match raw_sort.rsplit_once(':') {
-            Some((f, "desc")) => (f, true),
-            Some((f, "asc")) => (f, false),
-            _ => (raw_sort, false),
+            Some((f, "desc")) => (f, Dir::Desc),
+            Some((f, "asc")) => (f, Dir::Asc),
+            _ => (raw_sort, Dir::Asc),
         },
     };
-    match field {
-        "id" => defs.sort_by_key(|d| d.id),
-        "name" => defs.sort_by_key(|d| (d.name.to_lowercase(), d.id)),
-        "created_at" => defs.sort_by_key(|d| (d.created_at, d.id)),
-        "updated_at" => defs.sort_by_key(|d| (d.updated_at, d.id)),
-        _ => return Err(ApiError::bad_request("sort_by must be one of id, name, created_at, updated_at")),
+    if !matches!(field, "id" | "name" | "created_at" | "updated_at") {
+        return Err(ApiError::bad_request("sort_by must be one of id, name, created_at, updated_at"));
     }
-    if desc {
-        defs.reverse();
+    // Ties go by id in the same direction.
+    for column in [field, "id"] {
+        q = q.sort(Sort { field: Field::col(column), dir });
     }
-    let start = ((paging.page - 1) * paging.per_page) as usize;
-    let mut page: Vec<CustomFieldDefinition> =
-        defs.into_iter().skip(start).take(paging.per_page as usize + 1).collect();
+    let mut page = st.crm.list::<CustomFieldDefinition>(actor, &q).await?.rows;
     let links = paging.links(&format!("/v2/{resource_type}/custom_fields"), &mut page);
     Ok(collection("custom_field", page.iter().filter_map(|d| render(d, resource_type)).collect(), links))
 }

@@ -134,7 +134,7 @@ async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): 
         q = q.filter(f);
     }
     let mut rows = match resources::type_sort(&params) {
-        Some(dir) => resources::page_by_type(&st.crm, actor, &q, paging, dir, Note::links).await?,
+        Some(dir) => resources::page_by_type(&st.crm, actor, &q, paging, dir).await?,
         None => {
             let allowed =
                 [("id", "id"), ("created_at", "created_at"), ("updated_at", "updated_at"), ("resource_type", "id")];

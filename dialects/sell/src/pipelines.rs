@@ -11,7 +11,7 @@ use axum::routing::get;
 use kith_domain::Actor;
 use kith_domain::model::{Pipeline, Stage};
 use kith_http::AppState;
-use kith_store::{Field, Filter, Op, Sort, Value as SV};
+use kith_store::{Field, Filter, ListQuery, Op, Sort, Value as SV};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -41,13 +41,9 @@ struct Incoming(HashMap<i64, i64>);
 
 impl Incoming {
     async fn of(st: &AppState, actor: Actor) -> ApiResult<Incoming> {
-        let mut stages = st.crm.all::<Stage>(actor, Some(Filter::eq("category", "open"))).await?;
-        stages.sort_by_key(|s| (s.position, s.id));
-        let mut first = HashMap::new();
-        for s in stages {
-            first.entry(s.pipeline_id).or_insert(s.id);
-        }
-        Ok(Incoming(first))
+        let q = ListQuery::all().filter(Filter::eq("category", "open")).sort(Sort::asc("position"));
+        let first = st.crm.first_per::<Stage>(actor, "pipeline_id", &q).await?.rows;
+        Ok(Incoming(first.into_iter().map(|s| (s.pipeline_id, s.id)).collect()))
     }
 
     fn category<'a>(&self, s: &'a Stage) -> &'a str {

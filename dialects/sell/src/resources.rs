@@ -151,30 +151,26 @@ pub(crate) fn type_sort(params: &Params) -> Option<Dir> {
     }
 }
 
-/// A page of records sorted by resource type, which the store cannot sort by: every row `q`
-/// matches is read and sorted here (records about nothing last ascending, as nulls sort), then
-/// the page (and one more row, for `Paging::links`) is cut out.
+/// A page of records sorted by resource type (`contact`, `deal`, `lead`, then records about
+/// nothing, as nulls sort ascending), ties by id; with one more row, for `Paging::links`.
 pub(crate) async fn page_by_type<E: Entity>(
     crm: &Crm,
     actor: Actor,
     q: &ListQuery,
     paging: Paging,
     dir: Dir,
-    links: impl Fn(&E) -> Links,
 ) -> ApiResult<Vec<E>> {
-    let all = ListQuery { page: ListQuery::all().page, ..q.clone() };
-    let mut rows = crm.list::<E>(actor, &all).await?.rows;
-    let key = |e: &E| {
-        let t = links(e).subject().map(type_of);
-        (t.is_none(), t)
-    };
-    rows.sort_by(|a, b| {
-        let o = key(a).cmp(&key(b));
-        let o = if dir == Dir::Desc { o.reverse() } else { o };
-        o.then_with(|| a.id().cmp(&b.id()))
-    });
-    let start = ((paging.page - 1) * paging.per_page) as usize;
-    Ok(rows.into_iter().skip(start).take(paging.per_page as usize + 1).collect())
+    let has_deal = E::SPEC.column("deal_id").is_some();
+    let of = |kind| subject_filter(kind, None, has_deal);
+    let contact = Filter::Any(vec![of(SubjectKind::Contact), of(SubjectKind::Company)]);
+    let (deal, lead) = (of(SubjectKind::Deal), of(SubjectKind::Lead));
+    let nothing = Filter::Not(Box::new(Filter::Any(vec![contact.clone(), deal.clone(), lead.clone()])));
+    let mut groups = vec![contact, deal, lead, nothing];
+    if dir == Dir::Desc {
+        groups.reverse();
+    }
+    let offset = (paging.page - 1) * paging.per_page;
+    Ok(crm.list_in_groups::<E>(actor, q.filter.clone(), groups, offset, paging.per_page + 1).await?)
 }
 
 /// A time attribute: ISO 8601 with an offset, or a date (the start of its day, UTC). `None`
