@@ -316,7 +316,9 @@ async fn apply_draft(
         }
     }
     let tags = normalize_tags(&mut errors, &d.tags);
-    let custom = match validate_values(defs, "contact", &d.custom_fields) {
+    let mut values = d.custom_fields;
+    crate::custom_fields::drop_deleted(defs, &c.custom_fields.0, &mut values);
+    let custom = match validate_values(defs, "contact", &values) {
         Ok(v) => Some(v),
         Err(DomainError::Invalid(list)) => {
             for e in list {
@@ -604,5 +606,34 @@ impl Crm {
         };
         let counted = self.store().count_by(actor.account_id, Contact::SPEC, "company_id", &filter).await?;
         Ok(ids.into_iter().map(|id| (id, counted.get(&id).copied().unwrap_or(0))).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::crm;
+
+    #[tokio::test]
+    async fn a_value_of_a_deleted_field_does_not_stop_an_update() {
+        let t = crm().await;
+        let field = crate::custom_fields::NewCustomField {
+            entity_kind: "contact".into(),
+            name: "Tier".into(),
+            kind: crate::custom_fields::FieldKind::Text,
+            choices: Vec::new(),
+            position: None,
+        };
+        let def = t.crm.create_custom_field(t.actor, field).await.expect("field");
+        let d = ContactDraft {
+            last_name: Some("Lovelace".into()),
+            custom_fields: [(def.id, serde_json::json!("gold"))].into_iter().collect(),
+            ..Default::default()
+        };
+        let ada = t.crm.create_contact(t.actor, d).await.expect("contact");
+        t.crm.delete::<CustomFieldDefinition>(t.actor, def.id).await.expect("delete field");
+        let d = ContactDraft { job_title: Some("Countess".into()), ..ada.draft() };
+        let ada = t.crm.update_contact(t.actor, ada.id, d).await.expect("update");
+        assert!(ada.custom_fields.0.is_empty());
     }
 }

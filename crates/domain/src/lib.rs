@@ -28,6 +28,8 @@ pub mod settings;
 pub mod sources;
 pub mod sync;
 pub mod tags;
+#[cfg(test)]
+mod testing;
 pub mod text_messages;
 pub mod webhooks;
 
