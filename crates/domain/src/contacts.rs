@@ -388,7 +388,7 @@ fn trim_channels(list: Vec<Channel>) -> Vec<Channel> {
 }
 
 /// Trims tags, drops empty ones and duplicates (ignoring case), keeping first spellings.
-fn normalize_tags(errors: &mut Errors, tags: &[String]) -> Vec<String> {
+pub(crate) fn normalize_tags(errors: &mut Errors, tags: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for t in tags {
         let t = t.trim();

@@ -23,10 +23,18 @@ use crate::model::{
 /// What a client asks of a conversion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversionDraft {
-    pub lead_id: i64,
+    /// The lead to convert: required.
+    pub lead_id: Option<i64>,
     /// Who owns the new records; the lead's owner when not given.
     pub owner_id: Option<i64>,
+    /// Whether a deal is made too: yes unless asked not to.
     pub create_deal: bool,
+}
+
+impl Default for ConversionDraft {
+    fn default() -> Self {
+        ConversionDraft { lead_id: None, owner_id: None, create_deal: true }
+    }
 }
 
 /// The custom-field definitions of the lead and of the records it becomes.
@@ -72,8 +80,9 @@ impl Crm {
             contact: self.custom_fields(actor, "contact").await?,
             company: self.custom_fields(actor, "company").await?,
         };
+        let Some(lead_id) = d.lead_id else { return Err(DomainError::invalid("lead_id", "can't be blank")) };
         let mut tx = self.begin(actor).await?;
-        let mut lead = match tx.get(Lead::SPEC, d.lead_id, Visibility::All).await? {
+        let mut lead = match tx.get(Lead::SPEC, lead_id, Visibility::All).await? {
             Some(row) => Lead::from_row(row)?,
             None => return Err(lead_gone()),
         };
@@ -259,4 +268,23 @@ async fn move_activities<E: Entity>(tx: &mut Tx, lead_id: i64, set: impl Fn(&mut
         save_in(tx, &record).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::leads::LeadDraft;
+    use crate::testing::{crm, invalid_fields};
+
+    #[tokio::test]
+    async fn a_conversion_needs_a_lead_and_makes_a_deal_unless_told_not_to() {
+        let t = crm().await;
+        let blank = [("lead_id".to_owned(), "can't be blank".to_owned())];
+        assert_eq!(invalid_fields(t.crm.convert_lead(t.actor, ConversionDraft::default()).await), blank);
+        let d = LeadDraft { last_name: Some("Babbage".into()), ..LeadDraft::new() };
+        let lead = t.crm.create_lead(t.actor, d).await.expect("lead");
+        let draft = ConversionDraft { lead_id: Some(lead.id), ..Default::default() };
+        let converted = t.crm.convert_lead(t.actor, draft).await.expect("convert");
+        assert!(converted.converted_deal_id.is_some(), "a deal by default");
+    }
 }

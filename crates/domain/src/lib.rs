@@ -17,6 +17,7 @@ pub mod engagements;
 pub mod entity;
 pub mod error;
 pub mod files;
+pub mod leads;
 pub mod model;
 pub mod money;
 pub mod notifications;

@@ -18,3 +18,10 @@ pub(crate) async fn crm() -> TestCrm {
     TestCrm { crm, actor: Actor { account_id: acc.account_id, user_id: acc.user_id }, _dir: dir }
 }
 
+/// The fields of an `Invalid` error, or a panic naming what came instead.
+pub(crate) fn invalid_fields<T: std::fmt::Debug>(r: crate::Result<T>) -> Vec<(String, String)> {
+    match r {
+        Err(crate::DomainError::Invalid(list)) => list.into_iter().map(|f| (f.field, f.message)).collect(),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
