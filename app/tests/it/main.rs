@@ -20,4 +20,5 @@ mod sell_catalog;
 mod sell_deals;
 mod sell_sync;
 mod server;
+mod shared_rules;
 mod webhooks;

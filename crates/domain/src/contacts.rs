@@ -297,7 +297,7 @@ async fn apply_draft(
         errors.add("last_name", "a last name or a company name is required");
     }
     if let CompanyLink::Name(n) = &d.company {
-        errors.max_len("company_name", Some(n.trim()), 255);
+        errors.max_len("company_name", Some(n.trim()), crate::companies::COMPANY_NAME_MAX);
     }
     for (field, list) in [("emails", &d.emails), ("phones", &d.phones), ("urls", &d.urls)] {
         if list.len() > 50 {

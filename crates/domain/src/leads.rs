@@ -28,7 +28,8 @@ pub const NEW_LEAD_STATUS: &str = "New";
 pub struct LeadDraft {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
-    /// What the lead's organisation is called (a company's name once converted).
+    /// What the lead's organisation is called; it becomes a company's name on conversion, so it
+    /// is held to `companies::COMPANY_NAME_MAX`.
     pub organization_name: Option<String>,
     pub title: Option<String>,
     pub description: Option<String>,
@@ -179,7 +180,7 @@ async fn apply_lead(
     for (field, value, max) in [
         ("first_name", &d.first_name, LEAD_TEXT_MAX),
         ("last_name", &d.last_name, LEAD_TEXT_MAX),
-        ("organization_name", &d.organization_name, LEAD_TEXT_MAX),
+        ("organization_name", &d.organization_name, crate::companies::COMPANY_NAME_MAX),
         ("title", &d.title, LEAD_TEXT_MAX),
         ("description", &d.description, LEAD_DESCRIPTION_MAX),
         ("status", &d.status, LEAD_TEXT_MAX),

@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use kith_domain::Actor;
+use kith_domain::companies::COMPANY_NAME_MAX;
 use kith_domain::leads::{LEAD_DESCRIPTION_MAX, LEAD_TEXT_MAX, LEAD_WEBSITE_MAX, LeadDraft};
 use kith_domain::model::{CustomFieldDefinition, Lead};
 use kith_http::AppState;
@@ -72,7 +73,7 @@ fn apply(data: &mut Data, defs: &[CustomFieldDefinition], current: &BTreeMap<Str
             *slot = v;
         }
     }
-    if let Some(v) = data.text("organization_name", LEAD_TEXT_MAX) {
+    if let Some(v) = data.text("organization_name", COMPANY_NAME_MAX) {
         d.organization_name = v;
     }
     if let Some(v) = data.text("description", LEAD_DESCRIPTION_MAX) {
