@@ -24,4 +24,5 @@ mod sell_contact_pages;
 mod sell_deals;
 mod sell_sync;
 mod server;
+mod shared_rules;
 mod webhooks;

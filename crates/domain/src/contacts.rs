@@ -10,6 +10,7 @@ use kith_store::{Filter, Json, ListQuery, Op, Tx, Value};
 
 use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
 pub use crate::lookups::Lookups;
+use crate::records::normalize_tags;
 
 use crate::custom_fields::validate_values;
 use crate::entity::Entity;
@@ -291,7 +292,7 @@ async fn apply_draft(
         errors.add("last_name", "a last name or a company name is required");
     }
     if let CompanyLink::Name(n) = &d.company {
-        errors.max_len("company_name", Some(n.trim()), 255);
+        errors.max_len("company_name", Some(n.trim()), crate::companies::COMPANY_NAME_MAX);
     }
     for (field, list) in [("emails", &d.emails), ("phones", &d.phones), ("urls", &d.urls)] {
         if list.len() > 50 {
@@ -310,7 +311,9 @@ async fn apply_draft(
         }
     }
     let tags = normalize_tags(&mut errors, &d.tags);
-    let custom = match validate_values(defs, "contact", &d.custom_fields) {
+    let mut values = d.custom_fields;
+    crate::custom_fields::drop_deleted(defs, &c.custom_fields.0, &mut values);
+    let custom = match validate_values(defs, "contact", &values) {
         Ok(v) => Some(v),
         Err(DomainError::Invalid(list)) => {
             for e in list {
@@ -377,20 +380,6 @@ async fn apply_draft(
 
 fn trim_channels(list: Vec<Channel>) -> Vec<Channel> {
     list.into_iter().map(|c| Channel { kind: c.kind.trim().to_owned(), value: c.value.trim().to_owned() }).collect()
-}
-
-/// Trims tags, drops empty ones and duplicates (ignoring case), keeping first spellings.
-fn normalize_tags(errors: &mut Errors, tags: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for t in tags {
-        let t = t.trim();
-        if t.is_empty() || out.iter().any(|o| o.eq_ignore_ascii_case(t)) {
-            continue;
-        }
-        errors.max_len("tags", Some(t), 100);
-        out.push(t.to_owned());
-    }
-    out
 }
 
 /// A record of a keyed reference list (statuses, lead sources) by its key.
@@ -524,5 +513,34 @@ impl Crm {
         };
         let counted = self.store().count_by(actor.account_id, Contact::SPEC, "company_id", &filter).await?;
         Ok(ids.into_iter().map(|id| (id, counted.get(&id).copied().unwrap_or(0))).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::crm;
+
+    #[tokio::test]
+    async fn a_value_of_a_deleted_field_does_not_stop_an_update() {
+        let t = crm().await;
+        let field = crate::custom_fields::NewCustomField {
+            entity_kind: "contact".into(),
+            name: "Tier".into(),
+            kind: crate::custom_fields::FieldKind::Text,
+            choices: Vec::new(),
+            position: None,
+        };
+        let def = t.crm.create_custom_field(t.actor, field).await.expect("field");
+        let d = ContactDraft {
+            last_name: Some("Lovelace".into()),
+            custom_fields: [(def.id, serde_json::json!("gold"))].into_iter().collect(),
+            ..Default::default()
+        };
+        let ada = t.crm.create_contact(t.actor, d).await.expect("contact");
+        t.crm.delete::<CustomFieldDefinition>(t.actor, def.id).await.expect("delete field");
+        let d = ContactDraft { job_title: Some("Countess".into()), ..ada.draft() };
+        let ada = t.crm.update_contact(t.actor, ada.id, d).await.expect("update");
+        assert!(ada.custom_fields.0.is_empty());
     }
 }

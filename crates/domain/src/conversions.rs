@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use kith_store::{Filter, Json, ListPage, ListQuery, Sort, Tx, Visibility};
 
+use crate::companies::CompanyDraft;
 use crate::contacts::find_by_key;
 use crate::crm::{Actor, Crm, insert_in, save_in};
 use crate::custom_fields::coerce;
@@ -23,10 +24,18 @@ use crate::model::{
 /// What a client asks of a conversion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversionDraft {
-    pub lead_id: i64,
+    /// The lead to convert: required.
+    pub lead_id: Option<i64>,
     /// Who owns the new records; the lead's owner when not given.
     pub owner_id: Option<i64>,
+    /// Whether a deal is made too: yes unless asked not to.
     pub create_deal: bool,
+}
+
+impl Default for ConversionDraft {
+    fn default() -> Self {
+        ConversionDraft { lead_id: None, owner_id: None, create_deal: true }
+    }
 }
 
 /// The custom-field definitions of the lead and of the records it becomes.
@@ -72,8 +81,9 @@ impl Crm {
             contact: self.custom_fields(actor, "contact").await?,
             company: self.custom_fields(actor, "company").await?,
         };
+        let Some(lead_id) = d.lead_id else { return Err(DomainError::invalid("lead_id", "can't be blank")) };
         let mut tx = self.begin(actor).await?;
-        let mut lead = match tx.get(Lead::SPEC, d.lead_id, Visibility::All).await? {
+        let mut lead = match tx.get(Lead::SPEC, lead_id, Visibility::All).await? {
             Some(row) => Lead::from_row(row)?,
             None => return Err(lead_gone()),
         };
@@ -95,7 +105,11 @@ impl Crm {
         };
 
         let organization = match &lead.organization_name {
-            Some(name) => Some(insert_in(&mut tx, organization_from(&lead, name, owner, &defs)).await?),
+            Some(name) => {
+                let draft = organization_from(&lead, name, owner, &defs);
+                let made = crate::companies::create_company_in(&mut tx, &defs.company, draft).await;
+                Some(made.map_err(as_lead_fields)?)
+            }
             None => None,
         };
         let person = match &lead.last_name {
@@ -173,20 +187,45 @@ async fn user_in(tx: &mut Tx, id: i64) -> Result<Option<i64>> {
     Ok(tx.get(User::SPEC, id, Visibility::Live).await?.map(|r| r.id))
 }
 
-fn organization_from(lead: &Lead, name: &str, owner: i64, defs: &Defs) -> Company {
-    let mut c = Company::named(name, Some(owner));
-    c.description = lead.description.clone();
-    c.industry = lead.industry.clone();
-    c.url = lead.website.clone();
-    c.address = Json(lead.address.0.clone());
-    c.tags = Json(lead.tags.0.clone());
-    c.custom_fields = Json(carry_custom(&lead.custom_fields.0, &defs.lead, &defs.company));
+fn organization_from(lead: &Lead, name: &str, owner: i64, defs: &Defs) -> CompanyDraft {
+    let custom = carry_custom(&lead.custom_fields.0, &defs.lead, &defs.company);
+    let mut c = CompanyDraft {
+        name: name.to_owned(),
+        description: lead.description.clone(),
+        industry: lead.industry.clone(),
+        url: lead.website.clone(),
+        address: lead.address.0.clone(),
+        owner_id: Some(owner),
+        tags: lead.tags.0.clone(),
+        custom_fields: Some(custom.into_iter().filter_map(|(k, v)| k.parse().ok().map(|k| (k, v))).collect()),
+        ..Default::default()
+    };
     // A lead that is only an organisation gives it its email and phone too.
     if lead.last_name.is_none() {
         c.email = lead.email.clone();
         c.phone = lead.phone.clone().or_else(|| lead.mobile.clone());
     }
     c
+}
+
+/// A company rule the lead's organisation breaks, told by the lead's field names.
+fn as_lead_fields(e: DomainError) -> DomainError {
+    match e {
+        DomainError::Invalid(fields) => DomainError::Invalid(
+            fields
+                .into_iter()
+                .map(|mut f| {
+                    f.field = match f.field.as_str() {
+                        "name" => "organization_name".to_owned(),
+                        "url" => "website".to_owned(),
+                        _ => f.field,
+                    };
+                    f
+                })
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 fn person_from(
@@ -259,4 +298,54 @@ async fn move_activities<E: Entity>(tx: &mut Tx, lead_id: i64, set: impl Fn(&mut
         save_in(tx, &record).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::leads::LeadDraft;
+    use crate::testing::{crm, invalid_fields};
+
+    #[tokio::test]
+    async fn a_conversion_needs_a_lead_and_makes_a_deal_unless_told_not_to() {
+        let t = crm().await;
+        let blank = [("lead_id".to_owned(), "can't be blank".to_owned())];
+        assert_eq!(invalid_fields(t.crm.convert_lead(t.actor, ConversionDraft::default()).await), blank);
+        let d = LeadDraft { last_name: Some("Babbage".into()), ..LeadDraft::new() };
+        let lead = t.crm.create_lead(t.actor, d).await.expect("lead");
+        let draft = ConversionDraft { lead_id: Some(lead.id), ..Default::default() };
+        let converted = t.crm.convert_lead(t.actor, draft).await.expect("convert");
+        assert!(converted.converted_deal_id.is_some(), "a deal by default");
+    }
+
+    #[tokio::test]
+    async fn the_organisation_is_made_by_the_company_rules() {
+        let t = crm().await;
+        let d = LeadDraft {
+            last_name: Some("Jacquard".into()),
+            organization_name: Some("Jacquard Looms".into()),
+            tags: vec!["weaving".into()],
+            ..LeadDraft::new()
+        };
+        let lead = t.crm.create_lead(t.actor, d).await.expect("lead");
+        let draft = ConversionDraft { lead_id: Some(lead.id), create_deal: false, ..Default::default() };
+        let converted = t.crm.convert_lead(t.actor, draft).await.expect("convert");
+        let company = t.crm.get::<Company>(t.actor, converted.converted_company_id.expect("org")).await.expect("org");
+        assert_eq!((company.name.as_str(), company.tags.0.as_slice()), ("Jacquard Looms", &["weaving".to_owned()][..]));
+        assert_eq!(company.owner_id, Some(t.actor.user_id));
+        let person =
+            t.crm.get::<Contact>(t.actor, converted.converted_contact_id.expect("person")).await.expect("person");
+        assert_eq!(person.company_name.as_deref(), Some("Jacquard Looms"));
+
+        // A lead stored before the limit (written around the lead rules) converts to nothing.
+        let d = LeadDraft { last_name: Some("Old".into()), ..LeadDraft::new() };
+        let mut old = t.crm.create_lead(t.actor, d).await.expect("lead");
+        old.organization_name = Some("n".repeat(crate::companies::COMPANY_NAME_MAX + 1));
+        let old = t.crm.save(t.actor, old).await.expect("save");
+        let draft = ConversionDraft { lead_id: Some(old.id), ..Default::default() };
+        assert_eq!(invalid_fields(t.crm.convert_lead(t.actor, draft).await)[0].0, "organization_name");
+        assert!(t.crm.get::<Lead>(t.actor, old.id).await.expect("still a lead").converted_at.is_none());
+        let companies = t.crm.all::<Company>(t.actor, None).await.expect("companies");
+        assert_eq!(companies.len(), 1, "only the first conversion's");
+    }
 }

@@ -191,6 +191,17 @@ pub fn coerce(def: &CustomFieldDefinition, value: &J) -> Result<Option<J>, Strin
 }
 
 /// Validates a full set of values (keyed by definition id) for an entity kind.
+/// Drops from `values` those `stored` held for definitions deleted since: a record keeps no value
+/// of a field that has gone, so writing a record back as read still saves. A value for an
+/// unknown field that the record did not hold is left for `validate_values` to refuse.
+pub(crate) fn drop_deleted(
+    defs: &[CustomFieldDefinition],
+    stored: &CustomValues,
+    values: &mut std::collections::BTreeMap<i64, J>,
+) {
+    values.retain(|id, _| defs.iter().any(|d| d.id == *id) || !stored.contains_key(&id.to_string()));
+}
+
 pub(crate) fn validate_values(
     defs: &[CustomFieldDefinition],
     kind: &str,

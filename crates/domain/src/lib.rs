@@ -19,6 +19,7 @@ pub mod engagements;
 pub mod entity;
 pub mod error;
 pub mod files;
+pub mod leads;
 mod lookups;
 pub mod model;
 pub mod money;
@@ -34,6 +35,8 @@ pub mod settings;
 pub mod sources;
 pub mod sync;
 pub mod tags;
+#[cfg(test)]
+mod testing;
 pub mod text_messages;
 pub mod webhooks;
 

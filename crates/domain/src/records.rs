@@ -5,7 +5,7 @@ use chrono::Utc;
 use kith_store::{Filter, ListQuery, Op, Tx, Visibility};
 
 use crate::entity::Entity;
-use crate::error::{DomainError, Result};
+use crate::error::{DomainError, Errors, Result};
 use crate::model::{Tag, Tagging};
 
 /// Writes every column of `record` over the live row with its id, inside `tx`.
@@ -115,4 +115,18 @@ pub(crate) async fn set_taggings(tx: &mut Tx, entity_kind: &str, entity_id: i64,
         .await?;
     }
     Ok(())
+}
+
+/// Trims tags, drops empty ones and duplicates (ignoring case), keeping first spellings.
+pub(crate) fn normalize_tags(errors: &mut Errors, tags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tags {
+        let t = t.trim();
+        if t.is_empty() || out.iter().any(|o| o.eq_ignore_ascii_case(t)) {
+            continue;
+        }
+        errors.max_len("tags", Some(t), 100);
+        out.push(t.to_owned());
+    }
+    out
 }

@@ -199,7 +199,7 @@ fn draft_from(input: &mut Input, mut d: ContactDraft, lk: &Lookups, mode: Mode) 
     if let Some(tags) = input.strings("tags", 100) {
         d.tags = tags;
     }
-    let name = input.text("company_name", 55);
+    let name = input.text("company_name", kith_domain::companies::COMPANY_NAME_MAX);
     let id = if mode == Mode::Create { None } else { input.id("company_id") };
     match (name, id) {
         (Some(Some(n)), _) => d.company = CompanyLink::Name(n),

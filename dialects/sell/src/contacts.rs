@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use kith_domain::companies::{COMPANY_NAME_MAX, CompanyDraft};
 use kith_domain::custom_fields::{FieldKind, coerce};
 use kith_domain::model::{Address, Channel, Company, Contact, CustomFieldDefinition};
 use kith_domain::{Actor, CompanyLink, ContactDraft, Crm, PeopleQuery, PeopleSort, PersonOrOrganization};
 use kith_http::AppState;
-use kith_store::{Filter, Json, JsonStep, Op};
+use kith_store::{Filter, JsonStep, Op};
 use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
@@ -344,34 +345,54 @@ fn person_draft(data: &mut Data, defs: &[CustomFieldDefinition], mut d: ContactD
     d
 }
 
-fn organization_from(data: &mut Data, defs: &[CustomFieldDefinition], c: &mut Company) {
-    if let Some(v) = data.text("name", NAME_MAX) {
+/// Applies the attributes sent to an organisation's draft; `current` holds its stored custom
+/// values (by definition id), over which `custom_fields` (by name) is read.
+fn organization_draft(
+    data: &mut Data,
+    defs: &[CustomFieldDefinition],
+    current: &BTreeMap<String, Value>,
+    mut d: CompanyDraft,
+) -> CompanyDraft {
+    if let Some(v) = data.text("name", COMPANY_NAME_MAX) {
         match v {
-            Some(name) => c.name = name,
+            Some(name) => d.name = name,
             None => data.error("name", "can't be blank"),
         }
     }
     for (key, slot) in [
-        ("description", &mut c.description),
-        ("industry", &mut c.industry),
-        ("website", &mut c.url),
-        ("email", &mut c.email),
-        ("phone", &mut c.phone),
+        ("description", &mut d.description),
+        ("industry", &mut d.industry),
+        ("website", &mut d.url),
+        ("email", &mut d.email),
+        ("phone", &mut d.phone),
     ] {
         if let Some(v) = data.text(key, 2048) {
             *slot = v;
         }
     }
-    if let Some(a) = read_address(data, c.address.0.clone()) {
-        c.address = Json(a);
+    if let Some(a) = read_address(data, d.address.clone()) {
+        d.address = a;
     }
     if let Some(tags) = data.tags("tags") {
-        c.tags = Json(tags);
+        d.tags = tags;
     }
     if let Some(owner) = data.id("owner_id") {
-        c.owner_id = owner;
+        d.owner_id = owner;
     }
-    read_custom(data, defs, &mut c.custom_fields.0);
+    if data.has("custom_fields") {
+        let mut custom = current.clone();
+        read_custom(data, defs, &mut custom);
+        // The draft takes changes: what `custom_fields` left out of the stored values is cleared.
+        let mut changes: BTreeMap<i64, Value> = current
+            .keys()
+            .filter(|k| !custom.contains_key(*k))
+            .filter_map(|k| k.parse().ok())
+            .map(|k| (k, Value::Null))
+            .collect();
+        changes.extend(custom.into_iter().filter_map(|(k, v)| k.parse().ok().map(|k| (k, v))));
+        d.custom_fields = Some(changes);
+    }
+    d
 }
 
 /// Fields only a person has: an organisation cannot take them.
@@ -391,10 +412,9 @@ pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Bod
         if !data.has("name") {
             data.error("name", "can't be blank");
         }
-        let mut c = Company::named("", Some(actor.user_id));
-        organization_from(&mut data, &defs.organization, &mut c);
+        let draft = organization_draft(&mut data, &defs.organization, &BTreeMap::new(), CompanyDraft::new_by(actor));
         data.finish()?;
-        Record::Organization(st.crm.create(actor, c).await?)
+        Record::Organization(st.crm.create_company(actor, draft).await?)
     } else {
         if data.raw("last_name").is_none_or(Value::is_null) {
             data.error("last_name", "can't be blank");
@@ -441,15 +461,15 @@ pub async fn update(
             data.finish()?;
             Record::Person(st.crm.update_contact(actor, c.id, draft).await?)
         }
-        Record::Organization(mut c) => {
+        Record::Organization(c) => {
             for key in PERSON_ONLY {
                 if data.raw(key).is_some_and(|v| !v.is_null()) {
                     data.error(*key, "is not an attribute of an organization");
                 }
             }
-            organization_from(&mut data, &defs.organization, &mut c);
+            let draft = organization_draft(&mut data, &defs.organization, &c.custom_fields.0, c.draft());
             data.finish()?;
-            Record::Organization(st.crm.save(actor, c).await?)
+            Record::Organization(st.crm.update_company(actor, c.id, draft).await?)
         }
     };
     Ok(one(StatusCode::OK, "contact", saved.render(&defs)))

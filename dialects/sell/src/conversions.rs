@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::auth::Caller;
 use crate::input::Data;
 use crate::params::{Params, RecordQuery, path_id, read_data};
-use crate::wire::{ApiError, ApiResult, collection, one, time};
+use crate::wire::{ApiResult, collection, one, time};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/lead_conversions", get(list).post(create)).route("/lead_conversions/{id}", get(get_one))
@@ -37,16 +37,16 @@ fn render(l: &Lead) -> Value {
 /// conversion. A lead that is not a live, unconverted lead of the account is a 422 on `lead_id`.
 async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Body) -> ApiResult {
     let mut data = Data::new(read_data(&st, body).await?);
-    if data.raw("lead_id").is_none_or(Value::is_null) {
-        data.error("lead_id", "can't be blank");
+    let mut draft = ConversionDraft {
+        lead_id: data.id("lead_id").flatten(),
+        owner_id: data.id("owner_id").flatten(),
+        ..Default::default()
+    };
+    if let Some(create_deal) = data.boolean("create_deal") {
+        draft.create_deal = create_deal;
     }
-    let lead_id = data.id("lead_id").flatten();
-    let owner_id = data.id("owner_id").flatten();
-    let create_deal = data.boolean("create_deal").unwrap_or(true);
     data.finish()?;
-    // Present and valid: otherwise `finish` answered 422.
-    let Some(lead_id) = lead_id else { return Err(ApiError::validation("lead_id", "can't be blank")) };
-    let lead = st.crm.convert_lead(actor, ConversionDraft { lead_id, owner_id, create_deal }).await?;
+    let lead = st.crm.convert_lead(actor, draft).await?;
     Ok(one(StatusCode::OK, "lead_conversion", render(&lead)))
 }
 

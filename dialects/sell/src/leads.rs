@@ -6,20 +6,19 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use kith_domain::choices::LEAD_UNQUALIFIED_REASONS;
-use kith_domain::model::{CustomFieldDefinition, Lead, LeadSource};
-use kith_domain::{Actor, DomainError, FieldError};
+use kith_domain::Actor;
+use kith_domain::companies::COMPANY_NAME_MAX;
+use kith_domain::leads::{LEAD_DESCRIPTION_MAX, LEAD_TEXT_MAX, LEAD_WEBSITE_MAX, LeadDraft};
+use kith_domain::model::{CustomFieldDefinition, Lead};
 use kith_http::AppState;
-use kith_store::{Filter, Json, Op, Sort};
+use kith_store::{Filter, Op, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::contacts::{read_address, read_custom, render_address, render_custom};
 use crate::input::Data;
-use crate::params::{Params, RecordQuery, check_owner, path_id, read_data};
-use crate::wire::{ApiError, ApiResult, collection, one, time};
-
-const TEXT_MAX: usize = 255;
+use crate::params::{Params, RecordQuery, path_id, read_data};
+use crate::wire::{ApiResult, collection, one, time};
 
 fn render(l: &Lead, defs: &[CustomFieldDefinition]) -> Value {
     json!({
@@ -52,81 +51,56 @@ fn render(l: &Lead, defs: &[CustomFieldDefinition]) -> Value {
     })
 }
 
-/// Applies the attributes sent to `l`.
-fn apply(data: &mut Data, defs: &[CustomFieldDefinition], l: &mut Lead) {
+/// Applies the attributes sent to a lead's draft; `current` holds its stored custom values (by
+/// definition id), over which `custom_fields` (by name) is read.
+fn apply(data: &mut Data, defs: &[CustomFieldDefinition], current: &BTreeMap<String, Value>, d: &mut LeadDraft) {
     for (key, slot) in [
-        ("first_name", &mut l.first_name),
-        ("last_name", &mut l.last_name),
-        ("organization_name", &mut l.organization_name),
-        ("status", &mut l.status),
-        ("title", &mut l.title),
-        ("industry", &mut l.industry),
-        ("email", &mut l.email),
-        ("phone", &mut l.phone),
-        ("mobile", &mut l.mobile),
-        ("fax", &mut l.fax),
-        ("twitter", &mut l.twitter),
-        ("facebook", &mut l.facebook),
-        ("linkedin", &mut l.linkedin),
-        ("skype", &mut l.skype),
+        ("first_name", &mut d.first_name),
+        ("last_name", &mut d.last_name),
+        ("status", &mut d.status),
+        ("title", &mut d.title),
+        ("industry", &mut d.industry),
+        ("email", &mut d.email),
+        ("phone", &mut d.phone),
+        ("mobile", &mut d.mobile),
+        ("fax", &mut d.fax),
+        ("twitter", &mut d.twitter),
+        ("facebook", &mut d.facebook),
+        ("linkedin", &mut d.linkedin),
+        ("skype", &mut d.skype),
     ] {
-        if let Some(v) = data.text(key, TEXT_MAX) {
+        if let Some(v) = data.text(key, LEAD_TEXT_MAX) {
             *slot = v;
         }
     }
-    if let Some(v) = data.text("description", 10_000) {
-        l.description = v;
+    if let Some(v) = data.text("organization_name", COMPANY_NAME_MAX) {
+        d.organization_name = v;
     }
-    if let Some(v) = data.text("website", 2048) {
-        l.website = v;
+    if let Some(v) = data.text("description", LEAD_DESCRIPTION_MAX) {
+        d.description = v;
     }
-    if let Some(v) = data.id("owner_id") {
-        l.owner_id = v.unwrap_or(l.owner_id);
+    if let Some(v) = data.text("website", LEAD_WEBSITE_MAX) {
+        d.website = v;
+    }
+    // A null owner leaves the lead's owner as it is.
+    if let Some(Some(v)) = data.id("owner_id") {
+        d.owner_id = Some(v);
     }
     if let Some(v) = data.id("source_id") {
-        l.source_id = v;
+        d.source_id = v;
     }
     if let Some(v) = data.id("unqualified_reason_id") {
-        l.unqualified_reason_id = v;
+        d.unqualified_reason_id = v;
     }
-    if let Some(a) = read_address(data, l.address.0.clone()) {
-        l.address = Json(a);
+    if let Some(a) = read_address(data, d.address.clone()) {
+        d.address = a;
     }
     if let Some(tags) = data.tags("tags") {
-        l.tags = Json(tags);
+        d.tags = tags;
     }
-    read_custom(data, defs, &mut l.custom_fields.0);
-    if l.last_name.is_none() && l.organization_name.is_none() {
-        data.error("last_name", "or organization_name is required");
-    }
-}
-
-/// The lead's source must be a lead source of the account (one for leads, not deals), and its
-/// unqualified reason one of the account's lead unqualified reasons. Only references that change
-/// are checked: a lead sent back as it was read is accepted.
-async fn check_references(st: &AppState, actor: Actor, before: Option<&Lead>, lead: &Lead) -> ApiResult<()> {
-    let mut errors = Vec::new();
-    if let Some(id) = lead.source_id.filter(|id| before.is_none_or(|b| b.source_id != Some(*id))) {
-        let usable = st
-            .crm
-            .find::<LeadSource>(actor, id)
-            .await?
-            .is_some_and(|s| s.resource_type.as_deref().is_none_or(|t| t == "lead"));
-        if !usable {
-            errors.push(FieldError::new("source_id", "is not a lead source of this account"));
-        }
-    }
-    if let Some(id) =
-        lead.unqualified_reason_id.filter(|id| before.is_none_or(|b| b.unqualified_reason_id != Some(*id)))
-    {
-        match st.crm.choice(actor, LEAD_UNQUALIFIED_REASONS, id).await {
-            Ok(_) => {}
-            Err(DomainError::NotFound { .. }) => errors
-                .push(FieldError::new("unqualified_reason_id", "is not a lead unqualified reason of this account")),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::invalid(errors)) }
+    let mut custom = current.clone();
+    read_custom(data, defs, &mut custom);
+    d.custom_fields = custom.into_iter().filter_map(|(k, v)| k.parse().ok().map(|k| (k, v))).collect();
 }
 
 /// A lead as the Sync API hands it out; `None` when it is not live (converted leads are not).
@@ -139,47 +113,10 @@ pub(crate) async fn sync_record(st: &AppState, actor: Actor, id: i64) -> ApiResu
 pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Body) -> ApiResult {
     let mut data = Data::new(read_data(&st, body).await?);
     let defs = st.crm.custom_fields(actor, "lead").await?;
-    let t = chrono::Utc::now();
-    let mut lead = Lead {
-        id: 0,
-        created_at: t,
-        updated_at: t,
-        deleted_at: None,
-        first_name: None,
-        last_name: None,
-        organization_name: None,
-        title: None,
-        description: None,
-        status: Some("New".into()),
-        source_id: None,
-        owner_id: actor.user_id,
-        email: None,
-        phone: None,
-        mobile: None,
-        website: None,
-        address: Json(None),
-        tags: Json(Vec::new()),
-        custom_fields: Json(BTreeMap::new()),
-        converted_at: None,
-        converted_contact_id: None,
-        converted_company_id: None,
-        converted_deal_id: None,
-        industry: None,
-        fax: None,
-        twitter: None,
-        facebook: None,
-        linkedin: None,
-        skype: None,
-        unqualified_reason_id: None,
-        converted_by: None,
-    };
-    apply(&mut data, &defs, &mut lead);
+    let mut draft = LeadDraft::new();
+    apply(&mut data, &defs, &BTreeMap::new(), &mut draft);
     data.finish()?;
-    if lead.owner_id != actor.user_id {
-        check_owner(&st, actor, "owner_id", lead.owner_id).await?;
-    }
-    check_references(&st, actor, None, &lead).await?;
-    let lead = st.crm.create(actor, lead).await?;
+    let lead = st.crm.create_lead(actor, draft).await?;
     Ok(one(StatusCode::OK, "lead", render(&lead, &defs)))
 }
 
@@ -201,17 +138,13 @@ pub async fn update(
     Path(id): Path<String>,
     body: Body,
 ) -> ApiResult {
-    let mut lead = st.crm.get::<Lead>(actor, path_id(&id, "lead")?).await?;
+    let lead = st.crm.get::<Lead>(actor, path_id(&id, "lead")?).await?;
     let mut data = Data::new(read_data(&st, body).await?);
     let defs = st.crm.custom_fields(actor, "lead").await?;
-    let before = lead.clone();
-    apply(&mut data, &defs, &mut lead);
+    let mut draft = lead.draft();
+    apply(&mut data, &defs, &lead.custom_fields.0, &mut draft);
     data.finish()?;
-    if lead.owner_id != before.owner_id {
-        check_owner(&st, actor, "owner_id", lead.owner_id).await?;
-    }
-    check_references(&st, actor, Some(&before), &lead).await?;
-    let lead = st.crm.save(actor, lead).await?;
+    let lead = st.crm.update_lead(actor, lead.id, draft).await?;
     Ok(one(StatusCode::OK, "lead", render(&lead, &defs)))
 }
 
@@ -220,7 +153,7 @@ pub async fn delete(
     Caller(actor): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    st.crm.delete::<Lead>(actor, path_id(&id, "lead")?).await?;
+    st.crm.delete_lead(actor, path_id(&id, "lead")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

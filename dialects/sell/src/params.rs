@@ -222,14 +222,6 @@ pub fn path_id(raw: &str, what: &str) -> Result<i64, ApiError> {
     raw.trim().parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(|| ApiError::not_found(what))
 }
 
-/// An owner (or assignee) must be a user of the caller's account: any other id is a 422 on `field`.
-pub async fn check_owner(st: &AppState, actor: kith_domain::Actor, field: &str, user_id: i64) -> Result<(), ApiError> {
-    match st.crm.find::<kith_domain::model::User>(actor, user_id).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::validation(field, "is not a user of this account")),
-    }
-}
-
 /// The query of a request about one record (or about none, like `/users/self`): Sell takes only
 /// `includes` there and answers anything else with a 400.
 pub struct RecordQuery;
