@@ -227,3 +227,26 @@ pub async fn open(url: &str, opts: &kith_store::StoreOptions) -> Result<Crm> {
     crm.migrate().await?;
     Ok(crm)
 }
+
+/// A tenant as its users see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub id: i64,
+    pub name: String,
+    pub created_at: chrono::DateTime<Utc>,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+impl Crm {
+    /// The caller's account.
+    pub async fn account(&self, actor: Actor) -> Result<Account> {
+        use kith_store::system::ACCOUNTS;
+        let row = self
+            .store()
+            .get(actor.account_id, &ACCOUNTS, actor.account_id, Visibility::All)
+            .await?
+            .ok_or(DomainError::NotFound { kind: "account" })?;
+        let name = ACCOUNTS.position("name").and_then(|i| row.values.get(i)).and_then(|v| v.as_text()).unwrap_or("");
+        Ok(Account { id: row.id, name: name.to_owned(), created_at: row.created_at, updated_at: row.updated_at })
+    }
+}

@@ -180,6 +180,11 @@ impl Crm {
         E::from_row(row)
     }
 
+    /// The ids of every live record matching `filter` (a company's contacts, for instance).
+    pub async fn ids<E: Entity>(&self, actor: Actor, filter: Option<&Filter>) -> Result<Vec<i64>> {
+        Ok(self.store.list_ids(actor.account_id, E::SPEC, filter).await?)
+    }
+
     /// The calling user.
     pub async fn me(&self, actor: Actor) -> Result<User> {
         self.get::<User>(actor, actor.user_id).await

@@ -9,9 +9,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use kith_domain::actions::{ACTION_STATUSES, ActionDraft, StreamOf, stream_order};
 use kith_domain::model::{Action, Company, Contact};
+use kith_domain::query::{Field, Filter, ListQuery, Op};
 use kith_domain::{Actor, DomainError};
 use kith_http::AppState;
-use kith_store::{Field, Filter, ListQuery, Op};
 use serde_json::json;
 
 use crate::auth::Caller;

@@ -9,8 +9,8 @@ use kith_domain::catalog::{
 };
 use kith_domain::model::{PredefinedAction, PredefinedItem, PredefinedItemGroup};
 use kith_domain::money::{from_major, to_major};
+use kith_domain::query::{Filter, Op, Sort};
 use kith_http::AppState;
-use kith_store::{Filter, Op, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use kith_domain::Actor;
 use kith_domain::companies::{COMPANY_DESCRIPTION_MAX, COMPANY_NAME_MAX, CompanyDraft};
 use kith_domain::model::{Address, Company};
+use kith_domain::query::{Filter, Op, Sort};
 use kith_http::AppState;
-use kith_store::{Filter, Op, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

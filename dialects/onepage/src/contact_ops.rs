@@ -4,9 +4,9 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use kith_domain::model::{Contact, User};
+use kith_domain::query::{Filter, ListQuery, Op, Page, Sort};
 use kith_domain::{Actor, CompanyLink};
 use kith_http::AppState;
-use kith_store::{Filter, ListQuery, Op, Page, Sort};
 use serde_json::json;
 
 use crate::auth::Caller;

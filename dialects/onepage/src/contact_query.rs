@@ -3,8 +3,8 @@
 use kith_domain::actions::StreamOf;
 use kith_domain::custom_fields::custom_filter;
 use kith_domain::model::{Contact, SavedFilter};
+use kith_domain::query::{Field, Filter, ListQuery, Op, Page, Sort, Value as SV};
 use kith_domain::{Actor, Crm, Lookups};
-use kith_store::{Field, Filter, ListQuery, Op, Page, Sort, Value as SV};
 use serde_json::Value;
 
 use crate::params::{Params, parse_time};
@@ -157,7 +157,7 @@ pub async fn contact_scope(crm: &Crm, actor: Actor, params: &Params) -> ApiResul
                 Filter::eq("status", "asap"),
                 Filter::All(vec![
                     Filter::In { field: Field::col("status"), values: vec!["date".into(), "date_time".into()] },
-                    Filter::cmp("date", kith_store::Op::Lte, today),
+                    Filter::cmp("date", kith_domain::query::Op::Lte, today),
                 ]),
             ]),
         ]);

@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use kith_domain::deals::{COMMISSION_BASES, COMMISSION_TYPES, DEAL_STATUSES, DealDraft, DealItemDraft};
 use kith_domain::model::{Company, Contact, Deal};
 use kith_domain::money::from_major;
+use kith_domain::query::{Filter, Op, Sort};
 use kith_domain::{Actor, Crm};
 use kith_http::AppState;
-use kith_store::{Filter, Op, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -241,7 +241,7 @@ async fn list_deals(st: &AppState, actor: Actor, params: &Params, scope: Option<
     let paging = params.paging()?;
     // A deal whose primary contact is an organisation (made over another dialect) has no
     // OnePage contact, so OnePage lists leave it out.
-    let mut q = paging.query().filter(Filter::IsNotNull(kith_store::Field::col("contact_id")));
+    let mut q = paging.query().filter(Filter::IsNotNull(kith_domain::query::Field::col("contact_id")));
     if let Some(f) = scope {
         q = q.filter(f);
     }
@@ -278,9 +278,14 @@ async fn list_deals(st: &AppState, actor: Actor, params: &Params, scope: Option<
         // Deals of the contacts the saved filter matches.
         let saved = st.crm.get::<kith_domain::model::SavedFilter>(actor, id).await?;
         let f = st.crm.saved_filter_query(actor, &saved).await?;
-        let ids =
-            st.crm.all::<Contact>(actor, Some(f)).await?.into_iter().map(|c| kith_store::Value::Int(c.id)).collect();
-        q = q.filter(Filter::In { field: kith_store::Field::col("contact_id"), values: ids });
+        let ids = st
+            .crm
+            .all::<Contact>(actor, Some(f))
+            .await?
+            .into_iter()
+            .map(|c| kith_domain::query::Value::Int(c.id))
+            .collect();
+        q = q.filter(Filter::In { field: kith_domain::query::Field::col("contact_id"), values: ids });
     }
     let (mut q, ranged) = params.date_filters(
         q,

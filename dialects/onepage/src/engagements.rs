@@ -11,9 +11,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use kith_domain::engagements::{CALL_RESULTS, CALL_VIAS, CallDraft, MeetingDraft, NoteDraft, Subject};
 use kith_domain::model::{Call, Company, Contact, Meeting, Note};
+use kith_domain::query::{Field, Filter, Sort};
 use kith_domain::{Actor, DomainError, Entity};
 use kith_http::AppState;
-use kith_store::{Field, Filter, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

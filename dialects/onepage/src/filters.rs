@@ -4,9 +4,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use kith_domain::actions::StreamOf;
 use kith_domain::model::{Contact, SavedFilter};
+use kith_domain::query::{Field, Filter, ListQuery, Page, Sort, Value as SV};
 use kith_domain::{Actor, Crm};
 use kith_http::AppState;
-use kith_store::{Field, Filter, ListQuery, Page, Sort, Value as SV};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

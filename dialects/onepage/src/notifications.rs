@@ -3,8 +3,8 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use kith_domain::model::{Notification, User};
+use kith_domain::query::{Filter, Sort};
 use kith_http::AppState;
-use kith_store::{Filter, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use chrono::{DateTime, NaiveDate, Utc};
-use kith_store::{Filter, ListQuery, Op, Page, Sort};
+use kith_domain::query::{Filter, ListQuery, Op, Page, Sort};
 use serde_json::{Value, json};
 
 use crate::input::Input;

@@ -6,10 +6,10 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use kith_domain::model::{Contact, Relationship, RelationshipType};
+use kith_domain::query::{Field, Filter, Sort, Value as SV};
 use kith_domain::relationships::{Party, VARIANT_NAME_MAX};
 use kith_domain::{Actor, Crm};
 use kith_http::AppState;
-use kith_store::{Field, Filter, Sort, Value as SV};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

@@ -7,12 +7,12 @@ use axum::http::{HeaderMap, StatusCode};
 use kith_domain::custom_fields::{FieldKind, NewCustomField};
 use kith_domain::engagements::CALL_RESULTS;
 use kith_domain::model::{CustomFieldDefinition, LeadSource, Pipeline, Stage, Status, User};
+use kith_domain::query::{Filter, Sort};
 use kith_domain::settings::{
     LEAD_SOURCE_NAME_MAX, STATUS_COLORS, STATUS_DESCRIPTION_MAX, STATUS_NAME_MAX, StatusDraft, UserDraft,
 };
 use kith_domain::{Actor, Crm};
 use kith_http::AppState;
-use kith_store::{Filter, Sort};
 use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;

@@ -3,9 +3,8 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use kith_domain::model::User;
+use kith_domain::query::{Filter, Sort};
 use kith_http::AppState;
-use kith_store::system::ACCOUNTS;
-use kith_store::{Filter, Sort, Visibility};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -13,26 +12,19 @@ use crate::params::{Params, RecordQuery, path_id};
 use crate::wire::{ApiError, ApiResult, collection, one, time};
 
 pub async fn account(State(st): State<AppState>, Caller(actor): Caller, _: RecordQuery) -> ApiResult {
-    let row = st
-        .crm
-        .store()
-        .get(actor.account_id, &ACCOUNTS, actor.account_id, Visibility::All)
-        .await
-        .map_err(kith_domain::DomainError::from)?
-        .ok_or_else(|| ApiError::not_found("account"))?;
-    let name = ACCOUNTS.position("name").and_then(|i| row.values.get(i)).and_then(|v| v.as_text()).unwrap_or("");
+    let account = st.crm.account(actor).await?;
     Ok(one(
         StatusCode::OK,
         "account",
         json!({
-            "id": row.id,
-            "name": name,
+            "id": account.id,
+            "name": account.name,
             "currency": "USD",
             "time_format": "24H",
             "timezone": "UTC",
             "phone": null,
-            "created_at": time(row.created_at),
-            "updated_at": time(row.updated_at),
+            "created_at": time(account.created_at),
+            "updated_at": time(account.updated_at),
         }),
     ))
 }
@@ -46,7 +38,7 @@ fn user_name(u: &User) -> String {
 /// Users whose `user_name` is `name`: first and last name with a space between (split at any
 /// of the name's spaces), one of them alone, or the email when there is neither.
 fn name_is(name: &str) -> Filter {
-    let null = |c: &str| Filter::IsNull(kith_store::Field::col(c));
+    let null = |c: &str| Filter::IsNull(kith_domain::query::Field::col(c));
     let mut any = vec![
         Filter::All(vec![null("first_name"), null("last_name"), Filter::eq("email", name)]),
         Filter::All(vec![Filter::eq("first_name", name), null("last_name")]),

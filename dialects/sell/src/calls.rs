@@ -12,9 +12,9 @@ use kith_domain::engagements::{
     CallDraft, ENGAGEMENT_TEXT_MAX, EXTERNAL_ID_MAX, PHONE_NUMBER_MAX, RECORDING_URL_MAX, Subject,
 };
 use kith_domain::model::{Call, Choice};
+use kith_domain::query::Sort;
 use kith_domain::{Actor, Crm};
 use kith_http::AppState;
-use kith_store::Sort;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use kith_domain::choices::{CALL_OUTCOMES, DEAL_UNQUALIFIED_REASONS, LEAD_UNQUALIFIED_REASONS, VISIT_OUTCOMES};
 use kith_domain::model::Choice;
+use kith_domain::query::{Dir, Sort};
 use kith_http::AppState;
-use kith_store::{Dir, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -86,7 +86,7 @@ async fn list(st: AppState, actor: kith_domain::Actor, raw: Option<String>, serv
         q = q.filter(ids);
     }
     if let Some(name) = params.get("name").filter(|s| !s.is_empty()) {
-        q = q.filter(kith_store::Filter::eq("name", name));
+        q = q.filter(kith_domain::query::Filter::eq("name", name));
     }
     if let Some(raw_sort) = params.get("sort_by").filter(|s| !s.is_empty()) {
         let (field, dir) = match raw_sort.rsplit_once(':') {
@@ -99,7 +99,7 @@ async fn list(st: AppState, actor: kith_domain::Actor, raw: Option<String>, serv
         }
         // Ties go by id in the same direction.
         for column in [field, "id"] {
-            q = q.sort(Sort { field: kith_store::Field::col(column), dir });
+            q = q.sort(Sort { field: kith_domain::query::Field::col(column), dir });
         }
     }
     let mut page = st.crm.choices_page(actor, served.list, q).await?.rows;

@@ -10,9 +10,9 @@ use axum::http::StatusCode;
 use kith_domain::companies::{COMPANY_NAME_MAX, CompanyDraft};
 use kith_domain::custom_fields::{FieldKind, coerce};
 use kith_domain::model::{Address, Channel, Company, Contact, CustomFieldDefinition};
+use kith_domain::query::{Filter, JsonStep, Op};
 use kith_domain::{Actor, CompanyLink, ContactDraft, Crm, PeopleQuery, PeopleSort, PersonOrOrganization};
 use kith_http::AppState;
-use kith_store::{Filter, JsonStep, Op};
 use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
@@ -518,7 +518,7 @@ pub(crate) fn address_filters(params: &Params, column: &str, steps: &[JsonStep])
         let mut path = steps.to_vec();
         path.push(JsonStep::Key(key.to_owned()));
         out.push(Filter::Cmp {
-            field: kith_store::Field::JsonText { column: column.to_owned(), path },
+            field: kith_domain::query::Field::JsonText { column: column.to_owned(), path },
             op: Op::Eq,
             value: value.into(),
         });

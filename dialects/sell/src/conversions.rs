@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use kith_domain::conversions::ConversionDraft;
 use kith_domain::model::Lead;
+use kith_domain::query::{Filter, Sort};
 use kith_http::AppState;
-use kith_store::{Filter, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

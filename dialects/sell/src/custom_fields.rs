@@ -14,8 +14,8 @@ use axum::routing::get;
 use kith_domain::Actor;
 use kith_domain::custom_fields::FieldKind;
 use kith_domain::model::CustomFieldDefinition;
+use kith_domain::query::{Dir, Field, Filter, Sort};
 use kith_http::AppState;
-use kith_store::{Dir, Field, Filter, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -75,14 +75,14 @@ async fn list(st: AppState, actor: Actor, raw: Option<String>, resource_type: &'
     let paging = params.paging()?;
     // A contact's fields are those of persons and of organisations; section dividers are not
     // shown.
-    let kinds: Vec<kith_store::Value> = match resource_type {
+    let kinds: Vec<kith_domain::query::Value> = match resource_type {
         "contact" => vec!["contact".into(), "company".into()],
         other => vec![other.into()],
     };
     let mut q = paging
         .query()
         .filter(Filter::In { field: Field::col("entity_kind"), values: kinds })
-        .filter(Filter::cmp("field_type", kith_store::Op::Ne, FieldKind::SectionDivider.name()));
+        .filter(Filter::cmp("field_type", kith_domain::query::Op::Ne, FieldKind::SectionDivider.name()));
     if let Some(ids) = params.ids()? {
         q = q.filter(ids);
     }

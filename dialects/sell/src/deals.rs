@@ -12,9 +12,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kith_domain::deals::DEAL_RECORD_NAME_MAX;
 use kith_domain::model::{CustomFieldDefinition, Deal, DealContact};
 use kith_domain::money::{from_major, parse_decimal, to_decimal};
+use kith_domain::query::{Field, Filter, Json, Sort};
 use kith_domain::{Actor, DomainError};
 use kith_http::AppState;
-use kith_store::{Field, Filter, Json, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

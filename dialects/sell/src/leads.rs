@@ -10,8 +10,8 @@ use kith_domain::Actor;
 use kith_domain::companies::COMPANY_NAME_MAX;
 use kith_domain::leads::{LEAD_DESCRIPTION_MAX, LEAD_TEXT_MAX, LEAD_WEBSITE_MAX, LeadDraft};
 use kith_domain::model::{CustomFieldDefinition, Lead};
+use kith_domain::query::{Filter, Op, Sort};
 use kith_http::AppState;
-use kith_store::{Filter, Op, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

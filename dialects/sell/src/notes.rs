@@ -10,8 +10,8 @@ use axum::routing::get;
 use kith_domain::Actor;
 use kith_domain::engagements::{ENGAGEMENT_TEXT_MAX, NoteDraft};
 use kith_domain::model::Note;
+use kith_domain::query::{Filter, Op, Sort};
 use kith_http::AppState;
-use kith_store::{Filter, Op, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

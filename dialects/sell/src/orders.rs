@@ -12,8 +12,8 @@ use kith_domain::Actor;
 use kith_domain::model::{Deal, DealItem, Order};
 use kith_domain::money::{parse_decimal, to_decimal};
 use kith_domain::orders::{LineItemDraft, line_currency, lines_filter, live_orders};
+use kith_domain::query::{Filter, Sort};
 use kith_http::AppState;
-use kith_store::{Filter, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -199,7 +199,7 @@ async fn list_lines(
         q = q.filter(f);
     }
     if let Some(quantity) = params.int("quantity")? {
-        q = q.filter(Filter::eq("quantity", kith_store::Value::Float(quantity as f64)));
+        q = q.filter(Filter::eq("quantity", kith_domain::query::Value::Float(quantity as f64)));
     }
     if let Some(raw_value) = params.get("value").filter(|s| !s.is_empty()) {
         let value = parse_decimal(raw_value, &deal.currency)

@@ -1,8 +1,8 @@
 //! Sell's list parameters (`page`, `per_page`, `sort_by`, `ids`) and request bodies (`{data}`).
 
 use axum::body::Body;
+use kith_domain::query::{Dir, Field, Filter, ListQuery, Page, Sort, Value as SV};
 use kith_http::AppState;
-use kith_store::{Dir, Field, Filter, ListQuery, Page, Sort, Value as SV};
 use serde_json::{Map, Value, json};
 
 use crate::wire::ApiError;
@@ -111,8 +111,12 @@ impl Params {
         for (key, value) in &self.0 {
             let Some(name) = key.strip_prefix("custom_fields[").and_then(|k| k.strip_suffix(']')) else { continue };
             let Some(def) = defs.iter().find(|d| d.name == name) else { return Ok(None) };
-            let f = kith_domain::custom_fields::custom_filter(def, kith_store::Op::Eq, &Value::String(value.clone()))
-                .map_err(|_| {
+            let f = kith_domain::custom_fields::custom_filter(
+                def,
+                kith_domain::query::Op::Eq,
+                &Value::String(value.clone()),
+            )
+            .map_err(|_| {
                 ApiError::bad_request(format!("custom_fields[{name}]: {value:?} is not a value of this field"))
             })?;
             out.push(f);

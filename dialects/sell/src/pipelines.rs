@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use kith_domain::Actor;
 use kith_domain::model::{Pipeline, Stage};
+use kith_domain::query::{Field, Filter, ListQuery, Op, Sort, Value as SV};
 use kith_http::AppState;
-use kith_store::{Field, Filter, ListQuery, Op, Sort, Value as SV};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

@@ -11,8 +11,8 @@ use kith_domain::Actor;
 use kith_domain::catalog::{PREDEFINED_ITEM_DESCRIPTION_MAX, PREDEFINED_ITEM_NAME_MAX, PRODUCT_SKU_MAX, ProductDraft};
 use kith_domain::model::{PredefinedItem, Price};
 use kith_domain::money::{parse_decimal, to_decimal};
+use kith_domain::query::{Filter, Op, Sort};
 use kith_http::AppState;
-use kith_store::{Filter, Op, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

@@ -5,8 +5,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use kith_domain::engagements::{Links, Subject, SubjectKind, subject_filter};
 use kith_domain::model::{Company, Contact, Deal, Lead};
+use kith_domain::query::{Dir, Filter, ListQuery};
 use kith_domain::{Actor, Crm, DomainError, Entity, FieldError};
-use kith_store::{Dir, Filter, ListQuery};
 use serde_json::{Value, json};
 
 use crate::input::Data;

@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use kith_domain::Actor;
 use kith_domain::model::Tag;
+use kith_domain::query::{Filter, Op, Sort};
 use kith_domain::tags::{TAG_NAME_MAX, TAG_TYPES};
 use kith_http::AppState;
-use kith_store::{Filter, Op, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

@@ -13,8 +13,8 @@ use kith_domain::Actor;
 use kith_domain::actions::{ACTION_TEXT_MAX, TaskDraft, overdue_filter};
 use kith_domain::engagements::no_subject_filter;
 use kith_domain::model::Action;
+use kith_domain::query::{Field, Filter, Op, Sort};
 use kith_http::AppState;
-use kith_store::{Field, Filter, Op, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

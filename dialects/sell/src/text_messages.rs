@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use kith_domain::Actor;
 use kith_domain::model::TextMessage;
+use kith_domain::query::{Dir, Field, Sort};
 use kith_http::AppState;
-use kith_store::{Dir, Field, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;

@@ -3,8 +3,8 @@
 use kith_domain::actions::stream_order;
 use kith_domain::contacts::DealStats;
 use kith_domain::model::{Action, Address, Contact};
+use kith_domain::query::{Field, Filter, Op, Value as SV};
 use kith_domain::{Actor, Crm, Lookups};
-use kith_store::{Field, Filter, Op, Value as SV};
 use serde_json::{Value, json};
 
 use crate::render::action::render_action;

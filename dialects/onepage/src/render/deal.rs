@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use kith_domain::model::{Contact, Deal, DealItem, User};
+use kith_domain::query::Filter;
 use kith_domain::{Actor, Crm};
-use kith_store::Filter;
 use serde_json::{Value, json};
 
 use crate::render::common::{full_name, money, short_name, users};
@@ -24,8 +24,8 @@ pub(crate) async fn context(crm: &Crm, actor: Actor, deals: &[Deal]) -> ApiResul
         HashMap::new()
     } else {
         let f = Filter::In {
-            field: kith_store::Field::col("id"),
-            values: contact_ids.iter().map(|i| kith_store::Value::Int(*i)).collect(),
+            field: kith_domain::query::Field::col("id"),
+            values: contact_ids.iter().map(|i| kith_domain::query::Value::Int(*i)).collect(),
         };
         crm.all::<Contact>(actor, Some(f)).await?.into_iter().map(|c| (c.id, c)).collect()
     };
@@ -133,8 +133,8 @@ pub(crate) async fn deal_data(crm: &Crm, actor: Actor, deal: &Deal) -> ApiResult
 /// The deals of contacts, rendered and grouped by contact (for `fields=deals(all)`).
 pub async fn deals_by_contact(crm: &Crm, actor: Actor, contact_ids: &[i64]) -> ApiResult<HashMap<i64, Vec<Value>>> {
     let f = Filter::In {
-        field: kith_store::Field::col("contact_id"),
-        values: contact_ids.iter().map(|i| kith_store::Value::Int(*i)).collect(),
+        field: kith_domain::query::Field::col("contact_id"),
+        values: contact_ids.iter().map(|i| kith_domain::query::Value::Int(*i)).collect(),
     };
     let deals = crm.all::<Deal>(actor, Some(f)).await?;
     let cx = context(crm, actor, &deals).await?;

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use kith_domain::model::{Call, Deal, Meeting, Note, User};
+use kith_domain::query::{Field, Filter, Value as SV};
 use kith_domain::{Actor, Crm};
-use kith_store::{Field, Filter, Value as SV};
 use serde_json::{Value, json};
 
 use crate::render::common::{short_name, users};
