@@ -34,7 +34,7 @@ mod testing;
 pub mod text_messages;
 pub mod webhooks;
 
-pub use auth::{IssuedKey, NewAccount, open};
+pub use auth::{Account, IssuedKey, NewAccount, open};
 pub use contacts::{CompanyLink, ContactDraft, DealStats, Lookups};
 pub use crm::{Actor, Crm};
 pub use entity::Entity;

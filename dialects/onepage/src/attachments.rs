@@ -17,9 +17,8 @@ use chrono::Utc;
 use hmac::{Hmac, Mac};
 use kith_domain::files::{AttachedTo, AttachmentSource, MAX_FILE_BYTES, Upload};
 use kith_domain::model::{Attachment, Company, Contact};
-use kith_domain::{Actor, Crm, DomainError, Entity};
+use kith_domain::{Actor, Crm};
 use kith_http::AppState;
-use kith_store::{Field, Filter, Value as SV};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -436,8 +435,7 @@ pub async fn pinned_of_company(
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
     let company = st.crm.get::<Company>(actor, path_id(&id, "company")?).await?;
-    let f = Filter::Cmp { field: Field::col("company_id"), op: kith_store::Op::Eq, value: SV::Int(company.id) };
-    let ids = st.crm.store().list_ids(actor.account_id, Contact::SPEC, Some(&f)).await.map_err(DomainError::from)?;
+    let ids = st.crm.contact_ids_of_company(actor, company.id).await?;
     pinned_page(&st, actor, &ids, raw.as_deref()).await
 }
 

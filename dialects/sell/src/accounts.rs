@@ -4,8 +4,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use kith_domain::model::User;
 use kith_http::AppState;
-use kith_store::system::ACCOUNTS;
-use kith_store::{Filter, ListQuery, Sort, Visibility};
+use kith_store::{Filter, ListQuery, Sort};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -13,26 +12,19 @@ use crate::params::{Params, RecordQuery, path_id};
 use crate::wire::{ApiError, ApiResult, collection, one, time};
 
 pub async fn account(State(st): State<AppState>, Caller(actor): Caller, _: RecordQuery) -> ApiResult {
-    let row = st
-        .crm
-        .store()
-        .get(actor.account_id, &ACCOUNTS, actor.account_id, Visibility::All)
-        .await
-        .map_err(kith_domain::DomainError::from)?
-        .ok_or_else(|| ApiError::not_found("account"))?;
-    let name = ACCOUNTS.position("name").and_then(|i| row.values.get(i)).and_then(|v| v.as_text()).unwrap_or("");
+    let account = st.crm.account(actor).await?;
     Ok(one(
         StatusCode::OK,
         "account",
         json!({
-            "id": row.id,
-            "name": name,
+            "id": account.id,
+            "name": account.name,
             "currency": "USD",
             "time_format": "24H",
             "timezone": "UTC",
             "phone": null,
-            "created_at": time(row.created_at),
-            "updated_at": time(row.updated_at),
+            "created_at": time(account.created_at),
+            "updated_at": time(account.updated_at),
         }),
     ))
 }
