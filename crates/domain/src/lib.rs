@@ -18,6 +18,7 @@ pub mod entity;
 pub mod error;
 pub mod files;
 pub mod leads;
+pub mod loss_reasons;
 pub mod model;
 pub mod money;
 pub mod notifications;
