@@ -151,7 +151,7 @@ pub fn app(crm: Crm, config: HttpConfig) -> Router {
 }
 
 async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
-    match st.crm.store().ping().await {
+    match st.crm.ping().await {
         Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
@@ -161,7 +161,7 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics_page(State(st): State<AppState>) -> impl IntoResponse {
-    let (size, idle) = st.crm.store().pool_stats();
+    let (size, idle) = st.crm.pool_stats();
     metrics::gauge!("kith_db_pool_connections").set(size as f64);
     metrics::gauge!("kith_db_pool_idle_connections").set(idle as f64);
     ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], prometheus().render())

@@ -457,7 +457,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Webhook(cmd) => webhook_command(&kith::open(&url, 2, files.clone()).await?, cmd).await,
         Command::Migrate => {
             let crm = kith::open(&url, 2, files.clone()).await?;
-            let version = crm.store().migrate(&kith_domain::model::specs()).await?;
+            let version = crm.migrate().await?;
             println!("schema at version {version}");
             Ok(())
         }
@@ -502,7 +502,7 @@ async fn main() -> anyhow::Result<()> {
             if !json {
                 println!("seeded in {:.1}s", started.elapsed().as_secs_f64());
             }
-            crm.store().close().await;
+            crm.close().await;
             Ok(())
         }
     }
@@ -670,7 +670,7 @@ async fn serve(
     let crm = kith::open(url, max_connections, files).await?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    if !crm.store().has_accounts().await? {
+    if !crm.has_accounts().await? {
         let acc = crm.create_account("Demo", "owner@example.com").await?;
         let user = hex_id(acc.user_id);
         println!("Created a demo account on the empty database.");
@@ -679,7 +679,7 @@ async fn serve(
         println!("Try it:");
         println!("  curl -u {user}:{} http://{addr}/api/v3/contacts", acc.key.secret);
     }
-    tracing::info!(%addr, backend = ?crm.store().backend(), "kith listening");
+    tracing::info!(%addr, backend = ?crm.backend(), "kith listening");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sender = if webhooks.no_webhooks {
         None
@@ -697,6 +697,6 @@ async fn serve(
         let _ = sender.await;
     }
     served?;
-    crm.store().close().await;
+    crm.close().await;
     Ok(())
 }

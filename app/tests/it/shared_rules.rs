@@ -1,17 +1,24 @@
 //! Rules the domain holds once, seen the same through both dialects: a company renamed over
-//! one is renamed on its contacts over the other, and one company-name limit.
+//! one is renamed on its contacts over the other, one company-name limit, and one deal deletion.
 
 use crate::common;
 
 use common::sell::{assert_sell_error, created, sell};
-use common::{apps, assert_error};
+use common::{App, apps, assert_error};
+use kith_domain::Actor;
 use kith_domain::companies::COMPANY_NAME_MAX;
+use kith_domain::model::DealContact;
 use kith_onepage::wire::hex_id;
+use kith_store::Filter;
 use reqwest::Method;
 use serde_json::json;
 
 fn id(v: &serde_json::Value) -> i64 {
     v["id"].as_i64().unwrap_or_else(|| panic!("no id in {v}"))
+}
+
+fn owner(app: &App) -> Actor {
+    Actor { account_id: app.owner.account_id, user_id: app.owner.user_id }
 }
 
 #[tokio::test]
@@ -88,6 +95,29 @@ async fn one_company_name_limit_in_both_dialects() {
         assert_error(&r, 400, "invalid_request_data");
         let r = app.op(Method::POST, "/contacts", Some(json!({ "last_name": "Lovelace", "company_name": long }))).await;
         assert_error(&r, 400, "invalid_request_data");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_deal_deleted_over_onepage_ends_its_associations_as_over_sell() {
+    for app in apps().await {
+        let ada = id(&created(&app, "/contacts", json!({ "last_name": "Lovelace" })).await);
+        let bob = id(&created(&app, "/contacts", json!({ "last_name": "Babbage" })).await);
+        let deal = id(&created(&app, "/deals", json!({ "name": "Engine", "contact_id": ada })).await);
+        created(&app, &format!("/deals/{deal}/associated_contacts"), json!({ "contact_id": bob })).await;
+        let links = || app.crm.all::<DealContact>(owner(&app), Some(Filter::eq("deal_id", deal)));
+        assert_eq!(links().await.expect("associations").len(), 1);
+
+        let r = app.op(Method::DELETE, &format!("/deals/{}", hex_id(deal)), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(links().await.expect("associations").is_empty(), "the association ended with the deal");
+        assert_sell_error(&sell(&app, Method::GET, &format!("/deals/{deal}"), None).await, 404, "not_found");
+
+        // OnePage's undo brings the deal back (without the association, which Sell has no undo for).
+        let r = app.op(Method::DELETE, &format!("/deals/{}?undo=true", hex_id(deal)), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(sell(&app, Method::GET, &format!("/deals/{deal}"), None).await.status, 200);
         app.finish().await;
     }
 }

@@ -31,6 +31,15 @@ pub struct NewAccount {
     pub key: IssuedKey,
 }
 
+/// An account (tenant) as its users see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: i64,
+    pub name: String,
+    pub created_at: chrono::DateTime<Utc>,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
 pub fn generate_key() -> String {
     rand::rng().sample_iter(&Alphanumeric).take(KEY_LEN).map(char::from).collect()
 }
@@ -59,6 +68,22 @@ impl Crm {
         let key = issue_in(&mut tx, owner.id, "default").await?;
         tx.commit().await?;
         Ok(NewAccount { account_id, user_id: owner.id, key })
+    }
+
+    /// The caller's account.
+    pub async fn account(&self, actor: Actor) -> Result<Account> {
+        use kith_store::system::ACCOUNTS;
+        let not_found = || DomainError::NotFound { kind: "account" };
+        let row = self
+            .store()
+            .get(actor.account_id, &ACCOUNTS, actor.account_id, Visibility::All)
+            .await?
+            .ok_or_else(not_found)?;
+        let name = match ACCOUNTS.position("name").and_then(|i| row.values.get(i)) {
+            Some(Value::Text(name)) => name.clone(),
+            _ => return Err(DomainError::corrupt("account", "name", "not text".into())),
+        };
+        Ok(Account { id: row.id, name, created_at: row.created_at, updated_at: row.updated_at })
     }
 
     /// Adds a user to the account, with a first key.
@@ -226,27 +251,4 @@ pub async fn open(url: &str, opts: &kith_store::StoreOptions) -> Result<Crm> {
     let crm = Crm::new(store);
     crm.migrate().await?;
     Ok(crm)
-}
-
-/// A tenant as its users see it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Account {
-    pub id: i64,
-    pub name: String,
-    pub created_at: chrono::DateTime<Utc>,
-    pub updated_at: chrono::DateTime<Utc>,
-}
-
-impl Crm {
-    /// The caller's account.
-    pub async fn account(&self, actor: Actor) -> Result<Account> {
-        use kith_store::system::ACCOUNTS;
-        let row = self
-            .store()
-            .get(actor.account_id, &ACCOUNTS, actor.account_id, Visibility::All)
-            .await?
-            .ok_or(DomainError::NotFound { kind: "account" })?;
-        let name = ACCOUNTS.position("name").and_then(|i| row.values.get(i)).and_then(|v| v.as_text()).unwrap_or("");
-        Ok(Account { id: row.id, name: name.to_owned(), created_at: row.created_at, updated_at: row.updated_at })
-    }
 }

@@ -223,6 +223,12 @@ impl Crm {
         Ok(company)
     }
 
+    /// The ids of a company's live contacts (its people), in no particular order.
+    pub async fn contact_ids_of_company(&self, actor: Actor, company_id: i64) -> Result<Vec<i64>> {
+        let f = Filter::eq("company_id", company_id);
+        Ok(self.store().list_ids(actor.account_id, Contact::SPEC, Some(&f)).await?)
+    }
+
     /// Turns status sync on (every contact of the company takes `status_id`, now and whenever
     /// one of them changes status) or off (`None`; contacts keep their statuses).
     pub async fn set_synced_status(&self, actor: Actor, id: i64, status_id: Option<i64>) -> Result<Company> {

@@ -180,6 +180,34 @@ impl Crm {
         Ok(())
     }
 
+    /// Deletes contacts all or nothing, in one transaction: each as `delete_contact` does (its
+    /// company goes with its last contact). `NotFound` when any of them is not a live contact of
+    /// the account, and then none is deleted. An id given twice counts once.
+    pub async fn delete_contacts(&self, actor: Actor, ids: &[i64]) -> Result<()> {
+        let mut tx = self.begin(actor).await?;
+        let mut companies: Vec<i64> = Vec::new();
+        let mut seen: Vec<i64> = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if seen.contains(&id) {
+                continue;
+            }
+            seen.push(id);
+            // Dropping `tx` on an error rolls back the deletions made so far.
+            let contact = get_in::<Contact>(&mut tx, id).await?;
+            tx.delete(Contact::SPEC, id).await?;
+            if let Some(company) = contact.company_id
+                && !companies.contains(&company)
+            {
+                companies.push(company);
+            }
+        }
+        for company in companies {
+            drop_company_if_empty(&mut tx, Some(company)).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Deletes a contact and nothing else: its company stays even when it has no contacts left
     /// (dialects where an organisation is a record of its own, e.g. Sell).
     pub async fn delete_contact_only(&self, actor: Actor, id: i64) -> Result<()> {
@@ -520,6 +548,57 @@ impl Crm {
 mod tests {
     use super::*;
     use crate::testing::crm;
+
+    async fn person(t: &crate::testing::TestCrm, last: &str, company: &str) -> Contact {
+        let d = ContactDraft {
+            last_name: Some(last.into()),
+            company: CompanyLink::Name(company.into()),
+            ..Default::default()
+        };
+        t.crm.create_contact(t.actor, d).await.expect("contact")
+    }
+
+    #[tokio::test]
+    async fn a_bulk_delete_that_fails_part_way_deletes_none() {
+        let t = crm().await;
+        let ada = person(&t, "Lovelace", "Engines").await;
+        let grace = person(&t, "Hopper", "Navy").await;
+        let navy = grace.company_id.expect("company");
+        // The unknown id comes after a contact that is already deleted inside the transaction.
+        let r = t.crm.delete_contacts(t.actor, &[ada.id, i64::MAX, grace.id]).await;
+        assert!(matches!(r, Err(DomainError::NotFound { kind: "contact" })), "{r:?}");
+        for id in [ada.id, grace.id] {
+            assert!(t.crm.find::<Contact>(t.actor, id).await.expect("find").is_some(), "{id} was deleted");
+        }
+        assert!(t.crm.find::<Company>(t.actor, navy).await.expect("find").is_some());
+
+        // Another account's contact is unknown too.
+        let rival = t.crm.create_account("Rival", "owner@rival.test").await.expect("account");
+        let rival = Actor { account_id: rival.account_id, user_id: rival.user_id };
+        assert!(t.crm.delete_contacts(rival, &[ada.id]).await.is_err());
+        assert!(t.crm.find::<Contact>(t.actor, ada.id).await.expect("find").is_some());
+    }
+
+    #[tokio::test]
+    async fn a_bulk_delete_deletes_each_as_one_delete_does() {
+        let t = crm().await;
+        let ada = person(&t, "Lovelace", "Engines").await;
+        let charles = person(&t, "Babbage", "Engines").await;
+        let grace = person(&t, "Hopper", "Navy").await;
+        let engines = ada.company_id.expect("company");
+        let navy = grace.company_id.expect("company");
+        t.crm.delete_contacts(t.actor, &[ada.id, grace.id, ada.id]).await.expect("delete");
+        for id in [ada.id, grace.id] {
+            assert!(t.crm.find::<Contact>(t.actor, id).await.expect("find").is_none());
+        }
+        assert!(t.crm.find::<Company>(t.actor, navy).await.expect("find").is_none(), "gone with its last contact");
+        assert!(t.crm.find::<Company>(t.actor, engines).await.expect("find").is_some(), "Babbage is still there");
+        t.crm.delete_contacts(t.actor, &[charles.id]).await.expect("delete");
+        assert!(t.crm.find::<Company>(t.actor, engines).await.expect("find").is_none());
+        // And one of them comes back with its company, as after a single delete.
+        t.crm.restore_contact(t.actor, grace.id).await.expect("undo");
+        assert!(t.crm.find::<Company>(t.actor, navy).await.expect("find").is_some());
+    }
 
     #[tokio::test]
     async fn a_value_of_a_deleted_field_does_not_stop_an_update() {

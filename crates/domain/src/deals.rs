@@ -522,7 +522,8 @@ impl Crm {
         Ok(deal)
     }
 
-    /// Deletes a deal and the contacts associated with it.
+    /// Deletes a deal and ends its associations with contacts: the one deal deletion, for every
+    /// dialect.
     pub async fn delete_deal(&self, actor: Actor, id: i64) -> Result<()> {
         let mut tx = self.begin(actor).await?;
         get_in::<Deal>(&mut tx, id).await?;
@@ -533,6 +534,12 @@ impl Crm {
         tx.delete(Deal::SPEC, id).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Undoes a deal's deletion (OnePage's `undo`). The associations `delete_deal` ended do not
+    /// come back. `NotFound` when the deal is not deleted (or not there).
+    pub async fn restore_deal(&self, actor: Actor, id: i64) -> Result<Deal> {
+        self.restore::<Deal>(actor, id).await
     }
 
     /// A page (`q`) of the contacts associated with a live deal, oldest first.
@@ -771,6 +778,24 @@ mod tests {
             category: (*category).into(),
         })
         .collect()
+    }
+
+    #[tokio::test]
+    async fn deleting_a_deal_ends_its_associations_and_undo_brings_back_the_deal() {
+        let t = crate::testing::crm().await;
+        let person = |last: &str| crate::ContactDraft { last_name: Some(last.into()), ..Default::default() };
+        let ada = t.crm.create_contact(t.actor, person("Lovelace")).await.expect("contact");
+        let charles = t.crm.create_contact(t.actor, person("Babbage")).await.expect("contact");
+        let deal = t.crm.create_deal(t.actor, DealDraft::new(ada.id, t.actor.user_id, "Engine")).await.expect("deal");
+        let link = t.crm.add_deal_contact(t.actor, deal.id, charles.id, None).await.expect("associate");
+        t.crm.delete_deal(t.actor, deal.id).await.expect("delete");
+        assert!(t.crm.find::<Deal>(t.actor, deal.id).await.expect("find").is_none());
+        assert!(t.crm.find::<DealContact>(t.actor, link.id).await.expect("find").is_none());
+        assert!(matches!(t.crm.delete_deal(t.actor, deal.id).await, Err(DomainError::NotFound { .. })));
+        let back = t.crm.restore_deal(t.actor, deal.id).await.expect("undo");
+        assert_eq!(back.contact_id, Some(ada.id));
+        let q = ListQuery::all();
+        assert!(t.crm.deal_contacts(t.actor, deal.id, q).await.expect("associations").is_empty());
     }
 
     #[test]

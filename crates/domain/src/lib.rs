@@ -21,6 +21,7 @@ pub mod error;
 pub mod files;
 pub mod leads;
 mod lookups;
+pub mod loss_reasons;
 pub mod model;
 pub mod money;
 pub mod notifications;
@@ -40,7 +41,7 @@ mod testing;
 pub mod text_messages;
 pub mod webhooks;
 
-pub use auth::{IssuedKey, NewAccount, open};
+pub use auth::{Account, IssuedKey, NewAccount, open};
 pub use contacts::{CompanyLink, ContactDraft, DealStats, Lookups};
 pub use crm::{Actor, Crm};
 pub use entity::Entity;

@@ -17,7 +17,6 @@ use chrono::Utc;
 use hmac::{Hmac, Mac};
 use kith_domain::files::{AttachedTo, AttachmentSource, MAX_FILE_BYTES, Upload};
 use kith_domain::model::{Company, Contact};
-use kith_domain::query::{Field, Filter, Value as SV};
 use kith_domain::Actor;
 use kith_http::AppState;
 use serde_json::json;
@@ -389,8 +388,7 @@ pub async fn pinned_of_company(
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
     let company = st.crm.get::<Company>(actor, path_id(&id, "company")?).await?;
-    let f = Filter::Cmp { field: Field::col("company_id"), op: kith_domain::query::Op::Eq, value: SV::Int(company.id) };
-    let ids = st.crm.ids::<Contact>(actor, Some(&f)).await?;
+    let ids = st.crm.contact_ids_of_company(actor, company.id).await?;
     pinned_page(&st, actor, &ids, raw.as_deref()).await
 }
 

@@ -144,12 +144,7 @@ pub async fn delete_many(State(st): State<AppState>, Caller(actor): Caller, RawQ
     if ids.is_empty() || ids.len() > 100 {
         return Err(ApiError::bad_request("ids must list 1 to 100 contact ids"));
     }
-    for id in &ids {
-        st.crm.get::<Contact>(actor, *id).await?;
-    }
-    for id in ids {
-        st.crm.delete_contact(actor, id).await?;
-    }
+    st.crm.delete_contacts(actor, &ids).await?;
     Ok(ok(StatusCode::OK, json!({})))
 }
 

@@ -179,10 +179,8 @@ fn draft_from(input: &mut Input, mut d: ContactDraft, lk: &Lookups, mode: Mode) 
         d.addresses = items.iter().enumerate().filter_map(|(i, a)| address(input, i, a)).collect();
     }
     if let Some(v) = input.id("status_id") {
-        match v {
-            Some(id) if !lk.statuses.contains_key(&id) => input.error("status_id", "no such status"),
-            v => d.status_id = v,
-        }
+        // The contact rules check that it is a status of the account.
+        d.status_id = v;
     }
     if let Some(v) = input.id("owner_id") {
         d.owner_id = v;

@@ -230,10 +230,10 @@ pub async fn delete(
 ) -> ApiResult {
     let id = path_id(&id, "deal")?;
     if Params::parse(raw.as_deref()).flag("undo")?.unwrap_or(false) {
-        let deal = st.crm.restore::<Deal>(actor, id).await?;
+        let deal = st.crm.restore_deal(actor, id).await?;
         return Ok(ok(StatusCode::OK, deal_data(&st.crm, actor, &deal).await?));
     }
-    st.crm.delete::<Deal>(actor, id).await?;
+    st.crm.delete_deal(actor, id).await?;
     Ok(ok(StatusCode::OK, json!({})))
 }
 

@@ -1,17 +1,18 @@
-//! `/loss_reasons`: why deals are lost. Names are unique within the account.
+//! `/loss_reasons`: why deals are lost (`kith_domain::loss_reasons`: names unique within the account).
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use kith_domain::Actor;
+use kith_domain::loss_reasons::LOSS_REASON_NAME_MAX;
 use kith_domain::model::LossReason;
-use kith_domain::{Actor, Crm};
 use kith_http::AppState;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::input::Data;
 use crate::params::{Params, RecordQuery, path_id, read_data};
-use crate::wire::{ApiError, ApiResult, collection, one, time};
+use crate::wire::{ApiResult, collection, one, time};
 
 fn render(r: &LossReason, creator: i64) -> Value {
     json!({
@@ -23,27 +24,15 @@ fn render(r: &LossReason, creator: i64) -> Value {
     })
 }
 
-/// The `name` of a body: required, at most 255 characters, not another reason's.
-async fn read_name(crm: &Crm, actor: Actor, data: &mut Data, except: Option<i64>) -> ApiResult<Option<String>> {
-    let name = match data.text("name", 255) {
-        Some(Some(n)) => Some(n),
-        Some(None) => {
+/// The `name` of a body: `None` when it is not sent (or not text).
+fn read_name(data: &mut Data) -> Option<String> {
+    match data.text("name", LOSS_REASON_NAME_MAX)? {
+        Some(n) => Some(n),
+        None => {
             data.error("name", "can't be blank");
             None
         }
-        None => None,
-    };
-    if let Some(n) = &name {
-        let taken = crm
-            .all::<LossReason>(actor, None)
-            .await?
-            .iter()
-            .any(|r| Some(r.id) != except && r.name.eq_ignore_ascii_case(n));
-        if taken {
-            data.error("name", "has already been taken");
-        }
     }
-    Ok(name)
 }
 
 pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
@@ -57,14 +46,12 @@ pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(ra
 
 pub async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Body) -> ApiResult {
     let mut data = Data::new(read_data(&st, body).await?);
-    let name = read_name(&st.crm, actor, &mut data, None).await?;
+    let name = read_name(&mut data);
     if !data.has("name") {
         data.error("name", "can't be blank");
     }
     data.finish()?;
-    let name = name.ok_or_else(|| ApiError::validation("name", "can't be blank"))?;
-    let t = chrono::Utc::now();
-    let r = st.crm.create(actor, LossReason { id: 0, created_at: t, updated_at: t, deleted_at: None, name }).await?;
+    let r = st.crm.create_loss_reason(actor, name.as_deref().unwrap_or_default()).await?;
     Ok(one(StatusCode::OK, "loss_reason", render(&r, actor.user_id)))
 }
 
@@ -91,11 +78,10 @@ pub async fn update(
 ) -> ApiResult {
     let mut r = st.crm.get::<LossReason>(actor, path_id(&id, "loss reason")?).await?;
     let mut data = Data::new(read_data(&st, body).await?);
-    let name = read_name(&st.crm, actor, &mut data, Some(r.id)).await?;
+    let name = read_name(&mut data);
     data.finish()?;
     if let Some(name) = name {
-        r.name = name;
-        r = st.crm.save(actor, r).await?;
+        r = st.crm.rename_loss_reason(actor, r.id, &name).await?;
     }
     Ok(one(StatusCode::OK, "loss_reason", render(&r, actor.user_id)))
 }
@@ -105,6 +91,6 @@ pub async fn delete(
     Caller(actor): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    st.crm.delete::<LossReason>(actor, path_id(&id, "loss reason")?).await?;
+    st.crm.delete_loss_reason(actor, path_id(&id, "loss reason")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
