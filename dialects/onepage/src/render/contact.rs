@@ -11,15 +11,11 @@ use crate::render::action::render_action;
 use crate::render::common::render_custom_field;
 use crate::wire::{ApiResult, hex_id, time};
 
+/// A contact's address: a company's address shape plus its type.
 pub(crate) fn render_address(a: &Address) -> Value {
-    json!({
-        "address": a.address.clone().unwrap_or_default(),
-        "city": a.city.clone().unwrap_or_default(),
-        "state": a.state.clone().unwrap_or_default(),
-        "zip_code": a.zip_code.clone().unwrap_or_default(),
-        "country_code": a.country_code.clone().unwrap_or_default(),
-        "type": a.kind.clone().unwrap_or_else(|| "work".into()),
-    })
+    let mut v = crate::render::company::render_address(a);
+    v["type"] = json!(a.kind.clone().unwrap_or_else(|| "work".into()));
+    v
 }
 
 /// Renders a contact as `viewer` sees it (stars are per user).
