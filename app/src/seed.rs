@@ -529,7 +529,7 @@ fn deal(lk: &Lookups, contact_id: i64, c: &Contact, rng: &mut StdRng) -> Deal {
 fn action(contact_id: i64, assignee_id: i64, rng: &mut StdRng) -> Action {
     let status = *weighted(rng, ACTION_STATUSES);
     let t = Utc::now();
-    Action {
+    let mut action = Action {
         id: 0,
         created_at: t,
         updated_at: t,
@@ -548,5 +548,8 @@ fn action(contact_id: i64, assignee_id: i64, rng: &mut StdRng) -> Action {
         company_id: None,
         remind_at: None,
         creator_id: Some(assignee_id),
-    }
+        stream_key: String::new(),
+    };
+    action.derive();
+    action
 }

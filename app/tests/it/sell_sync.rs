@@ -520,6 +520,7 @@ fn task(who: Actor, lead_id: i64) -> Action {
         company_id: None,
         remind_at: None,
         creator_id: Some(who.user_id),
+        stream_key: String::new(),
     }
 }
 

@@ -11,10 +11,10 @@
 //! deal or nothing, due at a time or not, open or completed (`TaskDraft`).
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kith_store::{Field, Filter, ListQuery, Sort, Tx, Visibility};
+use kith_store::{Field, Filter, ListPage, ListQuery, Page, Sort, Tx, Visibility};
 
 use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
 use crate::engagements::{Links, Subject, check_user, resolve_subject};
@@ -124,30 +124,21 @@ impl Action {
     pub fn is_queued(&self) -> bool {
         self.status == "queued" || self.status == "queued_with_date"
     }
-
-    fn group(&self) -> u8 {
-        match self.status.as_str() {
-            "asap" => 0,
-            "date" | "date_time" => 1,
-            "waiting" => 2,
-            "queued" | "queued_with_date" => 3,
-            _ => 4,
-        }
-    }
 }
 
-/// Orders actions as the action stream shows them.
+/// Orders actions as the action stream shows them: by `stream_key`, then by creation.
 pub fn stream_order(a: &Action, b: &Action) -> Ordering {
-    a.group()
-        .cmp(&b.group())
-        .then_with(|| match a.group() {
-            1 => (a.date.as_deref(), a.exact_time).cmp(&(b.date.as_deref(), b.exact_time)),
-            3 => a.position.cmp(&b.position).then_with(|| a.date.cmp(&b.date)),
-            4 => b.done_at.cmp(&a.done_at),
-            _ => Ordering::Equal,
-        })
-        .then_with(|| a.created_at.cmp(&b.created_at))
-        .then_with(|| a.id.cmp(&b.id))
+    a.stream_key().cmp(&b.stream_key()).then_with(|| a.created_at.cmp(&b.created_at)).then_with(|| a.id.cmp(&b.id))
+}
+
+/// Open next actions (`asap`, dated, `waiting`), the ones a stream is ordered by.
+fn next_action_filter() -> Filter {
+    Filter::In { field: Field::col("status"), values: NEXT_STATUSES.iter().map(|s| (*s).into()).collect() }
+}
+
+/// Stream order in the database.
+pub fn stream_sorts(q: ListQuery) -> ListQuery {
+    q.sort(Sort::asc("stream_key")).sort(Sort::asc("created_at"))
 }
 
 /// Tells a user an action was given to them.
@@ -170,15 +161,6 @@ pub struct StreamEntry {
     pub conflicts: Vec<Action>,
 }
 
-/// One contact's place in an action stream, before the contact is loaded.
-#[derive(Debug, Clone)]
-pub struct StreamSlot {
-    pub contact_id: i64,
-    pub next_actions: Vec<Action>,
-    pub queued_actions: Vec<Action>,
-    pub conflicts: Vec<Action>,
-}
-
 /// Which actions an action stream is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamOf {
@@ -186,6 +168,34 @@ pub enum StreamOf {
     User(i64),
     /// Every user's actions.
     Team,
+}
+
+impl StreamOf {
+    /// The actions of the stream's user(s).
+    fn assignee_filter(self) -> Filter {
+        match self {
+            StreamOf::User(u) => Filter::eq("assignee_id", u),
+            StreamOf::Team => Filter::All(Vec::new()),
+        }
+    }
+}
+
+/// Which contacts of an action stream a page shows.
+#[derive(Debug, Clone)]
+pub struct StreamQuery {
+    pub of: StreamOf,
+    /// Narrows the contacts (a contact filter).
+    pub contacts: Option<Filter>,
+    /// Only contacts whose next action is `waiting`.
+    pub waiting: bool,
+    /// Only contacts with an open next action assigned to this user.
+    pub with_next_action_of: Option<i64>,
+}
+
+impl StreamQuery {
+    pub fn new(of: StreamOf) -> Self {
+        StreamQuery { of, contacts: None, waiting: false, with_next_action_of: None }
+    }
 }
 
 impl Crm {
@@ -282,6 +292,7 @@ impl Crm {
             company_id: None,
             remind_at: None,
             creator_id: Some(actor.user_id),
+            stream_key: String::new(),
         };
         let action = insert_in(&mut tx, action).await?;
         Self::demote_other_asap(&mut tx, &action).await?;
@@ -401,6 +412,7 @@ impl Crm {
             company_id: links.company_id,
             remind_at: d.remind_at,
             creator_id: Some(actor.user_id),
+            stream_key: String::new(),
         };
         Self::apply_task_state(&mut action, &d);
         let action = insert_in(&mut tx, action).await?;
@@ -544,49 +556,78 @@ impl Crm {
         Ok(promoted)
     }
 
-    /// The action stream's order: every live contact matching `contacts` that has an open next
-    /// action of `of`, ordered by its next action, with its open actions. Contacts are not
-    /// loaded (a stream can hold most of an account; callers load the page they show).
-    pub async fn action_stream_slots(
+    /// One page of an action stream: the live contacts matching `q` that have an open next
+    /// action of `q.of`, ordered by their next action (the first of their open next actions in
+    /// stream order), each with its open actions of `q.of`. The database orders, pages and
+    /// counts the stream; only the page's contacts and actions are read.
+    pub async fn action_stream(
         &self,
         actor: Actor,
-        of: StreamOf,
-        contacts: Option<Filter>,
-    ) -> Result<Vec<StreamSlot>> {
-        let mut f =
-            vec![Filter::cmp("status", kith_store::Op::Ne, "done"), Filter::IsNotNull(Field::col("contact_id"))];
-        if let StreamOf::User(u) = of {
-            f.push(Filter::eq("assignee_id", u));
+        q: &StreamQuery,
+        offset: u64,
+        limit: u64,
+    ) -> Result<ListPage<StreamEntry>> {
+        let mut contacts = q.contacts.clone();
+        if q.waiting {
+            // The next action is waiting when no ASAP or dated one comes before it.
+            let earlier = Filter::All(vec![
+                Filter::In {
+                    field: Field::col("status"),
+                    values: vec!["asap".into(), "date".into(), "date_time".into()],
+                },
+                q.of.assignee_filter(),
+            ]);
+            let earlier =
+                Filter::Referenced { target: Action::SPEC, via: "contact_id".into(), filter: Box::new(earlier) };
+            contacts = Some(Filter::and(contacts, Filter::Not(Box::new(earlier))));
         }
-        let open = Filter::All(f);
-        let q = ListQuery::all().filter(open.clone()).sort(Sort::asc("id"));
+        if let Some(user) = q.with_next_action_of {
+            match q.of {
+                StreamOf::User(u) if u != user => return Ok(ListPage { rows: Vec::new(), total: Some(0), next: None }),
+                StreamOf::User(_) => {}
+                StreamOf::Team => contacts = Some(Filter::and(contacts, stream_members(StreamOf::User(user)))),
+            }
+        }
+        let live_contact = Filter::Related {
+            via: "contact_id".into(),
+            target: Contact::SPEC,
+            filter: Box::new(contacts.unwrap_or(Filter::All(Vec::new()))),
+        };
+        let firsts = stream_sorts(ListQuery::new(Page::Offset { offset, limit }))
+            .filter(open_next_actions(q.of))
+            .filter(live_contact)
+            .with_total();
+        let firsts = self.store().list_first_per(actor.account_id, Action::SPEC, "contact_id", &firsts).await?;
+        let ids: Vec<i64> =
+            firsts.rows.iter().map(|r| Action::from_row(r.clone())).filter_map(|a| a.ok()?.contact_id).collect();
+        let total = firsts.total;
+        if ids.is_empty() {
+            return Ok(ListPage { rows: Vec::new(), total, next: None });
+        }
+        let mut found: HashMap<i64, Contact> = HashMap::new();
+        for row in self.store().get_many(actor.account_id, Contact::SPEC, &ids).await? {
+            let c = Contact::from_row(row)?;
+            found.insert(c.id, c);
+        }
+        let open = Filter::All(vec![
+            Filter::In { field: Field::col("contact_id"), values: ids.iter().map(|id| (*id).into()).collect() },
+            Filter::cmp("status", kith_store::Op::Ne, "done"),
+            q.of.assignee_filter(),
+        ]);
         let mut by_contact: HashMap<i64, Vec<Action>> = HashMap::new();
-        for a in self.list::<Action>(actor, &q).await?.rows {
+        for a in self.list::<Action>(actor, &stream_sorts(ListQuery::all().filter(open))).await?.rows {
             if let Some(c) = a.contact_id {
                 by_contact.entry(c).or_default().push(a);
             }
         }
-        by_contact.retain(|_, v| v.iter().any(Action::is_next));
-        if by_contact.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Which of those contacts are live and match: asked by reference, so the query does not
-        // grow with the stream.
-        let mut eligible =
-            Filter::Referenced { target: Action::SPEC, via: "contact_id".into(), filter: Box::new(open) };
-        if let Some(extra) = contacts {
-            eligible = Filter::and(Some(eligible), extra);
-        }
-        let ids: HashSet<i64> =
-            self.store().list_ids(actor.account_id, Contact::SPEC, Some(&eligible)).await?.into_iter().collect();
-        let mut slots: Vec<StreamSlot> = by_contact
+        let rows = ids
             .into_iter()
-            .filter(|(cid, _)| ids.contains(cid))
-            .map(|(contact_id, mut actions)| {
-                actions.sort_by(stream_order);
-                let (next, queued): (Vec<Action>, Vec<Action>) = actions.into_iter().partition(Action::is_next);
-                let first_date = next.first().and_then(|n| n.date.clone());
-                let conflicts = queued
+            .filter_map(|id| {
+                let contact = found.remove(&id)?;
+                let (next_actions, queued_actions): (Vec<Action>, Vec<Action>) =
+                    by_contact.remove(&id).unwrap_or_default().into_iter().partition(Action::is_next);
+                let first_date = next_actions.first().and_then(|n| n.date.clone());
+                let conflicts = queued_actions
                     .iter()
                     .filter(|q| {
                         q.status == "queued_with_date"
@@ -597,50 +638,22 @@ impl Crm {
                     })
                     .cloned()
                     .collect();
-                StreamSlot { contact_id, next_actions: next, queued_actions: queued, conflicts }
+                Some(StreamEntry { contact, next_actions, queued_actions, conflicts })
             })
             .collect();
-        slots.sort_by(|a, b| match (a.next_actions.first(), b.next_actions.first()) {
-            (Some(x), Some(y)) => stream_order(x, y),
-            _ => Ordering::Equal,
-        });
-        Ok(slots)
+        Ok(ListPage { rows, total, next: None })
     }
+}
 
-    /// Loads the contacts of some stream slots, keeping their order.
-    pub async fn stream_entries(&self, actor: Actor, slots: Vec<StreamSlot>) -> Result<Vec<StreamEntry>> {
-        let mut found: HashMap<i64, Contact> = HashMap::new();
-        let ids: Vec<i64> = slots.iter().map(|s| s.contact_id).collect();
-        for chunk in ids.chunks(500) {
-            for row in self.store().get_many(actor.account_id, Contact::SPEC, chunk).await? {
-                let c = Contact::from_row(row)?;
-                found.insert(c.id, c);
-            }
-        }
-        Ok(slots
-            .into_iter()
-            .filter_map(|s| {
-                Some(StreamEntry {
-                    contact: found.remove(&s.contact_id)?,
-                    next_actions: s.next_actions,
-                    queued_actions: s.queued_actions,
-                    conflicts: s.conflicts,
-                })
-            })
-            .collect())
-    }
+/// Open next actions of a stream, about a contact.
+fn open_next_actions(of: StreamOf) -> Filter {
+    Filter::All(vec![next_action_filter(), Filter::IsNotNull(Field::col("contact_id")), of.assignee_filter()])
+}
 
-    /// The whole action stream with its contacts: contacts with open next actions of `of`,
-    /// ordered by their next action. `contacts` narrows the contacts.
-    pub async fn action_stream(
-        &self,
-        actor: Actor,
-        of: StreamOf,
-        contacts: Option<Filter>,
-    ) -> Result<Vec<StreamEntry>> {
-        let slots = self.action_stream_slots(actor, of, contacts).await?;
-        self.stream_entries(actor, slots).await
-    }
+/// The contacts of an action stream (those with an open next action of `of`), as a contact
+/// filter: what a contact list narrowed to the stream, or the contacts outside it, filter by.
+pub fn stream_members(of: StreamOf) -> Filter {
+    Filter::Referenced { target: Action::SPEC, via: "contact_id".into(), filter: Box::new(open_next_actions(of)) }
 }
 
 #[cfg(test)]
@@ -670,6 +683,7 @@ mod tests {
             company_id: None,
             remind_at: None,
             creator_id: None,
+            stream_key: String::new(),
         }
     }
 
@@ -707,5 +721,122 @@ mod tests {
         d.due = None;
         Crm::apply_task_state(&mut a, &d);
         assert_eq!((a.status.as_str(), a.date, a.exact_time), (UNDATED_TASK_STATUS, None, None));
+    }
+
+    #[test]
+    fn stream_keys_sort_as_the_stream_orders() {
+        let t = |h: u32| Utc.with_ymd_and_hms(2030, 1, 1, h, 0, 0).single().unwrap_or_default();
+        let mut done_early = action("done", None, None);
+        done_early.done_at = Some(t(1));
+        let mut done_late = action("done", None, None);
+        done_late.done_at = Some(t(5));
+        let mut queued_2 = action("queued", None, None);
+        queued_2.position = 2;
+        let mut queued_1_dated = action("queued_with_date", Some("2030-01-01"), None);
+        queued_1_dated.position = 1;
+        let mut queued_1 = action("queued", None, None);
+        queued_1.position = 1;
+        // In stream order: ASAP, dated by day (a day's untimed before its timed), waiting,
+        // queued by position (undated first), done latest first, never completed last.
+        let expected = [
+            action("asap", None, None),
+            action("date", Some("2029-12-31"), None),
+            action("date_time", Some("2029-12-31"), Some(t(9))),
+            action("date", Some("2030-01-01"), None),
+            action("date_time", Some("2030-01-01"), Some(t(3))),
+            action("date_time", Some("2030-01-01"), Some(t(12))),
+            action("waiting", None, None),
+            queued_1,
+            queued_1_dated,
+            queued_2,
+            done_late,
+            done_early,
+            action("done", None, None),
+        ];
+        let keys: Vec<String> = expected.iter().map(Action::stream_key).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(sorted, keys);
+        assert!(keys.iter().all(|k| k.is_ascii() && !k.is_empty()));
+    }
+
+    async fn contact(t: &crate::testing::TestCrm, last: &str) -> i64 {
+        let d = crate::ContactDraft { last_name: Some(last.into()), ..Default::default() };
+        t.crm.create_contact(t.actor, d).await.expect("contact").id
+    }
+
+    fn draft(contact_id: i64, assignee_id: i64, status: &str, date: Option<&str>) -> ActionDraft {
+        ActionDraft {
+            contact_id,
+            assignee_id,
+            text: "Call".into(),
+            status: status.into(),
+            date: date.map(str::to_owned),
+            exact_time: None,
+            position: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_stream_is_ordered_paged_and_counted_by_the_database() {
+        let t = crate::testing::crm().await;
+        let me = t.actor.user_id;
+        let mut expected = Vec::new();
+        // Contacts whose next actions fall on days in reverse order of creation; one has only a
+        // queued action (not in the stream), one a waiting action after a dated one.
+        for day in (1..=9).rev() {
+            let c = contact(&t, &format!("C{day}")).await;
+            let date = format!("2030-01-0{day}");
+            t.crm.create_action(t.actor, draft(c, me, "date", Some(&date))).await.expect("action");
+            t.crm.create_action(t.actor, draft(c, me, "waiting", None)).await.expect("waiting");
+            expected.push((day, c));
+        }
+        let queued_only = contact(&t, "Q").await;
+        t.crm.create_action(t.actor, draft(queued_only, me, "queued", None)).await.expect("queued");
+        let waiting_only = contact(&t, "W").await;
+        t.crm.create_action(t.actor, draft(waiting_only, me, "waiting", None)).await.expect("waiting");
+        expected.sort();
+        let mut expected: Vec<i64> = expected.into_iter().map(|(_, c)| c).collect();
+        expected.push(waiting_only);
+
+        let q = StreamQuery::new(StreamOf::User(me));
+        let whole = t.crm.action_stream(t.actor, &q, 0, 100).await.expect("stream");
+        assert_eq!(whole.total, Some(10));
+        assert_eq!(whole.rows.iter().map(|e| e.contact.id).collect::<Vec<_>>(), expected);
+        let first = &whole.rows[0];
+        assert_eq!(first.next_actions.iter().map(|a| a.status.as_str()).collect::<Vec<_>>(), ["date", "waiting"]);
+        let mut paged = Vec::new();
+        for offset in (0..12).step_by(3) {
+            let page = t.crm.action_stream(t.actor, &q, offset, 3).await.expect("page");
+            assert_eq!(page.total, Some(10));
+            paged.extend(page.rows.into_iter().map(|e| e.contact.id));
+        }
+        assert_eq!(paged, expected, "pages read one after another are the whole stream");
+
+        let waiting = StreamQuery { waiting: true, ..q.clone() };
+        let page = t.crm.action_stream(t.actor, &waiting, 0, 100).await.expect("waiting");
+        assert_eq!(page.rows.iter().map(|e| e.contact.id).collect::<Vec<_>>(), [waiting_only]);
+        let other_user = StreamQuery { with_next_action_of: Some(me + 1_000_000), ..q.clone() };
+        assert_eq!(t.crm.action_stream(t.actor, &other_user, 0, 100).await.expect("none").total, Some(0));
+        let team = StreamQuery { with_next_action_of: Some(me), ..StreamQuery::new(StreamOf::Team) };
+        assert_eq!(t.crm.action_stream(t.actor, &team, 0, 100).await.expect("team").total, Some(10));
+        // Deleting a contact takes it out of the stream.
+        t.crm.delete_contact(t.actor, expected[0]).await.expect("delete");
+        assert_eq!(t.crm.action_stream(t.actor, &q, 0, 100).await.expect("after").total, Some(9));
+    }
+
+    #[tokio::test]
+    async fn actions_from_before_stream_keys_get_them_on_migration() {
+        let t = crate::testing::crm().await;
+        let c = contact(&t, "Old").await;
+        let a = t.crm.create_action(t.actor, draft(c, t.actor.user_id, "date", Some("2030-02-01"))).await.expect("a");
+        assert_eq!(a.stream_key, "12030-02-010");
+        // As a database of version 3 holds it once version 4 added the column: empty.
+        let mut tx = t.crm.store().begin(t.actor.account_id, None).await.expect("tx");
+        tx.update(Action::SPEC, a.id, &[("stream_key", kith_store::Value::Text(String::new()))]).await.expect("blank");
+        tx.commit().await.expect("commit");
+        assert_eq!(t.crm.get::<Action>(t.actor, a.id).await.expect("read").stream_key, "");
+        t.crm.migrate().await.expect("migrate");
+        assert_eq!(t.crm.get::<Action>(t.actor, a.id).await.expect("read").stream_key, "12030-02-010");
     }
 }

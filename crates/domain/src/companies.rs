@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use kith_store::{Filter, ListQuery, Tx, Visibility};
+use kith_store::{Filter, ListPage, ListQuery, Page, Sort, Tx, Visibility};
 
 use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
 use crate::entity::Entity;
@@ -360,18 +360,56 @@ impl Crm {
         Ok(())
     }
 
-    /// Live contacts linked to a company, by link order.
-    pub async fn linked_contacts(&self, actor: Actor, company_id: i64) -> Result<Vec<Contact>> {
+    /// A page of the live contacts linked to a company, by link order, with their total.
+    pub async fn linked_contacts(
+        &self,
+        actor: Actor,
+        company_id: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<ListPage<Contact>> {
         use crate::model::CompanyContactLink;
         self.get::<Company>(actor, company_id).await?;
-        let links = self.all::<CompanyContactLink>(actor, Some(Filter::eq("company_id", company_id))).await?;
-        let mut out = Vec::with_capacity(links.len());
-        for l in links {
-            if let Some(c) = self.find::<Contact>(actor, l.contact_id).await? {
-                out.push(c);
-            }
+        let live = Filter::Related {
+            via: "contact_id".into(),
+            target: Contact::SPEC,
+            filter: Box::new(Filter::All(Vec::new())),
+        };
+        let q = ListQuery::new(Page::Offset { offset, limit })
+            .filter(Filter::eq("company_id", company_id))
+            .filter(live)
+            .sort(Sort::asc("id"))
+            .with_total();
+        let links = self.list::<CompanyContactLink>(actor, &q).await?;
+        let ids: Vec<i64> = links.rows.iter().map(|l| l.contact_id).collect();
+        let mut found: std::collections::HashMap<i64, Contact> = std::collections::HashMap::new();
+        for row in self.store().get_many(actor.account_id, Contact::SPEC, &ids).await? {
+            let c = Contact::from_row(row)?;
+            found.insert(c.id, c);
         }
-        Ok(out)
+        Ok(ListPage { rows: ids.iter().filter_map(|id| found.remove(id)).collect(), total: links.total, next: None })
+    }
+
+    /// The contacts linked to a company, as a contact filter (after checking the company is
+    /// there).
+    pub async fn linked_contacts_filter(&self, actor: Actor, company_id: i64) -> Result<Filter> {
+        use crate::model::CompanyContactLink;
+        self.get::<Company>(actor, company_id).await?;
+        Ok(Filter::Referenced {
+            target: CompanyContactLink::SPEC,
+            via: "contact_id".into(),
+            filter: Box::new(Filter::eq("company_id", company_id)),
+        })
+    }
+}
+
+/// Records about a company's people (their `contact_id` is a live contact of the company): what
+/// per-company lists of actions, notes, calls and meetings show.
+pub fn about_people_of(company_id: i64) -> Filter {
+    Filter::Related {
+        via: "contact_id".into(),
+        target: Contact::SPEC,
+        filter: Box::new(Filter::eq("company_id", company_id)),
     }
 }
 

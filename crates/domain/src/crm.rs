@@ -70,7 +70,16 @@ impl Crm {
 
     /// Creates the schema, or brings it up to date.
     pub async fn migrate(&self) -> Result<u32> {
-        Ok(self.store.migrate(&crate::model::specs()).await?)
+        let version = self.store.migrate(&crate::model::specs()).await?;
+        // Actions from before version 4 get their stream key (once: later runs find none empty).
+        let empty = kith_store::Value::Text(String::new());
+        self.store
+            .fill_column(crate::model::Action::SPEC, "stream_key", empty, |row| {
+                let action = crate::model::Action::from_row(row.clone()).map_err(|e| e.to_string())?;
+                Ok(kith_store::Value::Text(action.stream_key()))
+            })
+            .await?;
+        Ok(version)
     }
 
     pub(crate) async fn begin(&self, actor: Actor) -> Result<Tx> {

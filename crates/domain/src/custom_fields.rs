@@ -238,9 +238,8 @@ pub struct NewCustomField {
 
 impl Crm {
     pub async fn custom_fields(&self, actor: Actor, entity_kind: &str) -> Result<Vec<CustomFieldDefinition>> {
-        let mut defs = self.all::<CustomFieldDefinition>(actor, Some(Filter::eq("entity_kind", entity_kind))).await?;
-        defs.sort_by_key(|d| (d.position, d.id));
-        Ok(defs)
+        let f = Some(Filter::eq("entity_kind", entity_kind));
+        self.all_sorted::<CustomFieldDefinition>(actor, f, vec![kith_store::Sort::asc("position")]).await
     }
 
     pub async fn create_custom_field(&self, actor: Actor, input: NewCustomField) -> Result<CustomFieldDefinition> {

@@ -13,6 +13,9 @@ pub trait Entity: Sized + Clone + Send + Sync + 'static {
     fn values(&self) -> Vec<Value>;
     /// Trims strings (empty optional strings become none) and truncates times.
     fn normalize(&mut self);
+    /// Recomputes the columns derived from the others (kept so that the database can filter and
+    /// sort by them): called before every write of the record.
+    fn derive(&mut self) {}
 }
 
 /// The schema version a table or column was added at: 1 unless given.
@@ -28,7 +31,8 @@ macro_rules! since {
 }
 
 /// Declares an entity (a table or column added after the first schema version says so with
-/// `since = N`, `field: Type = since N`): `entity! { Name, "table", "kind", soft_delete, indexes, unique, { fields } }`.
+/// `since = N`, `field: Type = since N`; `derive = f` names a `fn(&mut Self)` that fills the
+/// derived columns before each write): `entity! { Name, "table", "kind", soft_delete, indexes, unique, { fields } }`.
 /// Every entity also gets `id`, `created_at`, `updated_at` and `deleted_at`.
 #[macro_export]
 macro_rules! entity {
@@ -36,6 +40,7 @@ macro_rules! entity {
         $(#[$meta:meta])*
         $name:ident, table = $table:literal, kind = $kind:literal, soft_delete = $soft:literal,
         $(since = $tsince:literal,)?
+        $(derive = $derive:path,)?
         indexes = [$($idx:expr),* $(,)?], unique = [$($uq:expr),* $(,)?],
         $(global_indexes = [$($gx:expr),* $(,)?],)?
         { $( $(#[$fmeta:meta])* $field:ident : $ty:ty $(= since $fsince:literal)? ),* $(,)? }
@@ -93,6 +98,10 @@ macro_rules! entity {
             fn normalize(&mut self) {
                 $( kith_store::FieldType::normalize(&mut self.$field); )*
             }
+
+            $( fn derive(&mut self) {
+                $derive(self)
+            } )?
         }
     };
 }

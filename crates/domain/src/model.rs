@@ -377,7 +377,9 @@ entity! {
 entity! {
     /// A next action / task.
     Action, table = "actions", kind = "action", soft_delete = true,
-    indexes = [&["contact_id"], &["assignee_id", "status"]], unique = [],
+    derive = derive_action,
+    indexes = [&["contact_id"], &["assignee_id", "status"], &["contact_id", "stream_key"], &["assignee_id", "stream_key"]],
+    unique = [],
     {
         contact_id: Option<i64>,
         deal_id: Option<i64>,
@@ -396,7 +398,65 @@ entity! {
         company_id: Option<i64> = since 3,
         remind_at: Option<DateTime<Utc>> = since 3,
         creator_id: Option<i64> = since 3,
+        /// The action's place in stream order as text that sorts bytewise (`stream_key`), so
+        /// the database orders, pages and counts streams; derived before every write.
+        stream_key: String = since 4,
     }
+}
+
+impl Action {
+    /// The stream group: ASAP, dated, waiting, queued, done.
+    pub fn group(&self) -> u8 {
+        match self.status.as_str() {
+            "asap" => 0,
+            "date" | "date_time" => 1,
+            "waiting" => 2,
+            "queued" | "queued_with_date" => 3,
+            _ => 4,
+        }
+    }
+
+    /// An action's place in stream order, as ASCII text that sorts bytewise (the store compares
+    /// text columns in the "C" collation): the group digit (ASAP, dated, waiting, queued, done),
+    /// then within the group: dated by day and then time (a day without a time first), queued by
+    /// position and then day (undated first), done by completion time, latest first. Ties are
+    /// broken by creation time and id, outside the key. Every part has a fixed width.
+    pub fn stream_key(&self) -> String {
+        let a = self;
+        match a.group() {
+            1 => {
+                let day = a.date.as_deref().unwrap_or("0000-00-00");
+                match a.exact_time {
+                    None => format!("1{day}0"),
+                    Some(t) => format!("1{day}1{:017}", micros_key(t)),
+                }
+            }
+            3 => {
+                // Positions offset by 2^63 so that negative ones sort before positive ones.
+                let position = (i128::from(a.position) - i128::from(i64::MIN)) as u128;
+                match a.date.as_deref() {
+                    None => format!("3{position:020}0"),
+                    Some(day) => format!("3{position:020}1{day}"),
+                }
+            }
+            4 => match a.done_at {
+                Some(t) => format!("40{:017}", MICROS_MAX - micros_key(t)),
+                None => "41".into(),
+            },
+            group => group.to_string(),
+        }
+    }
+}
+
+/// Time in whole microseconds as fixed-width digits (times before 1970 or after 5138 clamp).
+fn micros_key(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros().clamp(0, MICROS_MAX)
+}
+const MICROS_MAX: i64 = 99_999_999_999_999_999;
+
+/// Fills an action's derived columns.
+pub(crate) fn derive_action(a: &mut Action) {
+    a.stream_key = a.stream_key();
 }
 
 entity! {

@@ -11,6 +11,8 @@ use crate::model::{Tag, Tagging};
 /// Writes every column of `record` over the live row with its id, inside `tx`.
 pub(crate) async fn save_in<E: Entity>(tx: &mut Tx, record: &E) -> Result<E> {
     let spec = E::SPEC;
+    let mut record = record.clone();
+    record.derive();
     let changes: Vec<(&str, kith_store::Value)> = spec.columns.iter().map(|c| c.name).zip(record.values()).collect();
     let row = tx.update(spec, record.id(), &changes).await?.ok_or(DomainError::NotFound { kind: spec.kind })?;
     keep_taggings(tx, &row, spec).await?;
@@ -38,6 +40,7 @@ pub(crate) async fn get_in<E: Entity>(tx: &mut Tx, id: i64) -> Result<E> {
 /// Inserts a normalised record inside a transaction.
 pub(crate) async fn insert_in<E: Entity>(tx: &mut Tx, mut record: E) -> Result<E> {
     record.normalize();
+    record.derive();
     let row = tx.insert(E::SPEC, record.values()).await?;
     keep_taggings(tx, &row, E::SPEC).await?;
     E::from_row(row)

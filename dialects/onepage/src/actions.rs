@@ -7,7 +7,8 @@
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use kith_domain::actions::{ACTION_STATUSES, ActionDraft, StreamOf, stream_order};
+use kith_domain::actions::{ACTION_STATUSES, ActionDraft, StreamOf, StreamQuery, stream_sorts};
+use kith_domain::companies::about_people_of;
 use kith_domain::model::{Action, Company, Contact};
 use kith_domain::query::{Field, Filter, ListQuery, Op};
 use kith_domain::{Actor, DomainError};
@@ -15,7 +16,6 @@ use kith_http::AppState;
 use serde_json::json;
 
 use crate::auth::Caller;
-use crate::contact_query::company_contact_ids;
 use crate::input::Input;
 use crate::params::{Params, path_id, read_input};
 use crate::render::action::{action_data, render_action};
@@ -209,8 +209,7 @@ async fn list_actions(st: &AppState, actor: Actor, params: &Params, scope: Optio
         q = q.filter(Filter::eq("contact_id", id));
     }
     if let Some(id) = params.id("company_id")? {
-        let ids = company_contact_ids(&st.crm, actor, id).await?;
-        q = q.filter(Filter::In { field: Field::col("contact_id"), values: ids });
+        q = q.filter(about_people_of(id));
     }
     let (q, _) = params.date_filters(
         q,
@@ -223,24 +222,14 @@ async fn list_actions(st: &AppState, actor: Actor, params: &Params, scope: Optio
         ],
     )?;
     let sort = params.sort(&[("created_at", "created_at"), ("modified_at", "updated_at")])?;
-    let (rows, total) = match sort {
-        Some(s) => {
-            let mut paged = paging.query().sort(s);
-            paged.filter = q.filter;
-            let page = st.crm.list::<Action>(actor, &paged).await?;
-            (page.rows, page.total.unwrap_or(0))
-        }
-        None => {
-            // Action Stream order is computed, so the page is cut after sorting.
-            let mut all = st.crm.list::<Action>(actor, &q).await?.rows;
-            all.sort_by(stream_order);
-            let total = all.len() as u64;
-            let rows = all.into_iter().skip(paging.offset() as usize).take(paging.per_page as usize).collect();
-            (rows, total)
-        }
+    let mut paged = match sort {
+        Some(s) => paging.query().sort(s),
+        None => stream_sorts(paging.query()),
     };
-    let items = rows.iter().map(action_data).collect();
-    Ok(ok(StatusCode::OK, paging.envelope("actions", items, total)))
+    paged.filter = q.filter;
+    let page = st.crm.list::<Action>(actor, &paged).await?;
+    let items = page.rows.iter().map(action_data).collect();
+    Ok(ok(StatusCode::OK, paging.envelope("actions", items, page.total.unwrap_or(0))))
 }
 
 pub async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
@@ -264,9 +253,7 @@ pub async fn list_for_company(
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
     let company = st.crm.get::<Company>(actor, path_id(&id, "company")?).await?;
-    let ids = company_contact_ids(&st.crm, actor, company.id).await?;
-    let scope = Filter::In { field: Field::col("contact_id"), values: ids };
-    list_actions(&st, actor, &Params::parse(raw.as_deref()), Some(scope)).await
+    list_actions(&st, actor, &Params::parse(raw.as_deref()), Some(about_people_of(company.id))).await
 }
 
 async fn stream(st: &AppState, actor: Actor, params: &Params, of: StreamOf) -> ApiResult {
@@ -292,16 +279,15 @@ async fn stream(st: &AppState, actor: Actor, params: &Params, of: StreamOf) -> A
         let f = if want { pending } else { Filter::Not(Box::new(pending)) };
         contacts_filter = Some(Filter::and(contacts_filter, f));
     }
-    let mut slots = st.crm.action_stream_slots(actor, of, contacts_filter).await?;
-    if params.flag("waiting")?.unwrap_or(false) {
-        slots.retain(|e| e.next_actions.first().is_some_and(|a| a.status == "waiting"));
-    }
-    if for_me {
-        slots.retain(|e| e.next_actions.iter().any(|a| a.assignee_id == actor.user_id));
-    }
-    let total = slots.len() as u64;
-    let slots = slots.into_iter().skip(paging.offset() as usize).take(paging.per_page as usize).collect();
-    let page = st.crm.stream_entries(actor, slots).await?;
+    let query = StreamQuery {
+        of,
+        contacts: contacts_filter,
+        waiting: params.flag("waiting")?.unwrap_or(false),
+        with_next_action_of: for_me.then_some(actor.user_id),
+    };
+    let page = st.crm.action_stream(actor, &query, paging.offset(), paging.per_page).await?;
+    let total = page.total.unwrap_or(0);
+    let page = page.rows;
     let contacts: Vec<Contact> = page.iter().map(|e| e.contact.clone()).collect();
     let rendered = crate::render::contact::render_contacts(&st.crm, actor, &lk, &contacts).await?;
     let items = page

@@ -41,8 +41,7 @@ fn render_item(i: &PredefinedItem) -> Value {
 }
 
 pub async fn list_actions(State(st): State<AppState>, Caller(actor): Caller) -> ApiResult {
-    let mut all = st.crm.all::<PredefinedAction>(actor, None).await?;
-    all.sort_by_key(|a| (a.position, a.id));
+    let all = st.crm.all_sorted::<PredefinedAction>(actor, None, vec![Sort::asc("position")]).await?;
     let items: Vec<Value> = all.iter().map(|a| json!({ "predefined_action": render_action(a) })).collect();
     Ok(ok(StatusCode::OK, json!({ "predefined_actions": items })))
 }
@@ -216,8 +215,7 @@ fn render_group(g: &PredefinedItemGroup, items: &[PredefinedItem], include_items
 pub async fn list_groups(State(st): State<AppState>, Caller(actor): Caller, RawQuery(raw): RawQuery) -> ApiResult {
     let params = Params::parse(raw.as_deref());
     let include = params.flag("include_items")?.unwrap_or(false);
-    let mut groups = st.crm.all::<PredefinedItemGroup>(actor, None).await?;
-    groups.sort_by_key(|g| (g.position, g.id));
+    let groups = st.crm.all_sorted::<PredefinedItemGroup>(actor, None, vec![Sort::asc("position")]).await?;
     let items = st.crm.all::<PredefinedItem>(actor, None).await?;
     let list: Vec<Value> =
         groups.iter().map(|g| json!({ "predefined_item_group": render_group(g, &items, include) })).collect();

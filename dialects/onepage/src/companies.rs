@@ -143,11 +143,9 @@ pub async fn linked_contacts(
 ) -> ApiResult {
     let id = path_id(&id, "company")?;
     let paging = Params::parse(raw.as_deref()).paging()?;
-    let all = st.crm.linked_contacts(actor, id).await?;
-    let total = all.len() as u64;
-    let page: Vec<_> = all.into_iter().skip(paging.offset() as usize).take(paging.per_page as usize).collect();
-    let items = linked_items(&st, actor, id, &page).await?;
-    Ok(ok(StatusCode::OK, paging.envelope("linked_contacts", items, total)))
+    let page = st.crm.linked_contacts(actor, id, paging.offset(), paging.per_page).await?;
+    let items = linked_items(&st, actor, id, &page.rows).await?;
+    Ok(ok(StatusCode::OK, paging.envelope("linked_contacts", items, page.total.unwrap_or(0))))
 }
 
 pub async fn link_contact(

@@ -1,8 +1,8 @@
 //! OnePage's contact-list parameters turned into a domain query, and the scopes lists of contacts share (saved filters, a company's contacts).
 
-use kith_domain::actions::StreamOf;
+use kith_domain::actions::{StreamOf, stream_members};
 use kith_domain::custom_fields::custom_filter;
-use kith_domain::model::{Contact, SavedFilter};
+use kith_domain::model::SavedFilter;
 use kith_domain::query::{Field, Filter, ListQuery, Op, Page, Sort, Value as SV};
 use kith_domain::{Actor, Crm, Lookups};
 use serde_json::Value;
@@ -143,10 +143,8 @@ pub async fn contact_scope(crm: &Crm, actor: Actor, params: &Params) -> ApiResul
         let saved = crm.get::<SavedFilter>(actor, id).await?;
         out.push(crm.saved_filter_query(actor, &saved).await?);
     }
-    let in_ids = |ids: Vec<i64>| Filter::In { field: Field::col("id"), values: ids.into_iter().map(SV::Int).collect() };
     if params.flag("action_stream")?.unwrap_or(false) {
-        let stream = crm.action_stream(actor, StreamOf::User(actor.user_id), None).await?;
-        out.push(in_ids(stream.iter().map(|e| e.contact.id).collect()));
+        out.push(stream_members(StreamOf::User(actor.user_id)));
     }
     if params.flag("has_actions_today")?.unwrap_or(false) {
         // Due today or earlier (overdue), or ASAP: what the caller has to do today.
@@ -161,22 +159,18 @@ pub async fn contact_scope(crm: &Crm, actor: Actor, params: &Params) -> ApiResul
                 ]),
             ]),
         ]);
-        let actions = crm.all::<kith_domain::model::Action>(actor, Some(f)).await?;
-        out.push(in_ids(actions.iter().filter_map(|a| a.contact_id).collect()));
+        out.push(Filter::Referenced {
+            target: <kith_domain::model::Action as kith_domain::Entity>::SPEC,
+            via: "contact_id".into(),
+            filter: Box::new(f),
+        });
         out.push(Filter::eq("owner_id", actor.user_id));
     }
     if let Some(company) = params.id("not_linked_with")? {
         if params.get("company_id").is_some() {
             return Err(ApiError::bad_request("not_linked_with cannot be used with company_id"));
         }
-        let linked = crm.linked_contacts(actor, company).await?;
-        out.push(Filter::Not(Box::new(in_ids(linked.iter().map(|c| c.id).collect()))));
+        out.push(Filter::Not(Box::new(crm.linked_contacts_filter(actor, company).await?)));
     }
     Ok(out)
-}
-
-/// Ids of the live contacts of a company (for per-company lists).
-pub async fn company_contact_ids(crm: &Crm, actor: Actor, company_id: i64) -> ApiResult<Vec<SV>> {
-    let contacts = crm.all::<Contact>(actor, Some(Filter::eq("company_id", company_id))).await?;
-    Ok(contacts.into_iter().map(|c| SV::Int(c.id)).collect())
 }

@@ -279,8 +279,7 @@ async fn page_of<E: Entity>(
         q = q.filter(Filter::eq("contact_id", id));
     }
     if let Some(id) = params.id("company_id")? {
-        let ids = crate::contact_query::company_contact_ids(&st.crm, actor, id).await?;
-        q = q.filter(Filter::In { field: Field::col("contact_id"), values: ids });
+        q = q.filter(kith_domain::companies::about_people_of(id));
     }
     let (q, _) = params.date_filters(q, &kind.date_columns())?;
     let mut sorts = vec![("created_at", "created_at"), ("modified_at", "updated_at"), ("updated_at", "updated_at")];
@@ -310,8 +309,7 @@ pub async fn list(st: AppState, actor: Actor, kind: Kind, scope: Scope, raw: Opt
         }
         Scope::Company(id) => {
             let c = st.crm.get::<Company>(actor, path_id(&id, "company")?).await?;
-            let ids = crate::contact_query::company_contact_ids(&st.crm, actor, c.id).await?;
-            Some(Filter::In { field: Field::col("contact_id"), values: ids })
+            Some(kith_domain::companies::about_people_of(c.id))
         }
     };
     let (items, total, paging) = match kind {

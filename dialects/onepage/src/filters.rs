@@ -2,9 +2,9 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use kith_domain::actions::StreamOf;
+use kith_domain::actions::{StreamOf, StreamQuery, stream_members};
 use kith_domain::model::{Contact, SavedFilter};
-use kith_domain::query::{Field, Filter, ListQuery, Page, Sort, Value as SV};
+use kith_domain::query::{Filter, ListQuery, Page, Sort};
 use kith_domain::{Actor, Crm};
 use kith_http::AppState;
 use serde_json::{Value, json};
@@ -41,16 +41,17 @@ async fn saved(crm: &Crm, actor: Actor, id: &str) -> ApiResult<SavedFilter> {
 async fn matching(st: &AppState, actor: Actor, filter: &SavedFilter, paging: Paging) -> ApiResult {
     let f = st.crm.saved_filter_query(actor, filter).await?;
     let total = st.crm.count_contacts(actor, f.clone()).await?;
-    let stream = st.crm.action_stream(actor, StreamOf::User(actor.user_id), Some(f.clone())).await?;
-    let offset = paging.offset() as usize;
-    let limit = paging.per_page as usize;
-    let mut contacts: Vec<Contact> = stream.iter().skip(offset).take(limit).map(|e| e.contact.clone()).collect();
-    if contacts.len() < limit {
-        let in_stream: Vec<SV> = stream.iter().map(|e| SV::Int(e.contact.id)).collect();
-        let rest_offset = offset.saturating_sub(stream.len()) as u64;
-        let q = ListQuery::new(Page::Offset { offset: rest_offset, limit: (limit - contacts.len()) as u64 })
+    let of = StreamOf::User(actor.user_id);
+    let stream_query = StreamQuery { contacts: Some(f.clone()), ..StreamQuery::new(of) };
+    let (offset, limit) = (paging.offset(), paging.per_page);
+    let stream = st.crm.action_stream(actor, &stream_query, offset, limit).await?;
+    let in_stream = stream.total.unwrap_or(0);
+    let mut contacts: Vec<Contact> = stream.rows.into_iter().map(|e| e.contact).collect();
+    if (contacts.len() as u64) < limit {
+        let rest_offset = offset.saturating_sub(in_stream);
+        let q = ListQuery::new(Page::Offset { offset: rest_offset, limit: limit - contacts.len() as u64 })
             .filter(f)
-            .filter(Filter::Not(Box::new(Filter::In { field: Field::col("id"), values: in_stream })))
+            .filter(Filter::Not(Box::new(stream_members(of))))
             .sort(Sort::asc("last_name"))
             .sort(Sort::asc("first_name"));
         contacts.extend(st.crm.list::<Contact>(actor, &q).await?.rows);

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use kith_domain::custom_fields::{FieldKind, NewCustomField};
 use kith_domain::engagements::CALL_RESULTS;
 use kith_domain::model::{CustomFieldDefinition, LeadSource, Pipeline, Stage, Status, User};
-use kith_domain::query::{Filter, Sort};
+use kith_domain::query::{Field, Filter, Sort};
 use kith_domain::settings::{
     LEAD_SOURCE_NAME_MAX, STATUS_COLORS, STATUS_DESCRIPTION_MAX, STATUS_NAME_MAX, StatusDraft, UserDraft,
 };
@@ -109,8 +109,7 @@ async fn render_status(crm: &Crm, actor: Actor, s: &Status) -> ApiResult<Value> 
 }
 
 pub async fn statuses(State(st): State<AppState>, Caller(actor): Caller) -> ApiResult {
-    let mut list = st.crm.all::<Status>(actor, None).await?;
-    list.sort_by_key(|s| (s.position, s.id));
+    let list = st.crm.all_sorted::<Status>(actor, None, vec![Sort::asc("position")]).await?;
     let mut out = Vec::with_capacity(list.len());
     for s in &list {
         out.push(json!({ "status": render_status(&st.crm, actor, s).await? }));
@@ -201,8 +200,7 @@ async fn lead_source_by_key(crm: &Crm, actor: Actor, key: &str) -> ApiResult<Lea
 
 pub async fn lead_sources(State(st): State<AppState>, Caller(actor): Caller) -> ApiResult {
     let lead = kith_domain::sources::kind_filter(kith_domain::sources::LEAD_SOURCES);
-    let mut list = st.crm.all::<LeadSource>(actor, Some(lead)).await?;
-    list.sort_by_key(|s| s.name.to_lowercase());
+    let list = st.crm.all_sorted::<LeadSource>(actor, Some(lead), vec![Sort::asc("name")]).await?;
     let mut out = Vec::with_capacity(list.len());
     for s in &list {
         out.push(render_lead_source(&st.crm, actor, s).await?);
@@ -430,9 +428,9 @@ field_routes!(deal_fields, Fields::Deal);
 
 // ---- pipelines -----------------------------------------------------------------------------
 
+/// A pipeline with its open stages; `stages` come in stage order (`stages_of`).
 fn render_pipeline(p: &Pipeline, stages: &[Stage]) -> Value {
-    let mut own: Vec<&Stage> = stages.iter().filter(|s| s.pipeline_id == p.id && s.category == "open").collect();
-    own.sort_by_key(|s| (s.position, s.id));
+    let own: Vec<&Stage> = stages.iter().filter(|s| s.pipeline_id == p.id && s.category == "open").collect();
     json!({
         "id": hex_id(p.id),
         "name": p.name,
@@ -448,15 +446,21 @@ pub async fn pipelines(State(st): State<AppState>, Caller(actor): Caller, RawQue
     let paging = Params::parse(raw.as_deref()).paging()?;
     let q = paging.query().sort(Sort::asc("position"));
     let page = st.crm.list::<Pipeline>(actor, &q).await?;
-    let stages = st.crm.all::<Stage>(actor, None).await?;
+    let ids = page.rows.iter().map(|p| p.id.into()).collect();
+    let stages = stages_of(&st.crm, actor, Filter::In { field: Field::col("pipeline_id"), values: ids }).await?;
     let items = page.rows.iter().map(|p| json!({ "pipeline": render_pipeline(p, &stages) })).collect();
     Ok(ok(StatusCode::OK, paging.envelope("pipelines", items, page.total.unwrap_or(0))))
 }
 
 pub async fn pipeline(State(st): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult {
     let p = st.crm.get::<Pipeline>(actor, path_id(&id, "pipeline")?).await?;
-    let stages = st.crm.all::<Stage>(actor, Some(Filter::eq("pipeline_id", p.id))).await?;
+    let stages = stages_of(&st.crm, actor, Filter::eq("pipeline_id", p.id)).await?;
     Ok(ok(StatusCode::OK, json!({ "pipeline": render_pipeline(&p, &stages) })))
+}
+
+/// The stages of the pipelines `pipelines` matches, in stage order.
+async fn stages_of(crm: &Crm, actor: Actor, pipelines: Filter) -> ApiResult<Vec<Stage>> {
+    Ok(crm.all_sorted::<Stage>(actor, Some(pipelines), vec![Sort::asc("position")]).await?)
 }
 
 // ---- bootstrap -----------------------------------------------------------------------------
@@ -470,7 +474,7 @@ pub async fn bootstrap(State(st): State<AppState>, Caller(actor): Caller) -> Api
         Ok::<_, ApiError>(crm.custom_fields(actor, kind).await?.iter().map(render_custom_field).collect::<Vec<_>>())
     };
     let pipelines = crm.all::<Pipeline>(actor, None).await?;
-    let stages = crm.all::<Stage>(actor, None).await?;
+    let stages = stages_of(crm, actor, Filter::All(Vec::new())).await?;
     let default_pipeline = pipelines.iter().find(|p| p.is_default).or(pipelines.first());
     let deal_stages: Vec<Value> = default_pipeline
         .map(|p| render_pipeline(p, &stages)["stages"].as_array().cloned().unwrap_or_default())

@@ -1,9 +1,9 @@
 //! How OnePage shows contacts, with the lookups, deal figures and next actions beside them.
 
-use kith_domain::actions::stream_order;
+use kith_domain::actions::stream_sorts;
 use kith_domain::contacts::DealStats;
 use kith_domain::model::{Action, Address, Contact};
-use kith_domain::query::{Field, Filter, Op, Value as SV};
+use kith_domain::query::{Field, Filter, ListQuery, Op, Value as SV};
 use kith_domain::{Actor, Crm, Lookups};
 use serde_json::{Value, json};
 
@@ -108,7 +108,7 @@ pub(crate) async fn contact_data(crm: &Crm, actor: Actor, lk: &Lookups, contact:
 pub async fn contact_items(crm: &Crm, actor: Actor, lk: &Lookups, contacts: &[Contact]) -> ApiResult<Vec<Value>> {
     let rendered = crate::render::contact::render_contacts(crm, actor, lk, contacts).await?;
     let ids: Vec<SV> = contacts.iter().map(|c| SV::Int(c.id)).collect();
-    let mut actions = if ids.is_empty() {
+    let actions = if ids.is_empty() {
         Vec::new()
     } else {
         let f = Filter::All(vec![
@@ -116,9 +116,8 @@ pub async fn contact_items(crm: &Crm, actor: Actor, lk: &Lookups, contacts: &[Co
             Filter::eq("assignee_id", actor.user_id),
             Filter::cmp("status", Op::Ne, "done"),
         ]);
-        crm.all::<Action>(actor, Some(f)).await?
+        crm.list::<Action>(actor, &stream_sorts(ListQuery::all().filter(f))).await?.rows
     };
-    actions.sort_by(stream_order);
     Ok(contacts
         .iter()
         .zip(rendered)
