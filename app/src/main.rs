@@ -1,12 +1,12 @@
 //! The `kith` command: run the server and administer accounts, users and keys.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kith_domain::Crm;
 use kith_domain::saved_filters::Condition;
-use kith_onepage::wire::{hex_id, parse_id};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -416,22 +416,41 @@ fn user_id(raw: &str) -> anyhow::Result<i64> {
     record_id(raw, "user")
 }
 
-/// An id as the API shows it (24 hex characters) or as a number.
+/// An id as a number or as any dialect writes it (OnePage's 24 hex characters).
 fn record_id(raw: &str, what: &str) -> anyhow::Result<i64> {
-    parse_id(raw.trim())
-        .or_else(|| raw.trim().parse().ok())
-        .with_context(|| format!("{raw:?} is not a {what} id (24 hex characters or a number)"))
+    let raw = raw.trim();
+    // Dialect forms first: OnePage's 24 hex characters may be all digits.
+    kith::dialects()
+        .iter()
+        .find_map(|d| d.read_id(raw))
+        .or_else(|| raw.parse().ok().filter(|id: &i64| *id > 0))
+        .with_context(|| format!("{raw:?} is not a {what} id (a number, or an id as a dialect writes it)"))
+}
+
+/// An id as the first dialect writes it (the form its API and its clients take).
+fn show_id(id: i64) -> String {
+    kith::dialects().first().map_or_else(|| id.to_string(), |d| d.show_id(id))
+}
+
+/// An id as the dialect named `format` writes it (a webhook's ids, in its format).
+fn show_id_in(format: &str, id: i64) -> String {
+    kith::dialects().iter().find(|d| d.name() == format).map_or_else(|| show_id(id), |d| d.show_id(id))
+}
+
+/// The user name that goes with an API key where a dialect's credentials take one, else the id.
+fn user_name(user_id: i64) -> String {
+    kith::dialects().iter().find_map(|d| d.user_name(user_id)).unwrap_or_else(|| user_id.to_string())
 }
 
 fn print_key(json_out: bool, account_id: i64, key: &kith_domain::IssuedKey) {
     if json_out {
         println!(
             "{}",
-            json!({ "account_id": account_id, "user_id": hex_id(key.user_id), "key_id": key.key_id, "api_key": key.secret })
+            json!({ "account_id": account_id, "user_id": user_name(key.user_id), "key_id": key.key_id, "api_key": key.secret })
         );
     } else {
         println!("account_id: {account_id}");
-        println!("user_id:    {}", hex_id(key.user_id));
+        println!("user_id:    {}", user_name(key.user_id));
         println!("key_id:     {}", key.key_id);
         println!("api_key:    {}", key.secret);
         println!("(the key is shown only once)");
@@ -516,16 +535,16 @@ async fn webhook_command(crm: &Crm, cmd: WebhookCommand) -> anyhow::Result<()> {
             format!("disabled: {}", w.disabled_reason.as_deref().unwrap_or("-"))
         };
         let events = if w.events.is_empty() { "all".to_owned() } else { w.events.join(",") };
-        println!("{}\t{}\t{}\t{}\t{}\t{}", hex_id(w.id), w.name, w.url, w.format, events, state);
+        println!("{}\t{}\t{}\t{}\t{}\t{}", show_id_in(&w.format, w.id), w.name, w.url, w.format, events, state);
     };
     match cmd {
         WebhookCommand::Create { account, url, name, secret, events, format, json } => {
             let new = kith_domain::webhooks::NewWebhook { name, url, secret, events, format };
             let w = crm.create_webhook(account, new).await?;
             if json {
-                println!("{}", json!({ "id": hex_id(w.id), "secret": w.secret, "url": w.url }));
+                println!("{}", json!({ "id": show_id_in(&w.format, w.id), "secret": w.secret, "url": w.url }));
             } else {
-                println!("webhook: {}", hex_id(w.id));
+                println!("webhook: {}", show_id_in(&w.format, w.id));
                 println!("secret:  {}", w.secret);
             }
         }
@@ -540,7 +559,7 @@ async fn webhook_command(crm: &Crm, cmd: WebhookCommand) -> anyhow::Result<()> {
                     "{}\t{} {} {}\t{}\tattempts {}\t{}",
                     d.id,
                     d.entity_kind,
-                    hex_id(d.entity_id),
+                    show_id(d.entity_id),
                     d.operation,
                     d.status,
                     d.attempts,
@@ -577,13 +596,13 @@ async fn filter_command(crm: &Crm, cmd: FilterCommand) -> anyhow::Result<()> {
                 .map(|c| Condition::parse(c).with_context(|| format!("{c:?} is not `FIELD OP VALUE`")))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let filter = crm.create_saved_filter(account, &name, parsed).await?;
-            println!("{}", hex_id(filter.id));
+            println!("{}", show_id(filter.id));
         }
         FilterCommand::List { account } => {
             for f in crm.saved_filters(account).await? {
                 let conditions: Vec<String> =
                     f.conditions().iter().map(|c| format!("{} {} {}", c.field, c.op, c.value)).collect();
-                println!("{}\t{}\t{}", hex_id(f.id), f.name, conditions.join(" AND "));
+                println!("{}\t{}\t{}", show_id(f.id), f.name, conditions.join(" AND "));
             }
         }
         FilterCommand::Delete { account, id } => {
@@ -672,12 +691,18 @@ async fn serve(
     let addr = listener.local_addr()?;
     if !crm.has_accounts().await? {
         let acc = crm.create_account("Demo", "owner@example.com").await?;
-        let user = hex_id(acc.user_id);
-        println!("Created a demo account on the empty database.");
-        println!("  user_id: {user}");
-        println!("  api_key: {}", acc.key.secret);
-        println!("Try it:");
-        println!("  curl -u {user}:{} http://{addr}/api/v3/contacts", acc.key.secret);
+        let mut banner = vec![
+            "Created a demo account on the empty database.".to_owned(),
+            format!("  user_id: {}", user_name(acc.user_id)),
+            format!("  api_key: {}", acc.key.secret),
+            "Try it:".to_owned(),
+        ];
+        for d in kith::dialects() {
+            banner.extend(d.try_it(&format!("http://{addr}"), acc.user_id, &acc.key.secret).map(|l| format!("  {l}")));
+        }
+        // Written whole and without `println!`: a reader that stops early (a closed pipe) must
+        // not stop the server.
+        let _ = writeln!(std::io::stdout(), "{}", banner.join("\n"));
     }
     tracing::info!(%addr, backend = ?crm.backend(), "kith listening");
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -33,6 +33,24 @@ pub trait Dialect: Send + Sync + 'static {
     /// A 503 in the dialect's error shape for a request abandoned after the server's request
     /// time limit (`request_id` is the answer's `Request-Id`, for dialects that quote it).
     fn timed_out(&self, message: String, request_id: Option<&str>) -> Response;
+    /// A record id as this dialect writes it (decimal unless the vendor's ids look otherwise).
+    fn show_id(&self, id: i64) -> String {
+        id.to_string()
+    }
+    /// A record id as this dialect writes it, read back; `None` when `raw` is not one.
+    fn read_id(&self, raw: &str) -> Option<i64> {
+        raw.parse().ok().filter(|id| *id > 0)
+    }
+    /// The user name this dialect's credentials pair with an API key (OnePage's HTTP Basic user
+    /// id); `None` when a key alone authenticates.
+    fn user_name(&self, _user_id: i64) -> Option<String> {
+        None
+    }
+    /// A command line that calls this dialect at `base_url` (the server's address, without the
+    /// mount) as `user_id` with `api_key`: what a first run prints to try the server.
+    fn try_it(&self, _base_url: &str, _user_id: i64, _api_key: &str) -> Option<String> {
+        None
+    }
 }
 
 /// The dialect's router with the guards every dialect shares: query strings holding a NUL

@@ -63,6 +63,18 @@ impl kith_http::Dialect for OnePage {
         e.error_name = "request_timeout";
         e.into_response()
     }
+    fn show_id(&self, id: i64) -> String {
+        wire::hex_id(id)
+    }
+    fn read_id(&self, raw: &str) -> Option<i64> {
+        wire::parse_id(raw)
+    }
+    fn user_name(&self, user_id: i64) -> Option<String> {
+        Some(wire::hex_id(user_id))
+    }
+    fn try_it(&self, base_url: &str, user_id: i64, api_key: &str) -> Option<String> {
+        Some(format!("curl -u {}:{api_key} {base_url}{MOUNT}/contacts", wire::hex_id(user_id)))
+    }
 }
 
 pub fn router() -> Router<AppState> {

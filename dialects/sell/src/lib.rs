@@ -62,6 +62,9 @@ impl kith_http::Dialect for Sell {
             axum::response::IntoResponse::into_response(error)
         })
     }
+    fn try_it(&self, base_url: &str, _user_id: i64, api_key: &str) -> Option<String> {
+        Some(format!("curl -H 'Authorization: Bearer {api_key}' {base_url}{MOUNT}/contacts"))
+    }
 }
 
 pub fn router() -> Router<AppState> {
