@@ -460,6 +460,21 @@ pub fn any_email_filter(email: &str) -> Filter {
     Filter::cmp("emails_text", Op::Contains, format!("{SEP}{}{SEP}", email.trim().to_lowercase()))
 }
 
+/// A filter matching contacts with `text` inside one of their web addresses, ignoring case.
+pub fn any_url_filter(text: &str) -> Filter {
+    Filter::cmp("urls_text", Op::Contains, text.trim().to_lowercase())
+}
+
+/// A filter matching contacts that have an action matching `actions`.
+pub fn with_action(actions: Filter) -> Filter {
+    Filter::Referenced { target: crate::model::Action::SPEC, via: "contact_id".into(), filter: Box::new(actions) }
+}
+
+/// A filter matching contacts that are on a deal (as its main contact) matching `deals`.
+pub fn with_deal(deals: Filter) -> Filter {
+    Filter::Referenced { target: crate::model::Deal::SPEC, via: "contact_id".into(), filter: Box::new(deals) }
+}
+
 /// A company exists only with at least one contact: deletes it when its last one has gone.
 async fn drop_company_if_empty(tx: &mut Tx, company: Option<i64>) -> Result<()> {
     let Some(company) = company else { return Ok(()) };

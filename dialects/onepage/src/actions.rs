@@ -271,11 +271,7 @@ async fn stream(st: &AppState, actor: Actor, params: &Params, of: StreamOf) -> A
         contacts_filter = Some(Filter::and(contacts_filter, Filter::eq("owner_id", actor.user_id)));
     }
     if let Some(want) = params.flag("pending_deal")? {
-        let pending = Filter::Referenced {
-            target: <kith_domain::model::Deal as kith_domain::Entity>::SPEC,
-            via: "contact_id".into(),
-            filter: Box::new(Filter::eq("status", "pending")),
-        };
+        let pending = kith_domain::contacts::with_deal(Filter::eq("status", "pending"));
         let f = if want { pending } else { Filter::Not(Box::new(pending)) };
         contacts_filter = Some(Filter::and(contacts_filter, f));
     }

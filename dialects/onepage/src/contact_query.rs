@@ -42,7 +42,7 @@ pub(crate) fn list_query(params: &[(String, String)], lk: &Lookups, viewer: i64)
         q = q.filter(kith_domain::contacts::any_email_filter(email));
     }
     if let Some(url) = get("url").map(str::trim).filter(|s| !s.is_empty()) {
-        q = q.filter(Filter::cmp("urls_text", Op::Contains, url.to_lowercase()));
+        q = q.filter(kith_domain::contacts::any_url_filter(url));
     }
     if let Some(phone) = get("phone").map(str::trim).filter(|s| !s.is_empty()) {
         q = q.filter(Filter::cmp("phone", Op::Contains, phone));
@@ -159,11 +159,7 @@ pub async fn contact_scope(crm: &Crm, actor: Actor, params: &Params) -> ApiResul
                 ]),
             ]),
         ]);
-        out.push(Filter::Referenced {
-            target: <kith_domain::model::Action as kith_domain::Entity>::SPEC,
-            via: "contact_id".into(),
-            filter: Box::new(f),
-        });
+        out.push(kith_domain::contacts::with_action(f));
         out.push(Filter::eq("owner_id", actor.user_id));
     }
     if let Some(company) = params.id("not_linked_with")? {
