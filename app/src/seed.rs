@@ -386,6 +386,7 @@ fn company(lk: &Lookups, used: &mut HashSet<String>, rng: &mut StdRng) -> Compan
         custom_fields: Json(BTreeMap::new()),
         sync_status: None,
         photo_url: None,
+        external_id: None,
         name,
     }
 }
@@ -523,6 +524,11 @@ fn deal(lk: &Lookups, contact_id: i64, c: &Contact, rng: &mut StdRng) -> Deal {
         unqualified_reason_id: None,
         win_likelihood: None,
         added_at: None,
+        external_id: None,
+        external_stage: None,
+        forecast: None,
+        deal_type: None,
+        next_step: None,
     }
 }
 

@@ -6,6 +6,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod isolation;
+mod jsend;
 mod limits;
 mod onepage_activities;
 mod onepage_contact_ops;

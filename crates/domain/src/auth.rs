@@ -183,7 +183,7 @@ impl Crm {
     }
 }
 
-fn new_user(email: &str, role: &str) -> User {
+pub(crate) fn new_user(email: &str, role: &str) -> User {
     let t = Utc::now();
     User {
         id: 0,

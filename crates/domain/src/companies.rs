@@ -71,6 +71,7 @@ impl Company {
             custom_fields: kith_store::Json(Default::default()),
             sync_status: None,
             photo_url: None,
+            external_id: None,
         }
     }
 

@@ -111,40 +111,7 @@ impl Crm {
     pub async fn create_contact(&self, actor: Actor, draft: ContactDraft) -> Result<Contact> {
         let defs = self.custom_fields(actor, "contact").await?;
         let mut tx = self.begin(actor).await?;
-        let t = Utc::now();
-        let mut contact = Contact {
-            id: 0,
-            created_at: t,
-            updated_at: t,
-            deleted_at: None,
-            salutation: None,
-            first_name: None,
-            last_name: None,
-            job_title: None,
-            starred: false,
-            company_id: None,
-            company_name: None,
-            owner_id: actor.user_id,
-            status_id: None,
-            lead_source_id: None,
-            background: None,
-            emails: Json(Vec::new()),
-            phones: Json(Vec::new()),
-            urls: Json(Vec::new()),
-            addresses: Json(Vec::new()),
-            email: None,
-            phone: None,
-            tags: Json(Vec::new()),
-            custom_fields: Json(BTreeMap::new()),
-            closed_sales: Json(Vec::new()),
-            photo_url: None,
-            emails_text: None,
-            urls_text: None,
-            starred_by: Json(Vec::new()),
-            starred_by_text: None,
-        };
-        apply_draft(&mut tx, actor, &defs, &mut contact, draft).await?;
-        let contact = insert_in(&mut tx, contact).await?;
+        let contact = create_contact_in(&mut tx, actor, &defs, draft).await?;
         tx.commit().await?;
         Ok(contact)
     }
@@ -153,19 +120,7 @@ impl Crm {
     pub async fn update_contact(&self, actor: Actor, id: i64, draft: ContactDraft) -> Result<Contact> {
         let defs = self.custom_fields(actor, "contact").await?;
         let mut tx = self.begin(actor).await?;
-        let mut contact = get_in::<Contact>(&mut tx, id).await?;
-        let old_company = contact.company_id;
-        let old_owner = contact.owner_id;
-        apply_draft(&mut tx, actor, &defs, &mut contact, draft).await?;
-        if contact.owner_id != old_owner {
-            let text = contact.display_name();
-            crate::notifications::notify_in(&mut tx, contact.owner_id, "contact_assigned", &text, Some(id)).await?;
-        }
-        contact.normalize();
-        let contact = save_in(&mut tx, &contact).await?;
-        if old_company != contact.company_id {
-            drop_company_if_empty(&mut tx, old_company).await?;
-        }
+        let contact = update_contact_in(&mut tx, actor, &defs, id, draft).await?;
         tx.commit().await?;
         Ok(contact)
     }
@@ -453,6 +408,73 @@ pub fn starred_filter(user: i64, starred: bool) -> Filter {
     } else {
         Filter::Any(vec![Filter::IsNull(kith_store::Field::col("starred_by_text")), Filter::Not(Box::new(f))])
     }
+}
+
+/// A new contact from a draft, inside a transaction (the contact rules of `Crm::create_contact`).
+pub(crate) async fn create_contact_in(
+    tx: &mut Tx,
+    actor: Actor,
+    defs: &[CustomFieldDefinition],
+    draft: ContactDraft,
+) -> Result<Contact> {
+    let t = Utc::now();
+    let mut contact = Contact {
+        id: 0,
+        created_at: t,
+        updated_at: t,
+        deleted_at: None,
+        salutation: None,
+        first_name: None,
+        last_name: None,
+        job_title: None,
+        starred: false,
+        company_id: None,
+        company_name: None,
+        owner_id: actor.user_id,
+        status_id: None,
+        lead_source_id: None,
+        background: None,
+        emails: Json(Vec::new()),
+        phones: Json(Vec::new()),
+        urls: Json(Vec::new()),
+        addresses: Json(Vec::new()),
+        email: None,
+        phone: None,
+        tags: Json(Vec::new()),
+        custom_fields: Json(BTreeMap::new()),
+        closed_sales: Json(Vec::new()),
+        photo_url: None,
+        emails_text: None,
+        urls_text: None,
+        starred_by: Json(Vec::new()),
+        starred_by_text: None,
+    };
+    apply_draft(tx, actor, defs, &mut contact, draft).await?;
+    insert_in(tx, contact).await
+}
+
+/// A contact's writable fields replaced by `draft`, inside a transaction.
+pub(crate) async fn update_contact_in(
+    tx: &mut Tx,
+    actor: Actor,
+    defs: &[CustomFieldDefinition],
+    id: i64,
+    draft: ContactDraft,
+) -> Result<Contact> {
+    let mut contact = get_in::<Contact>(tx, id).await?;
+    let old_company = contact.company_id;
+    let old_owner = contact.owner_id;
+    apply_draft(tx, actor, defs, &mut contact, draft).await?;
+    if contact.owner_id != old_owner {
+        let text = contact.display_name();
+        crate::notifications::notify_in(tx, contact.owner_id, "contact_assigned", &text, Some(id)).await?;
+    }
+    contact.normalize();
+    let contact = save_in(tx, &contact).await?;
+    if old_company != contact.company_id {
+        drop_company_if_empty(tx, old_company).await?;
+    }
+    Ok(contact)
 }
 
 /// A filter matching contacts with `email` among their addresses, whole, ignoring case.

@@ -186,6 +186,11 @@ impl Deal {
             unqualified_reason_id: None,
             win_likelihood: None,
             added_at: None,
+            external_id: None,
+            external_stage: None,
+            forecast: None,
+            deal_type: None,
+            next_step: None,
         }
     }
 

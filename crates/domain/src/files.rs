@@ -126,6 +126,23 @@ impl Crm {
         if upload.bytes.len() > MAX_FILE_BYTES {
             return Err(DomainError::invalid("file", format!("must be at most {MAX_FILE_BYTES} bytes")));
         }
+        self.store_bytes(actor, upload, purpose, upload_key, contact_id).await
+    }
+
+    /// Stores a file Kith made for the caller (an import's error report), which no client
+    /// upload limit applies to.
+    pub async fn store_report(&self, actor: Actor, upload: Upload, purpose: &str) -> Result<StoredFile> {
+        self.store_bytes(actor, upload, purpose, None, None).await
+    }
+
+    async fn store_bytes(
+        &self,
+        actor: Actor,
+        upload: Upload,
+        purpose: &str,
+        upload_key: Option<String>,
+        contact_id: Option<i64>,
+    ) -> Result<StoredFile> {
         let files = self.files()?;
         let storage_key = format!("{}/{}", actor.account_id, uuid::Uuid::new_v4());
         files.blobs.put(&storage_key, &upload.bytes).await.map_err(io_error)?;

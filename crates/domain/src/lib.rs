@@ -19,6 +19,8 @@ pub mod engagements;
 pub mod entity;
 pub mod error;
 pub mod files;
+pub mod forecasts;
+pub mod imports;
 pub mod leads;
 mod lookups;
 pub mod loss_reasons;

@@ -95,7 +95,7 @@ entity! {
     Company, table = "companies", kind = "company", soft_delete = true,
     indexes = [&["name"], &["updated_at"],
         // Finding a company by name ignoring case (contacts name their company).
-        &["lower(name)", "WHERE deleted_at IS NULL"]],
+        &["lower(name)", "WHERE deleted_at IS NULL"], &["external_id"]],
     unique = [],
     {
         name: String,
@@ -115,6 +115,8 @@ entity! {
         sync_status: Option<String>,
         /// The logo's URL.
         photo_url: Option<String> = since 2,
+        /// The company's id in the client's system of record (JSend's `external_account_id`).
+        external_id: Option<String> = since 4,
     }
 }
 
@@ -204,7 +206,8 @@ entity! {
 entity! {
     /// An opportunity: OnePage deal, Sell deal, Upsales order, Apideck opportunity.
     Deal, table = "deals", kind = "deal", soft_delete = true,
-    indexes = [&["contact_id"], &["company_id"], &["stage_id"], &["updated_at"]], unique = [],
+    indexes = [&["contact_id"], &["company_id"], &["stage_id"], &["updated_at"], &["external_id"], &["owner_id", "status"]],
+    unique = [],
     {
         name: String,
         contact_id: Option<i64>,
@@ -248,6 +251,16 @@ entity! {
         win_likelihood: Option<i64> = since 3,
         /// When the deal was added, when a client says so (otherwise `created_at`).
         added_at: Option<DateTime<Utc>> = since 3,
+        /// The deal's id in the client's system of record (JSend's `external_opp_id`): what
+        /// imports match deals by.
+        external_id: Option<String> = since 4,
+        /// The stage as the client's system names it, when it is not one of Kith's stages.
+        external_stage: Option<String> = since 4,
+        /// The rep's forecast category (`commit`, `upside`, …).
+        forecast: Option<String> = since 4,
+        /// The kind of business (`New Business`, `Renewal`, …).
+        deal_type: Option<String> = since 4,
+        next_step: Option<String> = since 4,
     }
 }
 

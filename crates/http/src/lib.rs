@@ -7,6 +7,7 @@
 pub mod body;
 pub mod dialect;
 pub mod errors;
+pub mod multipart;
 pub mod paging;
 
 pub use body::{

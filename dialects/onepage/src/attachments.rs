@@ -105,38 +105,9 @@ struct Policy {
 }
 
 /// Reads a multipart body: text fields, and the `file` field (at most `MAX_FILE_BYTES`).
-async fn read_multipart(mut form: Multipart) -> ApiResult<(HashMap<String, String>, Option<Upload>)> {
-    let mut fields = HashMap::new();
-    let mut file = None;
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::payload_too_large()
-        } else {
-            ApiError::bad_request(format!("the multipart body could not be read: {}", e.body_text()))
-        }
-    };
-    while let Some(mut field) = form.next_field().await.map_err(bad)? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "file" {
-            let filename = field.file_name().unwrap_or("file").to_owned();
-            let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
-            let mut bytes = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(bad)? {
-                if bytes.len() + chunk.len() > MAX_FILE_BYTES {
-                    return Err(ApiError::payload_too_large());
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            file = Some(Upload { filename, content_type, bytes });
-        } else {
-            let text = field.text().await.map_err(bad)?;
-            if text.len() > 64 * 1024 {
-                return Err(ApiError::bad_request(format!("{name} is too long")));
-            }
-            fields.insert(name, text);
-        }
-    }
-    Ok((fields, file))
+async fn read_multipart(form: Multipart) -> ApiResult<(HashMap<String, String>, Option<Upload>)> {
+    let form = kith_http::multipart::read_form::<ApiError>(form, "file", MAX_FILE_BYTES).await?;
+    Ok((form.fields, form.file))
 }
 
 /// `POST /attachments/upload`: the upload form's target. No credentials: the signed policy
