@@ -84,6 +84,24 @@ enum Command {
     /// Manage custom-field definitions (Sell's API only reads them).
     #[command(subcommand)]
     Field(FieldCommand),
+    /// Import a CSV file as the JSend API's uploads do (`/api/v1/admin/…/upload`): opportunities
+    /// by their external id, the people on them by email, sales targets by rep and month.
+    /// Prints the totals and where the error file of refused rows is.
+    Import {
+        /// What the file holds: opportunities, contacts or targets.
+        kind: String,
+        /// The CSV file.
+        file: PathBuf,
+        /// The account to import into.
+        #[arg(long)]
+        account: i64,
+        /// Who imports (the owner of new records): a user id; the account's owner by default.
+        #[arg(long)]
+        user: Option<String>,
+        /// Print the totals as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Fill the database with realistic generated CRM data: new accounts with users, companies,
     /// contacts, deals, actions, notes, tags and custom-field values.
     Seed {
@@ -495,6 +513,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Key(cmd) => key_command(&kith::open(&url, 2, files.clone()).await?, cmd).await,
         Command::Filter(cmd) => filter_command(&kith::open(&url, 2, files.clone()).await?, cmd).await,
         Command::Field(cmd) => field_command(&kith::open(&url, 2, files.clone()).await?, cmd).await,
+        Command::Import { kind, file, account, user, json } => {
+            let crm = kith::open(&url, 2, files.clone()).await?;
+            import_command(&crm, &kind, &file, account, user.as_deref(), json).await
+        }
         Command::Seed { contacts, other_accounts, other_contacts, users, batch, rng_seed, json, quiet } => {
             let crm = kith::open(&url, 2, files.clone()).await?;
             let opts = kith::seed::SeedOptions {
@@ -609,6 +631,52 @@ async fn filter_command(crm: &Crm, cmd: FilterCommand) -> anyhow::Result<()> {
             crm.delete_saved_filter(account, record_id(&id, "filter")?).await?;
             println!("filter {id} deleted");
         }
+    }
+    Ok(())
+}
+
+async fn import_command(
+    crm: &Crm,
+    kind: &str,
+    file: &std::path::Path,
+    account: i64,
+    user: Option<&str>,
+    json_out: bool,
+) -> anyhow::Result<()> {
+    let import = kith_jsend::Import::parse(kind)
+        .with_context(|| format!("{kind:?} is not something to import (opportunities, contacts or targets)"))?;
+    let user_id = match user {
+        Some(raw) => user_id(raw)?,
+        None => crm.account_owner(account).await?,
+    };
+    let actor = kith_domain::Actor { account_id: account, user_id };
+    crm.get::<kith_domain::model::User>(actor, user_id).await.context("no such user in the account")?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message(format!("importing {} ({} bytes)", file.display(), bytes.len()));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let started = std::time::Instant::now();
+    let totals = kith_jsend::import_file(crm, actor, import, &bytes).await;
+    spinner.finish_and_clear();
+    let totals = totals.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if json_out {
+        println!(
+            "{}",
+            json!({
+                "total_imported_rows": totals.imported_rows,
+                "total_error_rows": totals.error_rows,
+                "error_file": totals.error_file,
+                "total_original_rows": totals.original_rows,
+            })
+        );
+    } else {
+        println!("rows:     {}", totals.original_rows);
+        println!("imported: {}", totals.imported_rows);
+        println!("refused:  {}", totals.error_rows);
+        if !totals.error_file.is_empty() {
+            println!("error file: {}", totals.error_file);
+        }
+        println!("in {:.1} s", started.elapsed().as_secs_f64());
     }
     Ok(())
 }

@@ -8,12 +8,14 @@
 //! then by name ignoring case) or created, as the shared model needs them; every write goes
 //! through the same record paths as the other dialects' writes, with its events.
 
+use std::collections::HashMap;
+
 use chrono::{Datelike, NaiveDate, Utc};
-use kith_store::{Filter, ListQuery, Page, Tx};
+use kith_store::{Field, Filter, ListQuery, Page, Tx};
 
 use crate::companies::{CompanyDraft, check_company_name, create_company_in};
-use crate::contacts::{CompanyLink, ContactDraft, any_email_filter, create_contact_in, find_ci, update_contact_in};
-use crate::crm::{Actor, Crm, insert_in, save_in};
+use crate::contacts::{CompanyLink, ContactDraft, create_contact_in, update_contact_in};
+use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
 use crate::deals::{DEAL_RECORD_NAME_MAX, DEFAULT_CURRENCY, DEFAULT_DEAL_CONTACT_ROLE, settle_record};
 use crate::entity::Entity;
 use crate::error::{DomainError, Errors, Result};
@@ -74,25 +76,42 @@ pub struct TargetRow {
 /// Per row given, in order: `None` when it was imported, or why it was refused.
 pub type RowOutcomes = Vec<Option<String>>;
 
-/// What an import reads once: the account's stages and pipelines, custom-field definitions.
+/// What an import reads once: the account's stages and pipelines, custom-field definitions,
+/// and the records rows are matched to, kept up to date as rows add records. Matching rows from
+/// memory keeps an import linear: the database's plans for one-row lookups are only as good as
+/// its statistics, which a table that grows inside the import's transaction outruns.
 struct Context {
     stages: Vec<Stage>,
     default_pipeline: Option<i64>,
     company_fields: Vec<CustomFieldDefinition>,
     contact_fields: Vec<CustomFieldDefinition>,
+    users_by_email: HashMap<String, User>,
+    companies_by_external_id: HashMap<String, Company>,
+    companies_by_name: HashMap<String, Company>,
+    deals_by_external_id: HashMap<String, Deal>,
+}
+
+impl Context {
+    fn remember_company(&mut self, c: &Company) {
+        if let Some(ext) = &c.external_id {
+            self.companies_by_external_id.insert(ext.clone(), c.clone());
+        }
+        self.companies_by_name.entry(c.name.to_lowercase()).or_insert_with(|| c.clone());
+    }
 }
 
 impl Crm {
     /// Imports opportunities: a new external id makes a deal, a known one updates it.
     pub async fn import_opportunities(&self, actor: Actor, rows: &[OpportunityRow]) -> Result<RowOutcomes> {
-        let cx = self.import_context(actor).await?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.external_id.as_str()).collect();
+        let mut cx = self.import_context(actor, &ids).await?;
         let mut tx = self.begin(actor).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             out.push(match check_opportunity(row) {
                 Err(reason) => Some(reason),
                 Ok(()) => {
-                    import_opportunity(&mut tx, actor, &cx, row).await?;
+                    import_opportunity(&mut tx, actor, &mut cx, row).await?;
                     None
                 }
             });
@@ -104,13 +123,29 @@ impl Crm {
     /// Imports people by email (a known email updates the person) and puts each on the
     /// opportunity it names.
     pub async fn import_contacts(&self, actor: Actor, rows: &[ContactRow]) -> Result<RowOutcomes> {
-        let cx = self.import_context(actor).await?;
+        let ids: Vec<&str> = rows.iter().filter_map(|r| r.opportunity_external_id.as_deref()).collect();
+        let cx = self.import_context(actor, &ids).await?;
+        // People are matched by their primary email, read for the file's emails only.
+        let mut people: HashMap<String, i64> = HashMap::new();
+        let mut emails: Vec<String> =
+            rows.iter().flat_map(|r| [r.email.trim().to_owned(), r.email.trim().to_lowercase()]).collect();
+        emails.sort_unstable();
+        emails.dedup();
+        for chunk in emails.chunks(500) {
+            let f =
+                Filter::In { field: Field::col("email"), values: chunk.iter().map(|e| e.as_str().into()).collect() };
+            for c in self.all::<Contact>(actor, Some(f)).await? {
+                if let Some(email) = &c.email {
+                    people.entry(email.to_lowercase()).or_insert(c.id);
+                }
+            }
+        }
         let mut tx = self.begin(actor).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let deal = match &row.opportunity_external_id {
-                Some(ext) => match deal_by_external_id(&mut tx, ext).await? {
-                    Some(deal) => Some(deal),
+                Some(ext) => match cx.deals_by_external_id.get(ext.trim()) {
+                    Some(deal) => Some(get_in::<Deal>(&mut tx, deal.id).await?),
                     None => {
                         out.push(Some(format!("no opportunity with the id {ext:?}")));
                         continue;
@@ -121,7 +156,7 @@ impl Crm {
             out.push(match check_contact(row) {
                 Err(reason) => Some(reason),
                 Ok(()) => {
-                    import_contact(&mut tx, actor, &cx, row, deal).await?;
+                    import_contact(&mut tx, actor, &cx, &mut people, row, deal).await?;
                     None
                 }
             });
@@ -132,6 +167,8 @@ impl Crm {
 
     /// Imports sales targets: one per rep and month, a known pair updated.
     pub async fn import_targets(&self, actor: Actor, rows: &[TargetRow]) -> Result<RowOutcomes> {
+        let mut users: HashMap<String, User> =
+            self.all::<User>(actor, None).await?.into_iter().map(|u| (u.email.to_lowercase(), u)).collect();
         let mut tx = self.begin(actor).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -143,7 +180,7 @@ impl Crm {
             out.push(match e.finish() {
                 Err(err) => Some(reason_of(err)),
                 Ok(()) => {
-                    import_target(&mut tx, row).await?;
+                    import_target(&mut tx, &mut users, row).await?;
                     None
                 }
             });
@@ -152,7 +189,7 @@ impl Crm {
         Ok(out)
     }
 
-    async fn import_context(&self, actor: Actor) -> Result<Context> {
+    async fn import_context(&self, actor: Actor, deal_external_ids: &[&str]) -> Result<Context> {
         let stages = self.all_sorted::<Stage>(actor, None, vec![kith_store::Sort::asc("position")]).await?;
         let pipelines = self
             .all_sorted::<Pipeline>(
@@ -161,12 +198,45 @@ impl Crm {
                 vec![kith_store::Sort::desc("is_default"), kith_store::Sort::asc("position")],
             )
             .await?;
-        Ok(Context {
+        let users_by_email =
+            self.all::<User>(actor, None).await?.into_iter().map(|u| (u.email.to_lowercase(), u)).collect();
+        let mut deals_by_external_id = HashMap::new();
+        let mut wanted: Vec<&str> = deal_external_ids.iter().map(|e| e.trim()).filter(|e| !e.is_empty()).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for chunk in wanted.chunks(500) {
+            let f =
+                Filter::In { field: Field::col("external_id"), values: chunk.iter().map(|e| (*e).into()).collect() };
+            for deal in self.all::<Deal>(actor, Some(f)).await? {
+                if let Some(ext) = deal.external_id.clone() {
+                    deals_by_external_id.entry(ext).or_insert(deal);
+                }
+            }
+        }
+        let mut cx = Context {
             stages,
             default_pipeline: pipelines.first().map(|p| p.id),
             company_fields: self.custom_fields(actor, "company").await?,
             contact_fields: self.custom_fields(actor, "contact").await?,
-        })
+            users_by_email,
+            companies_by_external_id: HashMap::new(),
+            companies_by_name: HashMap::new(),
+            deals_by_external_id,
+        };
+        // Companies are matched by name too, so all of the account's are read, a page at a time.
+        let mut after = None;
+        loop {
+            let q = ListQuery::new(Page::After { after, limit: 1000 });
+            let page = self.list::<Company>(actor, &q).await?;
+            for c in &page.rows {
+                cx.remember_company(c);
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        Ok(cx)
     }
 }
 
@@ -236,15 +306,16 @@ fn check_contact(row: &ContactRow) -> std::result::Result<(), String> {
     e.finish().map_err(reason_of)
 }
 
-async fn deal_by_external_id(tx: &mut Tx, external_id: &str) -> Result<Option<Deal>> {
-    let q = ListQuery::new(Page::Offset { offset: 0, limit: 1 }).filter(Filter::eq("external_id", external_id.trim()));
-    tx.list(Deal::SPEC, &q).await?.rows.into_iter().next().map(Deal::from_row).transpose()
-}
-
 /// The user with `email`, made (a plain user) when the account has none.
-async fn user_by_email(tx: &mut Tx, email: &str, name: Option<&str>) -> Result<User> {
-    if let Some(user) = find_ci::<User>(tx, "email", email.trim()).await? {
-        return Ok(user);
+async fn user_by_email(
+    tx: &mut Tx,
+    users: &mut HashMap<String, User>,
+    email: &str,
+    name: Option<&str>,
+) -> Result<User> {
+    let key = email.trim().to_lowercase();
+    if let Some(user) = users.get(&key) {
+        return Ok(user.clone());
     }
     let mut user = crate::auth::new_user(email, "user");
     if let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) {
@@ -252,7 +323,9 @@ async fn user_by_email(tx: &mut Tx, email: &str, name: Option<&str>) -> Result<U
         user.first_name = first;
         user.last_name = last;
     }
-    insert_in(tx, user).await
+    let user = insert_in(tx, user).await?;
+    users.insert(key, user.clone());
+    Ok(user)
 }
 
 /// `Ada King Lovelace` → (`Ada King`, `Lovelace`): the last word is the last name.
@@ -268,23 +341,17 @@ fn split_name(full: &str) -> (Option<String>, Option<String>) {
 async fn company_of(
     tx: &mut Tx,
     actor: Actor,
-    cx: &Context,
+    cx: &mut Context,
     row: &OpportunityRow,
     owner: i64,
 ) -> Result<Option<Company>> {
     let ext = row.account_external_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let name = row.account_name.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let website = row.account_website.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let mut found = None;
-    if let Some(ext) = ext {
-        let q = ListQuery::new(Page::Offset { offset: 0, limit: 1 }).filter(Filter::eq("external_id", ext));
-        found = tx.list(Company::SPEC, &q).await?.rows.into_iter().next().map(Company::from_row).transpose()?;
-    }
-    if found.is_none()
-        && let Some(name) = name
-    {
-        found = find_ci::<Company>(tx, "name", name).await?;
-    }
+    let found = ext
+        .and_then(|e| cx.companies_by_external_id.get(e))
+        .or_else(|| name.and_then(|n| cx.companies_by_name.get(&n.to_lowercase())))
+        .cloned();
     let company = match found {
         Some(c) => c,
         None => {
@@ -305,16 +372,18 @@ async fn company_of(
     if let Some(url) = website {
         changed.url = Some(url.to_owned());
     }
-    if changed != company { Ok(Some(save_in(tx, &changed).await?)) } else { Ok(Some(company)) }
+    let company = if changed != company { save_in(tx, &changed).await? } else { company };
+    cx.remember_company(&company);
+    Ok(Some(company))
 }
 
-async fn import_opportunity(tx: &mut Tx, actor: Actor, cx: &Context, row: &OpportunityRow) -> Result<()> {
+async fn import_opportunity(tx: &mut Tx, actor: Actor, cx: &mut Context, row: &OpportunityRow) -> Result<()> {
     let owner = match &row.owner_email {
-        Some(email) => user_by_email(tx, email, row.owner_name.as_deref()).await?.id,
+        Some(email) => user_by_email(tx, &mut cx.users_by_email, email, row.owner_name.as_deref()).await?.id,
         None => actor.user_id,
     };
     let company = company_of(tx, actor, cx, row, owner).await?;
-    let before = deal_by_external_id(tx, &row.external_id).await?;
+    let before = cx.deals_by_external_id.get(row.external_id.trim()).cloned();
     let mut deal = before.clone().unwrap_or_else(|| Deal::new_by(actor));
     deal.external_id = Some(row.external_id.trim().to_owned());
     deal.name = row.name.trim().to_owned();
@@ -352,10 +421,13 @@ async fn import_opportunity(tx: &mut Tx, actor: Actor, cx: &Context, row: &Oppor
         _ => None,
     };
     settle_record(tx, actor, &mut deal, before.as_ref(), primary).await?;
-    match before {
+    let deal = match before {
         Some(_) => save_in(tx, &deal).await?,
         None => insert_in(tx, deal).await?,
     };
+    if let Some(ext) = deal.external_id.clone() {
+        cx.deals_by_external_id.insert(ext, deal);
+    }
     Ok(())
 }
 
@@ -375,10 +447,19 @@ fn stage_named<'a>(cx: &'a Context, pipeline: Option<i64>, name: &str) -> Option
     own().find(|s| s.category == category)
 }
 
-async fn import_contact(tx: &mut Tx, actor: Actor, cx: &Context, row: &ContactRow, deal: Option<Deal>) -> Result<()> {
+async fn import_contact(
+    tx: &mut Tx,
+    actor: Actor,
+    cx: &Context,
+    people: &mut HashMap<String, i64>,
+    row: &ContactRow,
+    deal: Option<Deal>,
+) -> Result<()> {
     let email = row.email.trim().to_ascii_lowercase();
-    let q = ListQuery::new(Page::Offset { offset: 0, limit: 1 }).filter(any_email_filter(&email));
-    let existing = tx.list(Contact::SPEC, &q).await?.rows.into_iter().next().map(Contact::from_row).transpose()?;
+    let existing = match people.get(&email) {
+        Some(id) => Some(get_in::<Contact>(tx, *id).await?),
+        None => None,
+    };
     let mut d = existing.as_ref().map_or_else(ContactDraft::default, Contact::draft);
     let (mut first, mut last) = (row.first_name.clone(), row.last_name.clone());
     if first.is_none()
@@ -415,6 +496,7 @@ async fn import_contact(tx: &mut Tx, actor: Actor, cx: &Context, row: &ContactRo
         Some(c) => update_contact_in(tx, actor, &cx.contact_fields, c.id, d).await?,
         None => create_contact_in(tx, actor, &cx.contact_fields, d).await?,
     };
+    people.insert(email, contact.id);
     if let Some(mut deal) = deal {
         let q = ListQuery::new(Page::Offset { offset: 0, limit: 1 })
             .filter(Filter::eq("deal_id", deal.id))
@@ -454,8 +536,8 @@ pub fn month_of(day: NaiveDate) -> (NaiveDate, NaiveDate) {
     (first, last)
 }
 
-async fn import_target(tx: &mut Tx, row: &TargetRow) -> Result<()> {
-    let user = user_by_email(tx, &row.rep_email, None).await?;
+async fn import_target(tx: &mut Tx, users: &mut HashMap<String, User>, row: &TargetRow) -> Result<()> {
+    let user = user_by_email(tx, users, &row.rep_email, None).await?;
     let (first, last) = month_of(row.month);
     let start = first.format("%Y-%m-%d").to_string();
     let q = ListQuery::new(Page::Offset { offset: 0, limit: 1 })

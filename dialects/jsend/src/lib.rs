@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kith_http::AppState;
 
+pub use crate::uploads::{Import, Totals, import_file};
 use crate::wire::ApiError;
 
 /// Where the dialect is mounted.

@@ -38,6 +38,21 @@ impl ApiError {
     }
 }
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.fail {
+            Some(data) => {
+                let parts: Vec<String> =
+                    data.iter().map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default())).collect();
+                write!(f, "{}", parts.join("; "))
+            }
+            None => write!(f, "{}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = match self.fail {
