@@ -83,7 +83,9 @@ pub fn database_url(database: Option<&str>, data_dir: &Path) -> anyhow::Result<S
 /// Every dialect the server speaks, each mounted at its own path.
 pub fn dialects() -> &'static [Arc<dyn Dialect>] {
     static DIALECTS: OnceLock<Vec<Arc<dyn Dialect>>> = OnceLock::new();
-    DIALECTS.get_or_init(|| vec![Arc::new(kith_onepage::OnePage), Arc::new(kith_sell::Sell)])
+    DIALECTS.get_or_init(|| {
+        vec![Arc::new(kith_onepage::OnePage), Arc::new(kith_sell::Sell), Arc::new(kith_apideck::Apideck)]
+    })
 }
 
 /// The dialect serving `path`, by its mount.
