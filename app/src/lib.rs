@@ -83,8 +83,14 @@ pub fn database_url(database: Option<&str>, data_dir: &Path) -> anyhow::Result<S
 /// Every dialect the server speaks, each mounted at its own path.
 pub fn dialects() -> &'static [Arc<dyn Dialect>] {
     static DIALECTS: OnceLock<Vec<Arc<dyn Dialect>>> = OnceLock::new();
-    DIALECTS
-        .get_or_init(|| vec![Arc::new(kith_onepage::OnePage), Arc::new(kith_sell::Sell), Arc::new(kith_jsend::JSend)])
+    DIALECTS.get_or_init(|| {
+        vec![
+            Arc::new(kith_onepage::OnePage),
+            Arc::new(kith_sell::Sell),
+            Arc::new(kith_apideck::Apideck),
+            Arc::new(kith_jsend::JSend),
+        ]
+    })
 }
 
 /// The dialect serving `path`, by its mount.

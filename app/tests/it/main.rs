@@ -1,6 +1,7 @@
 //! Kith's integration tests, one binary (one link) for all of them: each module drives the real
 //! server over SQLite, and over PostgreSQL when `KITH_TEST_DATABASE_URL` is set.
 
+mod apideck;
 mod auth_schemes;
 mod bad_input;
 mod cli;

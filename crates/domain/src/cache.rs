@@ -59,6 +59,8 @@ pub(crate) struct Caches {
     pub lookups: TtlCache<i64, Lookups>,
     /// Row counts (list totals) by account and query.
     pub counts: TtlCache<(i64, String), u64>,
+    /// Accounts' cursor-signing secrets (they never change once made).
+    pub cursor_secrets: Mutex<HashMap<i64, String>>,
 }
 
 #[cfg(test)]

@@ -85,17 +85,44 @@ pub const LINK_TYPES: &[&str] = &["dropbox", "google_drive", "evernote"];
 impl Crm {
     /// The account's secret for signing upload forms, made on first use.
     pub async fn upload_secret(&self, account_id: i64) -> Result<String> {
+        self.account_secret(account_id, "upload_signing_secret").await
+    }
+
+    /// The account's secret for signing list cursors (a cursor is valid only for the account
+    /// it was made for), made on first use and kept in the account's settings, so that every
+    /// replica signs and checks with the same one.
+    pub async fn cursor_secret(&self, account_id: i64) -> Result<String> {
+        if let Some(hit) = self.caches.cursor_secrets.lock().unwrap_or_else(|p| p.into_inner()).get(&account_id) {
+            return Ok(hit.clone());
+        }
+        let secret = self.account_secret(account_id, "cursor_signing_secret").await?;
+        let mut cache = self.caches.cursor_secrets.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(account_id, secret.clone());
+        Ok(secret)
+    }
+
+    /// A random secret of the account kept in its settings under `key`, made on first use.
+    async fn account_secret(&self, account_id: i64, key: &str) -> Result<String> {
         use kith_store::Visibility;
         use kith_store::system::ACCOUNTS;
-        const KEY: &str = "upload_signing_secret";
-        let mut tx = self.store().begin(account_id, None).await?;
-        let row =
-            tx.get(&ACCOUNTS, account_id, Visibility::All).await?.ok_or(DomainError::NotFound { kind: "account" })?;
-        let mut settings = match ACCOUNTS.position("settings").and_then(|i| row.values.get(i)) {
+        let read = |row: &kith_store::Row| match ACCOUNTS.position("settings").and_then(|i| row.values.get(i)) {
             Some(Value::Json(serde_json::Value::Object(m))) => m.clone(),
             _ => serde_json::Map::new(),
         };
-        if let Some(secret) = settings.get(KEY).and_then(|v| v.as_str()) {
+        // Read first without a write transaction: the secret exists after the first use.
+        if let Some(row) = self.store().get(account_id, &ACCOUNTS, account_id, Visibility::All).await?
+            && let Some(secret) = read(&row).get(key).and_then(|v| v.as_str())
+        {
+            return Ok(secret.to_owned());
+        }
+        let mut tx = self.store().begin(account_id, None).await?;
+        let row =
+            tx.get(&ACCOUNTS, account_id, Visibility::All).await?.ok_or(DomainError::NotFound { kind: "account" })?;
+        let mut settings = read(&row);
+        if let Some(secret) = settings.get(key).and_then(|v| v.as_str()) {
             return Ok(secret.to_owned());
         }
         let secret = {
@@ -104,7 +131,7 @@ impl Crm {
             rand::rng().fill_bytes(&mut bytes);
             hex::encode(bytes)
         };
-        settings.insert(KEY.into(), serde_json::Value::String(secret.clone()));
+        settings.insert(key.into(), serde_json::Value::String(secret.clone()));
         tx.update(&ACCOUNTS, account_id, &[("settings", Value::Json(serde_json::Value::Object(settings)))]).await?;
         tx.commit().await?;
         Ok(secret)
@@ -413,6 +440,20 @@ impl Crm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn account_secrets_are_made_once_per_account_and_purpose() {
+        let t = crate::testing::crm().await;
+        let other = t.crm.create_account("Rival", "owner@rival.test").await.unwrap_or_else(|e| panic!("{e}"));
+        let first = t.crm.cursor_secret(t.actor.account_id).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(first.len(), 64);
+        assert_eq!(t.crm.cursor_secret(t.actor.account_id).await.unwrap_or_else(|e| panic!("{e}")), first);
+        // Kept in the database, not only in this process's cache.
+        let fresh = Crm::new(t.crm.store().clone());
+        assert_eq!(fresh.cursor_secret(t.actor.account_id).await.unwrap_or_else(|e| panic!("{e}")), first);
+        assert_ne!(t.crm.cursor_secret(other.account_id).await.unwrap_or_else(|e| panic!("{e}")), first);
+        assert_ne!(t.crm.upload_secret(t.actor.account_id).await.unwrap_or_else(|e| panic!("{e}")), first);
+    }
 
     #[tokio::test]
     async fn local_disk_writes_whole_files_and_refuses_odd_keys() {

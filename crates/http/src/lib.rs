@@ -5,6 +5,7 @@
 //! A dialect depends on this kit and the domain, never on the store.
 
 pub mod body;
+pub mod cursor;
 pub mod dialect;
 pub mod errors;
 pub mod multipart;
@@ -13,6 +14,7 @@ pub mod paging;
 pub use body::{
     BadJson, BodyError, Fields, WireFormat, json_text, parse_json_object, read_body, read_object, reject_nul,
 };
+pub use cursor::{sign_cursor, verify_cursor};
 pub use dialect::{Dialect, mounted};
 pub use errors::{WireError, from_domain};
 pub use paging::{LimitOffset, PageNumber, PagingError, limit_offset, page_number};

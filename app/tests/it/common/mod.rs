@@ -2,6 +2,7 @@
 //! SQLite on a temp file always, PostgreSQL when `KITH_TEST_DATABASE_URL` is set.
 #![allow(dead_code)]
 
+pub mod apideck;
 pub mod openapi;
 pub mod sell;
 

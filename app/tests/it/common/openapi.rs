@@ -1,4 +1,4 @@
-//! Checks OnePage responses against the vendor's OpenAPI document: the response schema of the
+//! Checks OnePage and Apideck responses against the vendors' OpenAPI documents: the response schema of the
 //! operation (method and path template) for the status code answered.
 //!
 //! The document is read from `../shared/specs/onepagecrm-v3.openapi.yaml` beside the repository,
@@ -27,18 +27,24 @@ fn specs_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs")
 }
 
-/// The OnePage document, parsed once per test process.
-pub static ONEPAGE: LazyLock<Document> = LazyLock::new(|| {
-    let path = specs_dir().join(FILE);
+/// A vendor's document from the specs folder, parsed.
+fn load(file: &str, vendor: &str) -> Document {
+    let path = specs_dir().join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "the OnePage OpenAPI document is needed to check responses: cannot read {} ({e}); \
-             set KITH_VENDOR_SPECS to the folder holding {FILE}",
+            "the {vendor} OpenAPI document is needed to check responses: cannot read {} ({e}); \
+             set KITH_VENDOR_SPECS to the folder holding {file}",
             path.display()
         )
     });
     Document::parse(&text)
-});
+}
+
+/// The OnePage document, parsed once per test process.
+pub static ONEPAGE: LazyLock<Document> = LazyLock::new(|| load(FILE, "OnePage"));
+
+/// The Apideck CRM document (its paths include the `/crm` mount), parsed once per test process.
+pub static APIDECK: LazyLock<Document> = LazyLock::new(|| load("apideck-crm.openapi.yml", "Apideck"));
 
 /// OpenAPI 3.0 schema objects differ from JSON Schema in `nullable`; this rewrites it, everywhere.
 fn translate(v: &mut Value) {
