@@ -175,11 +175,10 @@ fn work(mut conn: Connection, jobs: crossbeam_channel::Receiver<Msg>) {
             }
         };
         if catch_unwind(AssertUnwindSafe(|| job(&mut conn))).is_err() {
-            tracing::error!("a SQLite job panicked; its call fails and the connection goes on serving");
-            // A panic between statements of a transaction must not leave it open.
-            if !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
+            // The call fails (its reply is dropped) and the connection goes on serving. A
+            // transaction the job was part of stays open: its owner rolls it back, or goes on,
+            // as after any failed statement.
+            tracing::error!("a SQLite job panicked");
         }
     }
 }
@@ -526,5 +525,68 @@ mod tests {
         assert_eq!(parse_url("sqlite:x.db").unwrap().path.as_deref(), Some("x.db"));
         assert!(parse_url("sqlite://x.db?foo=1").is_err());
         assert!(parse_url("sqlite://").is_err());
+    }
+
+    fn count(c: &Connection) -> Result<i64> {
+        let rows = fetch(c, "SELECT COUNT(*) FROM t", &[], &[ColumnType::Int])?;
+        Ok(rows[0][0].as_int().unwrap_or(-1))
+    }
+
+    async fn with_table(url: &str) -> Sqlite {
+        let db = Sqlite::connect(url, 2, Duration::from_secs(2)).unwrap();
+        let mut tx = db.begin().await.unwrap();
+        tx.run(|c| execute_batch(c, "CREATE TABLE t (x INTEGER)")).await.unwrap();
+        tx.commit().await.unwrap();
+        db
+    }
+
+    #[tokio::test]
+    async fn memory_reads_see_the_writers_database() {
+        let db = with_table("sqlite::memory:").await;
+        let mut tx = db.begin().await.unwrap();
+        tx.run(|c| execute(c, "INSERT INTO t VALUES (?)", &[sea_query::Value::BigInt(Some(1))])).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(db.read(count).await.unwrap(), 1);
+        // A read waits for the transaction in progress, and gives up after the timeout.
+        let tx = db.begin().await.unwrap();
+        assert!(matches!(db.read(count).await, Err(StoreError::Database(sqlx::Error::PoolTimedOut))));
+        drop(tx);
+        assert_eq!(db.read(count).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn dropped_transactions_roll_back_and_panics_fail_one_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = with_table(&format!("sqlite://{}/t.db", dir.path().display())).await;
+        let mut tx = db.begin().await.unwrap();
+        tx.run(|c| execute(c, "INSERT INTO t VALUES (1)", &[])).await.unwrap();
+        drop(tx);
+        let mut tx = db.begin().await.unwrap();
+        tx.run(|c| execute(c, "INSERT INTO t VALUES (2)", &[])).await.unwrap();
+        let panicked: Result<()> = tx.run(|_| panic!("in a job")).await;
+        assert!(panicked.is_err());
+        drop(tx);
+        assert_eq!(db.read(count).await.unwrap(), 0);
+        for _ in 0..4 {
+            let panicked: Result<()> = db.read(|_| panic!("in a read")).await;
+            assert!(panicked.is_err());
+        }
+        assert_eq!(db.read(count).await.unwrap(), 0);
+        let mut tx = db.begin().await.unwrap();
+        tx.run(|c| execute(c, "INSERT INTO t VALUES (3)", &[])).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(db.read(count).await.unwrap(), 1);
+        db.close().await;
+        assert!(db.read(count).await.is_err());
+        assert!(db.begin().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn unique_violations_are_conflicts() {
+        let db = with_table("sqlite::memory:").await;
+        let mut tx = db.begin().await.unwrap();
+        tx.run(|c| execute_batch(c, "CREATE UNIQUE INDEX ux ON t (x); INSERT INTO t VALUES (1)")).await.unwrap();
+        let err = tx.run(|c| execute(c, "INSERT INTO t VALUES (1)", &[])).await;
+        assert!(matches!(err, Err(StoreError::Conflict(_))), "{err:?}");
     }
 }
