@@ -1,17 +1,12 @@
 //! The store: connection pools for each backend, reads, and write transactions that append
 //! an event for every change.
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_query::{Alias, Expr, ExprTrait, PostgresQueryBuilder, Query, SqliteQueryBuilder};
-use sea_query_sqlx::SqlxBinder;
+use sea_query::{Alias, Expr, ExprTrait, PostgresQueryBuilder, Query, QueryStatementWriter, SqliteQueryBuilder};
+use sea_query_sqlx::SqlxValues;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
 use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::error::{Result, StoreError};
@@ -22,26 +17,9 @@ use crate::query::{Cursor, ListPage, ListQuery, Page, UnionQuery, Visibility};
 use crate::schema;
 use crate::spec::{EntitySpec, Row};
 use crate::sql::{Backend, Builder, bind};
+use crate::sqlite::{self, Sqlite, SqliteTx};
 use crate::system::EVENTS;
-use crate::value::{ColumnType, Value, from_micros, now};
-
-/// Runs `$body` with `$c` bound to a reading connection of either backend.
-macro_rules! with_reader {
-    ($store:expr, $c:ident, $body:expr) => {
-        match &$store.inner.pools {
-            Pools::Sqlite { read, .. } => {
-                let mut pooled = read.acquire().await?;
-                let mut $c = Conn::Sqlite(&mut pooled);
-                $body
-            }
-            Pools::Postgres(p) => {
-                let mut pooled = p.acquire().await?;
-                let mut $c = Conn::Postgres(&mut pooled);
-                $body
-            }
-        }
-    };
-}
+use crate::value::{ColumnType, Value, now};
 
 /// Gathers SQLite's planner statistics. Without them SQLite reads "deals of contact X, by id" by
 /// walking every deal in id order rather than through the contact index (70 ms instead of 0.1 ms
@@ -64,11 +42,8 @@ impl Default for StoreOptions {
 }
 
 enum Pools {
-    /// SQLite: one writer connection (WAL allows one writer) and a pool of readers.
-    Sqlite {
-        read: SqlitePool,
-        write: SqlitePool,
-    },
+    /// SQLite: one writer connection (WAL allows one writer) and a few readers.
+    Sqlite(Sqlite),
     Postgres(PgPool),
 }
 
@@ -90,30 +65,7 @@ impl Store {
     /// Opens `sqlite://path` (created if missing) or `postgres://…`.
     pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Store> {
         let pools = if url.starts_with("sqlite:") {
-            let base = SqliteConnectOptions::from_str(url)
-                .map_err(|e| StoreError::Url(e.to_string()))?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(false)
-                .pragma("temp_store", "memory")
-                .pragma("cache_size", "-32000");
-            let write = SqlitePoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(opts.acquire_timeout)
-                .connect_with(base.clone())
-                .await?;
-            let read = if url.contains(":memory:") {
-                write.clone()
-            } else {
-                SqlitePoolOptions::new()
-                    .max_connections(std::cmp::max(opts.max_connections, 1))
-                    .acquire_timeout(opts.acquire_timeout)
-                    .connect_with(base.read_only(true))
-                    .await?
-            };
-            Pools::Sqlite { read, write }
+            Pools::Sqlite(Sqlite::connect(url, opts.max_connections, opts.acquire_timeout)?)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(std::cmp::max(opts.max_connections, 1))
@@ -129,7 +81,7 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         match self.inner.pools {
-            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Sqlite(_) => Backend::Sqlite,
             Pools::Postgres(_) => Backend::Postgres,
         }
     }
@@ -137,7 +89,7 @@ impl Store {
     /// Connections open and idle, for metrics.
     pub fn pool_stats(&self) -> (u32, usize) {
         match &self.inner.pools {
-            Pools::Sqlite { read, write } => (read.size() + write.size(), read.num_idle() + write.num_idle()),
+            Pools::Sqlite(db) => db.stats(),
             Pools::Postgres(p) => (p.size(), p.num_idle()),
         }
     }
@@ -145,7 +97,7 @@ impl Store {
     /// Fails when the database cannot answer a trivial query.
     pub async fn ping(&self) -> Result<()> {
         match &self.inner.pools {
-            Pools::Sqlite { read, .. } => sqlx::query("SELECT 1").execute(read).await.map(drop)?,
+            Pools::Sqlite(db) => db.read(|c| sqlite::fetch(c, "SELECT 1", &[], &[ColumnType::Int])).await.map(drop)?,
             Pools::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
         }
         Ok(())
@@ -159,8 +111,8 @@ impl Store {
             Pools::Postgres(p) => {
                 sqlx::raw_sql("ANALYZE").execute(p).await?;
             }
-            Pools::Sqlite { write, .. } => {
-                sqlx::raw_sql(SQLITE_ANALYZE).execute(write).await?;
+            Pools::Sqlite(db) => {
+                db.write(|c| sqlite::execute_batch(c, SQLITE_ANALYZE)).await?;
             }
         }
         Ok(())
@@ -168,10 +120,7 @@ impl Store {
 
     pub async fn close(&self) {
         match &self.inner.pools {
-            Pools::Sqlite { read, write } => {
-                read.close().await;
-                write.close().await;
-            }
+            Pools::Sqlite(db) => db.close().await,
             Pools::Postgres(p) => p.close().await,
         }
     }
@@ -226,7 +175,7 @@ impl Store {
 
     pub(crate) async fn begin_raw(&self) -> Result<TxInner> {
         Ok(match &self.inner.pools {
-            Pools::Sqlite { write, .. } => TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Sqlite(db) => TxInner::Sqlite(db.begin().await?),
             Pools::Postgres(p) => TxInner::Postgres(p.begin().await?),
         })
     }
@@ -255,7 +204,7 @@ impl Store {
     pub(crate) async fn deliveries_due(&self, at: Value) -> Result<bool> {
         let t = bind(self.backend(), ColumnType::Time, &at)?;
         let sql = "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1";
-        let rows = with_reader!(self, c, c.fetch_raw(sql, vec![t.clone()], &[ColumnType::Int]).await)?;
+        let rows = self.fetch_raw(sql, vec![t], &[ColumnType::Int]).await?;
         Ok(!rows.is_empty())
     }
 
@@ -266,25 +215,50 @@ impl Store {
         values: Vec<sea_query::Value>,
         types: &[ColumnType],
     ) -> Result<Vec<Vec<Value>>> {
-        with_reader!(self, c, c.fetch_raw(sql, values, types).await)
+        let f = Fetch::raw(self.backend(), sql, values, types.to_vec());
+        Ok(self.read(vec![f]).await?.pop().unwrap_or_default())
+    }
+
+    /// Runs queries on one reading connection, in order: on SQLite in one hand-off to a reader
+    /// thread. One result (rows of values) per query.
+    async fn read(&self, fetches: Vec<Fetch>) -> Result<Vec<Vec<Vec<Value>>>> {
+        match &self.inner.pools {
+            Pools::Sqlite(db) => db.read(move |c| fetches.iter().map(|f| f.run_sqlite(c)).collect()).await,
+            Pools::Postgres(p) => {
+                let mut conn = p.acquire().await?;
+                let mut out = Vec::with_capacity(fetches.len());
+                for f in fetches {
+                    out.push(f.run_pg(&mut conn).await?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// Runs one query on a reading connection.
+    async fn read_one(&self, f: Fetch) -> Result<Vec<Vec<Value>>> {
+        Ok(self.read(vec![f]).await?.pop().unwrap_or_default())
     }
 
     /// Whether any account exists (a fresh database has none). The one read that spans
     /// accounts, used only at start-up.
     pub async fn has_accounts(&self) -> Result<bool> {
-        let n =
-            with_reader!(self, c, c.fetch_scalar_i64("SELECT COUNT(*) FROM (SELECT 1 FROM accounts LIMIT 1) a").await)?;
-        Ok(n > 0)
+        let sql = "SELECT COUNT(*) FROM (SELECT 1 FROM accounts LIMIT 1) a";
+        let rows = self.read_one(Fetch::raw(self.backend(), sql, Vec::new(), vec![ColumnType::Int])).await?;
+        Ok(scalar(&rows) > 0)
     }
 
     pub async fn get(&self, account_id: i64, spec: &EntitySpec, id: i64, vis: Visibility) -> Result<Option<Row>> {
         let b = Builder { backend: self.backend(), account_id };
-        with_reader!(self, c, c.get(&b, spec, id, vis).await)
+        let rows = self.read_one(get_fetch(&b, spec, id, vis)).await?;
+        first_row(spec, rows)
     }
 
     pub async fn list(&self, account_id: i64, spec: &EntitySpec, q: &ListQuery) -> Result<ListPage<Row>> {
         let b = Builder { backend: self.backend(), account_id };
-        with_reader!(self, c, c.list(&b, spec, q).await)
+        let plan = PagePlan::list(&b, spec, q)?;
+        let results = self.read(plan.fetches(&b, spec)).await?;
+        plan.finish(spec, q, results)
     }
 
     /// Of the rows `q` matches, the first of each value of `column` in `q`'s order (one per
@@ -297,13 +271,34 @@ impl Store {
         q: &ListQuery,
     ) -> Result<ListPage<Row>> {
         let b = Builder { backend: self.backend(), account_id };
-        with_reader!(self, c, c.list_first_per(&b, spec, column, q).await)
+        let plan = PagePlan::first_per(&b, spec, column, q)?;
+        let results = self.read(plan.fetches(&b, spec)).await?;
+        plan.finish(spec, q, results)
     }
 
     /// One page of a listing over several entities: the branch index and id of each row.
     pub async fn list_union(&self, account_id: i64, u: &UnionQuery) -> Result<ListPage<(usize, i64)>> {
+        if u.branches.is_empty() {
+            return Ok(ListPage { rows: Vec::new(), total: u.with_total.then_some(0), next: None });
+        }
         let b = Builder { backend: self.backend(), account_id };
-        with_reader!(self, c, c.list_union(&b, u).await)
+        let (stmt, count) = b.union(u)?;
+        let mut fetches = vec![Fetch::of(b.backend, &stmt, vec![ColumnType::Int, ColumnType::Int])];
+        if u.with_total {
+            fetches.push(Fetch::of(b.backend, &count, vec![ColumnType::Int]));
+        }
+        let mut results = self.read(fetches).await?.into_iter();
+        let mut raw = results.next().unwrap_or_default();
+        raw.truncate(usize::try_from(u.limit).unwrap_or(usize::MAX));
+        let rows = raw
+            .into_iter()
+            .map(|r| match (r.first().and_then(Value::as_int), r.get(1).and_then(Value::as_int)) {
+                (Some(branch), Some(id)) => Ok((branch as usize, id)),
+                _ => Err(StoreError::Decode("union row".into())),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let total = results.next().map(|n| scalar(&n) as u64);
+        Ok(ListPage { rows, total, next: None })
     }
 
     /// Fills `column`, which a migration added with `empty` in every row, with a value derived
@@ -335,7 +330,7 @@ impl Store {
             let mut types = vec![ColumnType::Int];
             types.extend(spec.select_columns().iter().map(|(_, t)| *t));
             let mut tx = self.begin_raw().await?;
-            let rows = tx.conn().fetch(&q, &types).await?;
+            let rows = tx.conn().fetch(&q, types).await?;
             let n = rows.len() as u64;
             for mut vals in rows {
                 let account = vals.remove(0).as_int().unwrap_or_default();
@@ -369,7 +364,7 @@ impl Store {
     ) -> Result<Vec<i64>> {
         let b = Builder { backend: self.backend(), account_id };
         let stmt = b.ids(spec, filter)?;
-        let rows = with_reader!(self, c, c.fetch(&stmt, &[ColumnType::Int]).await)?;
+        let rows = self.read_one(Fetch::of(b.backend, &stmt, vec![ColumnType::Int])).await?;
         Ok(rows.into_iter().filter_map(|r| r.first().and_then(Value::as_int)).collect())
     }
 
@@ -377,8 +372,8 @@ impl Store {
     pub async fn count(&self, account_id: i64, spec: &EntitySpec, q: &ListQuery) -> Result<u64> {
         let b = Builder { backend: self.backend(), account_id };
         let stmt = b.count(spec, q)?;
-        let rows = with_reader!(self, c, c.fetch(&stmt, &[ColumnType::Int]).await)?;
-        Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_int).unwrap_or(0) as u64)
+        let rows = self.read_one(Fetch::of(b.backend, &stmt, vec![ColumnType::Int])).await?;
+        Ok(scalar(&rows) as u64)
     }
 
     /// A number that changes whenever this process commits any write.
@@ -398,7 +393,7 @@ impl Store {
     ) -> Result<std::collections::HashMap<i64, u64>> {
         let b = Builder { backend: self.backend(), account_id };
         let stmt = b.count_by(spec, column, filter)?;
-        let rows = with_reader!(self, c, c.fetch(&stmt, &[ColumnType::Int, ColumnType::Int]).await)?;
+        let rows = self.read_one(Fetch::of(b.backend, &stmt, vec![ColumnType::Int, ColumnType::Int])).await?;
         Ok(rows
             .into_iter()
             .filter_map(|r| Some((r.first()?.as_int()?, r.get(1)?.as_int().unwrap_or(0) as u64)))
@@ -432,7 +427,7 @@ impl Store {
             .limit(1);
         let mut types = vec![ColumnType::Int];
         types.extend(spec.select_columns().iter().map(|(_, t)| *t));
-        let rows = with_reader!(self, c, c.fetch(&q, &types).await)?;
+        let rows = self.read_one(Fetch::of(backend, &q, types)).await?;
         rows.into_iter()
             .next()
             .map(|mut vals| {
@@ -444,15 +439,31 @@ impl Store {
 }
 
 pub(crate) enum TxInner {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 impl TxInner {
     pub(crate) fn conn(&mut self) -> Conn<'_> {
+        Conn { tx: self }
+    }
+    fn backend(&self) -> Backend {
         match self {
-            TxInner::Sqlite(t) => Conn::Sqlite(t),
-            TxInner::Postgres(t) => Conn::Postgres(t),
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres(_) => Backend::Postgres,
+        }
+    }
+    /// Runs queries in this transaction, in order (on SQLite in one hand-off to the writer).
+    async fn read(&mut self, fetches: Vec<Fetch>) -> Result<Vec<Vec<Vec<Value>>>> {
+        match self {
+            TxInner::Sqlite(t) => t.run(move |c| fetches.iter().map(|f| f.run_sqlite(c)).collect()).await,
+            TxInner::Postgres(t) => {
+                let mut out = Vec::with_capacity(fetches.len());
+                for f in fetches {
+                    out.push(f.run_pg(t).await?);
+                }
+                Ok(out)
+            }
         }
     }
     pub(crate) async fn commit(self) -> Result<()> {
@@ -514,14 +525,7 @@ impl Tx {
     /// A new id, unique across the database.
     pub async fn next_id(&mut self) -> Result<i64> {
         match &mut self.inner {
-            TxInner::Sqlite(t) => {
-                let id: i64 = sqlx::query_scalar(
-                    "UPDATE kith_ids SET next_id = next_id + 1 WHERE name = 'global' RETURNING next_id - 1",
-                )
-                .fetch_one(&mut **t)
-                .await?;
-                Ok(id)
-            }
+            TxInner::Sqlite(t) => t.run(sqlite::next_ids(1)).await,
             TxInner::Postgres(t) => {
                 if let Some(id) = self.store.inner.ids.take() {
                     return Ok(id);
@@ -534,12 +538,15 @@ impl Tx {
 
     pub async fn get(&mut self, spec: &EntitySpec, id: i64, vis: Visibility) -> Result<Option<Row>> {
         let b = self.builder();
-        self.inner.conn().get(&b, spec, id, vis).await
+        let rows = self.inner.read(vec![get_fetch(&b, spec, id, vis)]).await?.pop().unwrap_or_default();
+        first_row(spec, rows)
     }
 
     pub async fn list(&mut self, spec: &EntitySpec, q: &ListQuery) -> Result<ListPage<Row>> {
         let b = self.builder();
-        self.inner.conn().list(&b, spec, q).await
+        let plan = PagePlan::list(&b, spec, q)?;
+        let results = self.inner.read(plan.fetches(&b, spec)).await?;
+        plan.finish(spec, q, results)
     }
 
     /// Reserves `n` new ids, unique across the database. On PostgreSQL they come in blocks and
@@ -551,12 +558,7 @@ impl Tx {
         }
         match &mut self.inner {
             TxInner::Sqlite(t) => {
-                let start: i64 = sqlx::query_scalar(
-                    "UPDATE kith_ids SET next_id = next_id + ?1 WHERE name = 'global' RETURNING next_id - ?1",
-                )
-                .bind(n as i64)
-                .fetch_one(&mut **t)
-                .await?;
+                let start = t.run(sqlite::next_ids(n as i64)).await?;
                 ids.extend(start..start + n as i64);
             }
             TxInner::Postgres(t) => {
@@ -812,44 +814,38 @@ fn check_width(spec: &EntitySpec, values: &[Value]) -> Result<()> {
     Ok(())
 }
 
-/// One connection of either backend; all statements go through here.
-pub(crate) enum Conn<'c> {
-    Sqlite(&'c mut SqliteConnection),
-    Postgres(&'c mut PgConnection),
+/// The connection of a transaction, of either backend; its statements go through here.
+pub(crate) struct Conn<'c> {
+    tx: &'c mut TxInner,
 }
 
 impl Conn<'_> {
+    /// Statements without parameters (several, separated by `;`, on SQLite).
     async fn execute_sql(&mut self, sql: &str) -> Result<()> {
-        let sql = AssertSqlSafe(sql.to_owned());
-        match self {
-            Conn::Sqlite(c) => sqlx::raw_sql(sql).execute(&mut **c).await.map(drop)?,
-            Conn::Postgres(c) => sqlx::raw_sql(sql).execute(&mut **c).await.map(drop)?,
+        match &mut *self.tx {
+            TxInner::Sqlite(t) => {
+                let sql = sql.to_owned();
+                t.run(move |c| sqlite::execute_batch(c, &sql)).await
+            }
+            TxInner::Postgres(t) => {
+                Ok(sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut **t).await.map(drop)?)
+            }
         }
-        Ok(())
     }
 
     async fn fetch_scalar_i64(&mut self, sql: &'static str) -> Result<i64> {
-        Ok(match self {
-            Conn::Sqlite(c) => sqlx::query_scalar(sql).fetch_one(&mut **c).await?,
-            Conn::Postgres(c) => sqlx::query_scalar(sql).fetch_one(&mut **c).await?,
-        })
+        let f = Fetch::raw(self.tx.backend(), sql, Vec::new(), vec![ColumnType::Int]);
+        let rows = self.tx.read(vec![f]).await?.pop().unwrap_or_default();
+        rows.first().and_then(|r| r.first()).and_then(Value::as_int).ok_or_else(|| StoreError::Decode(sql.into()))
     }
 
     /// A hand-written statement (`?` placeholders, numbered for PostgreSQL) with bound values.
     pub(crate) async fn execute_raw(&mut self, sql: &str, values: Vec<sea_query::Value>) -> Result<u64> {
-        let values = sea_query_sqlx::SqlxValues(sea_query::Values(values));
-        Ok(match self {
-            Conn::Sqlite(c) => sqlx::query_with(AssertSqlSafe(sql.to_owned()), values)
-                .execute(&mut **c)
-                .await
-                .map_err(StoreError::from_sqlx)?
-                .rows_affected(),
-            Conn::Postgres(c) => sqlx::query_with(AssertSqlSafe(numbered(sql)), values)
-                .execute(&mut **c)
-                .await
-                .map_err(StoreError::from_sqlx)?
-                .rows_affected(),
-        })
+        let sql = match self.tx.backend() {
+            Backend::Sqlite => sql.to_owned(),
+            Backend::Postgres => numbered(sql),
+        };
+        self.run_execute(sql, values).await
     }
 
     /// A hand-written query; each row decoded as `types`.
@@ -859,91 +855,128 @@ impl Conn<'_> {
         values: Vec<sea_query::Value>,
         types: &[ColumnType],
     ) -> Result<Vec<Vec<Value>>> {
-        let values = sea_query_sqlx::SqlxValues(sea_query::Values(values));
-        match self {
-            Conn::Sqlite(c) => {
-                let rows = sqlx::query_with(AssertSqlSafe(sql.to_owned()), values).fetch_all(&mut **c).await?;
-                rows.iter().map(|r| decode_sqlite(r, types)).collect()
-            }
-            Conn::Postgres(c) => {
-                let rows = sqlx::query_with(AssertSqlSafe(numbered(sql)), values).fetch_all(&mut **c).await?;
-                rows.iter().map(|r| decode_pg(r, types)).collect()
-            }
+        let f = Fetch::raw(self.tx.backend(), sql, values, types.to_vec());
+        Ok(self.tx.read(vec![f]).await?.pop().unwrap_or_default())
+    }
+
+    async fn execute<S: QueryStatementWriter>(&mut self, stmt: &S) -> Result<u64> {
+        let (sql, values) = build(self.tx.backend(), stmt);
+        self.run_execute(sql, values).await
+    }
+
+    async fn fetch<S: QueryStatementWriter>(&mut self, stmt: &S, types: Vec<ColumnType>) -> Result<Vec<Vec<Value>>> {
+        let f = Fetch::of(self.tx.backend(), stmt, types);
+        Ok(self.tx.read(vec![f]).await?.pop().unwrap_or_default())
+    }
+
+    async fn run_execute(&mut self, sql: String, values: Vec<sea_query::Value>) -> Result<u64> {
+        match &mut *self.tx {
+            TxInner::Sqlite(t) => t.run(move |c| sqlite::execute(c, &sql, &values)).await,
+            TxInner::Postgres(t) => Ok(sqlx::query_with(AssertSqlSafe(sql), SqlxValues(sea_query::Values(values)))
+                .execute(&mut **t)
+                .await
+                .map_err(StoreError::from_sqlx)?
+                .rows_affected()),
         }
     }
+}
 
-    async fn execute<S: SqlxBinder>(&mut self, stmt: &S) -> Result<u64> {
-        match self {
-            Conn::Sqlite(c) => {
-                let (sql, values) = stmt.build_sqlx(SqliteQueryBuilder);
-                let r = sqlx::query_with(AssertSqlSafe(sql), values).execute(&mut **c).await;
-                Ok(r.map_err(StoreError::from_sqlx)?.rows_affected())
-            }
-            Conn::Postgres(c) => {
-                let (sql, values) = stmt.build_sqlx(PostgresQueryBuilder);
-                let r = sqlx::query_with(AssertSqlSafe(sql), values).execute(&mut **c).await;
-                Ok(r.map_err(StoreError::from_sqlx)?.rows_affected())
-            }
-        }
+/// A statement's SQL and values for `backend`.
+fn build<S: QueryStatementWriter>(backend: Backend, stmt: &S) -> (String, Vec<sea_query::Value>) {
+    let (sql, values) = match backend {
+        Backend::Sqlite => stmt.build(SqliteQueryBuilder),
+        Backend::Postgres => stmt.build(PostgresQueryBuilder),
+    };
+    (sql, values.0)
+}
+
+/// One query, built for one backend, with the types its columns decode as.
+pub(crate) struct Fetch {
+    sql: String,
+    values: Vec<sea_query::Value>,
+    types: Vec<ColumnType>,
+}
+
+impl Fetch {
+    fn of<S: QueryStatementWriter>(backend: Backend, stmt: &S, types: Vec<ColumnType>) -> Fetch {
+        let (sql, values) = build(backend, stmt);
+        Fetch { sql, values, types }
     }
 
-    async fn fetch<S: SqlxBinder>(&mut self, stmt: &S, types: &[ColumnType]) -> Result<Vec<Vec<Value>>> {
-        match self {
-            Conn::Sqlite(c) => {
-                let (sql, values) = stmt.build_sqlx(SqliteQueryBuilder);
-                let rows = sqlx::query_with(AssertSqlSafe(sql), values).fetch_all(&mut **c).await?;
-                rows.iter().map(|r| decode_sqlite(r, types)).collect()
-            }
-            Conn::Postgres(c) => {
-                let (sql, values) = stmt.build_sqlx(PostgresQueryBuilder);
-                let rows = sqlx::query_with(AssertSqlSafe(sql), values).fetch_all(&mut **c).await?;
-                rows.iter().map(|r| decode_pg(r, types)).collect()
-            }
-        }
+    /// A hand-written query with `?` placeholders.
+    fn raw(backend: Backend, sql: &str, values: Vec<sea_query::Value>, types: Vec<ColumnType>) -> Fetch {
+        let sql = match backend {
+            Backend::Sqlite => sql.to_owned(),
+            Backend::Postgres => numbered(sql),
+        };
+        Fetch { sql, values, types }
     }
 
-    async fn get(&mut self, b: &Builder, spec: &EntitySpec, id: i64, vis: Visibility) -> Result<Option<Row>> {
-        let mut stmt = b.select(spec, vis);
-        stmt.and_where(Expr::col((Alias::new("t0"), Alias::new("id"))).eq(id)).limit(1);
-        let types: Vec<ColumnType> = spec.select_columns().iter().map(|(_, t)| *t).collect();
-        let rows = self.fetch(&stmt, &types).await?;
-        rows.into_iter().next().map(|vals| decode_row(spec, vals)).transpose()
+    fn run_sqlite(&self, c: &rusqlite::Connection) -> Result<Vec<Vec<Value>>> {
+        sqlite::fetch(c, &self.sql, &self.values, &self.types)
     }
 
-    async fn list(&mut self, b: &Builder, spec: &EntitySpec, q: &ListQuery) -> Result<ListPage<Row>> {
+    async fn run_pg(self, c: &mut PgConnection) -> Result<Vec<Vec<Value>>> {
+        let rows =
+            sqlx::query_with(AssertSqlSafe(self.sql), SqlxValues(sea_query::Values(self.values))).fetch_all(c).await?;
+        rows.iter().map(|r| decode_pg(r, &self.types)).collect()
+    }
+}
+
+/// The query reading one row by id.
+fn get_fetch(b: &Builder, spec: &EntitySpec, id: i64, vis: Visibility) -> Fetch {
+    let mut stmt = b.select(spec, vis);
+    stmt.and_where(Expr::col((Alias::new("t0"), Alias::new("id"))).eq(id)).limit(1);
+    Fetch::of(b.backend, &stmt, spec.select_columns().iter().map(|(_, t)| *t).collect())
+}
+
+fn first_row(spec: &EntitySpec, rows: Vec<Vec<Value>>) -> Result<Option<Row>> {
+    rows.into_iter().next().map(|vals| decode_row(spec, vals)).transpose()
+}
+
+/// The first column of the first row, as an integer (a count); 0 when there is none.
+fn scalar(rows: &[Vec<Value>]) -> i64 {
+    rows.first().and_then(|r| r.first()).and_then(Value::as_int).unwrap_or(0)
+}
+
+/// A page of rows of one spec (rows, then the sort keys) and, when asked for, its count.
+struct PagePlan {
+    stmt: sea_query::SelectStatement,
+    key_types: Vec<ColumnType>,
+    count: Option<sea_query::SelectStatement>,
+}
+
+impl PagePlan {
+    fn list(b: &Builder, spec: &EntitySpec, q: &ListQuery) -> Result<PagePlan> {
         let (stmt, key_types) = b.list(spec, q)?;
         let count = if q.with_total { Some(b.count(spec, q)?) } else { None };
-        self.page(spec, q, &stmt, key_types, count).await
+        Ok(PagePlan { stmt, key_types, count })
     }
 
-    async fn list_first_per(
-        &mut self,
-        b: &Builder,
-        spec: &EntitySpec,
-        column: &str,
-        q: &ListQuery,
-    ) -> Result<ListPage<Row>> {
+    fn first_per(b: &Builder, spec: &EntitySpec, column: &str, q: &ListQuery) -> Result<PagePlan> {
         let (stmt, key_types) = b.first_per(spec, column, q)?;
         let count = if q.with_total { Some(b.count_first_per(spec, column, q)?) } else { None };
-        self.page(spec, q, &stmt, key_types, count).await
+        Ok(PagePlan { stmt, key_types, count })
     }
 
-    /// Runs a page query of `q` (rows of `spec`, then the sort keys) and, when given, its count.
-    async fn page(
-        &mut self,
-        spec: &EntitySpec,
-        q: &ListQuery,
-        stmt: &sea_query::SelectStatement,
-        key_types: Vec<ColumnType>,
-        count: Option<sea_query::SelectStatement>,
-    ) -> Result<ListPage<Row>> {
+    /// The page query and the count, in this order: on SQLite they run in one hand-off.
+    fn fetches(&self, b: &Builder, spec: &EntitySpec) -> Vec<Fetch> {
         let mut types: Vec<ColumnType> = spec.select_columns().iter().map(|(_, t)| *t).collect();
-        let width = types.len();
-        types.extend(key_types);
+        types.extend_from_slice(&self.key_types);
+        let mut fetches = vec![Fetch::of(b.backend, &self.stmt, types)];
+        if let Some(count) = &self.count {
+            fetches.push(Fetch::of(b.backend, count, vec![ColumnType::Int]));
+        }
+        fetches
+    }
+
+    fn finish(self, spec: &EntitySpec, q: &ListQuery, results: Vec<Vec<Vec<Value>>>) -> Result<ListPage<Row>> {
+        let width = spec.select_columns().len();
         let limit = match &q.page {
             Page::Offset { limit, .. } | Page::After { limit, .. } => *limit as usize,
         };
-        let mut raw = self.fetch(stmt, &types).await?;
+        let mut results = results.into_iter();
+        let mut raw = results.next().unwrap_or_default();
         let more = raw.len() > limit;
         raw.truncate(limit);
         let mut rows = Vec::with_capacity(raw.len());
@@ -956,37 +989,8 @@ impl Conn<'_> {
             (Page::After { .. }, true, Some(last), Some(keys)) => Some(Cursor { keys, id: last.id }),
             _ => None,
         };
-        let total = match count {
-            Some(count) => {
-                let n = self.fetch(&count, &[ColumnType::Int]).await?;
-                Some(n.first().and_then(|r| r.first()).and_then(Value::as_int).unwrap_or(0) as u64)
-            }
-            None => None,
-        };
+        let total = self.count.map(|_| scalar(&results.next().unwrap_or_default()) as u64);
         Ok(ListPage { rows, total, next })
-    }
-
-    async fn list_union(&mut self, b: &Builder, u: &UnionQuery) -> Result<ListPage<(usize, i64)>> {
-        if u.branches.is_empty() {
-            return Ok(ListPage { rows: Vec::new(), total: u.with_total.then_some(0), next: None });
-        }
-        let (stmt, count) = b.union(u)?;
-        let mut raw = self.fetch(&stmt, &[ColumnType::Int, ColumnType::Int]).await?;
-        raw.truncate(usize::try_from(u.limit).unwrap_or(usize::MAX));
-        let rows = raw
-            .into_iter()
-            .map(|r| match (r.first().and_then(Value::as_int), r.get(1).and_then(Value::as_int)) {
-                (Some(branch), Some(id)) => Ok((branch as usize, id)),
-                _ => Err(StoreError::Decode("union row".into())),
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let total = if u.with_total {
-            let n = self.fetch(&count, &[ColumnType::Int]).await?;
-            Some(n.first().and_then(|r| r.first()).and_then(Value::as_int).unwrap_or(0) as u64)
-        } else {
-            None
-        };
-        Ok(ListPage { rows, total, next: None })
     }
 }
 
@@ -1023,28 +1027,6 @@ fn decode_row(spec: &EntitySpec, mut vals: Vec<Value>) -> Result<Row> {
     let updated_at = time(it.next())?.ok_or_else(|| StoreError::Decode("updated_at".into()))?;
     let deleted_at = if spec.soft_delete { time(it.next())? } else { None };
     Ok(Row { id, created_at, updated_at, deleted_at, values })
-}
-
-fn decode_sqlite(row: &SqliteRow, types: &[ColumnType]) -> Result<Vec<Value>> {
-    types
-        .iter()
-        .enumerate()
-        .map(|(i, ty)| {
-            Ok(match ty {
-                ColumnType::Int => row.try_get::<Option<i64>, _>(i)?.map_or(Value::Null, Value::Int),
-                ColumnType::Bool => row.try_get::<Option<bool>, _>(i)?.map_or(Value::Null, Value::Bool),
-                ColumnType::Float => row.try_get::<Option<f64>, _>(i)?.map_or(Value::Null, Value::Float),
-                ColumnType::Text => row.try_get::<Option<String>, _>(i)?.map_or(Value::Null, Value::Text),
-                ColumnType::Time => {
-                    row.try_get::<Option<i64>, _>(i)?.map_or(Value::Null, |us| Value::Time(from_micros(us)))
-                }
-                ColumnType::Json => match row.try_get::<Option<String>, _>(i)? {
-                    None => Value::Null,
-                    Some(s) => Value::Json(serde_json::from_str(&s).map_err(|e| StoreError::Decode(e.to_string()))?),
-                },
-            })
-        })
-        .collect()
 }
 
 fn decode_pg(row: &PgRow, types: &[ColumnType]) -> Result<Vec<Value>> {

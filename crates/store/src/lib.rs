@@ -12,6 +12,7 @@ pub mod query;
 mod schema;
 pub mod spec;
 mod sql;
+mod sqlite;
 pub mod sync;
 pub mod system;
 #[doc(hidden)]

@@ -574,6 +574,24 @@ impl Builder {
         if cursor.keys.len() != keys.len() {
             return Err(StoreError::Query("cursor does not match the sort".into()));
         }
+        // All keys ascending (as the id is) and the cursor's keys not null: one row-value
+        // comparison over the order's own terms, which both planners turn into an index range
+        // (the OR chain below they walk). A null key makes the comparison null, hence the chain.
+        if keys.iter().all(|(_, dir)| *dir == Dir::Asc) && cursor.keys.iter().all(|v| !v.is_null()) {
+            let mut left = Vec::with_capacity(keys.len() * 2 + 1);
+            let mut right = Vec::with_capacity(keys.len() * 2 + 1);
+            for ((k, _), v) in keys.iter().zip(&cursor.keys) {
+                if k.nullable {
+                    left.push(k.expr.clone().is_null());
+                    right.push(self.value(ColumnType::Bool, &Value::Bool(false))?);
+                }
+                left.push(sort_expr(k));
+                right.push(self.value(k.ty, &sort_value(k.ty, v))?);
+            }
+            left.push(Expr::col((Alias::new("t0"), Alias::new("id"))));
+            right.push(self.value(ColumnType::Int, &Value::Int(cursor.id))?);
+            return Ok(Cond::all().add(Expr::tuple(left).gt(Expr::tuple(right))));
+        }
         let mut any = Cond::any();
         let mut prefix: Vec<Expr> = Vec::new();
         for ((k, dir), v) in keys.iter().zip(&cursor.keys) {
