@@ -1,11 +1,12 @@
 //! The JSend opportunity API at /api/v1: CSV upserts by multipart upload, the error file, the
 //! caller's opportunities, and the JSend envelopes of every failure; records seen through the
-//! other dialects.
+//! other dialects (OnePage, Sell and Apideck).
 
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
+use crate::common::apideck::apideck;
 use crate::common::sell::sell;
 use crate::common::{self, App, Reply};
 
@@ -138,6 +139,10 @@ async fn uploads_upsert_and_every_dialect_sees_the_records() {
             deals.body["items"].as_array().expect("items").iter().filter_map(|d| d["data"]["name"].as_str()).collect();
         assert!(deal_names.contains(&"Phone Install (phase 1)"), "{l}: {deal_names:?}");
         assert_eq!(deal_names.len(), 2, "{l}: {deal_names:?}");
+        let opportunities = apideck(&app, Method::GET, "/opportunities?limit=200", None).await;
+        let titles: Vec<&str> =
+            opportunities.body["data"].as_array().expect("data").iter().filter_map(|o| o["title"].as_str()).collect();
+        assert!(titles.contains(&"Phone Install (phase 1)") && titles.len() == 2, "{l}: {titles:?}");
 
         // Sales targets by rep and month.
         let targets = "Email Address of Salesrep,Month (date),Amount\n\
