@@ -102,6 +102,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Back up the embedded database while the server runs: writes DIR (which must not exist,
+    /// or be empty) with a consistent snapshot `kith.db` and the stored `files/`, laid out like
+    /// a data directory. For PostgreSQL, use pg_dump.
+    Backup {
+        /// The directory to write.
+        dir: PathBuf,
+    },
+    /// Replace the embedded database (and the stored files) with a backup made by `kith backup`
+    /// (its directory, or a database file alone). The server must be stopped.
+    Restore {
+        /// The backup directory or database file.
+        source: PathBuf,
+        /// Replace a database that is already there (it is kept beside the restored one).
+        #[arg(long)]
+        force: bool,
+    },
     /// Fill the database with realistic generated CRM data: new accounts with users, companies,
     /// contacts, deals, actions, notes, tags and custom-field values.
     Seed {
@@ -517,6 +533,26 @@ async fn main() -> anyhow::Result<()> {
             let crm = kith::open(&url, 2, files.clone()).await?;
             import_command(&crm, &kind, &file, account, user.as_deref(), json).await
         }
+        Command::Backup { dir } => {
+            let done = kith::backup::backup(&url, &cli.db.data_dir, &dir).await?;
+            println!(
+                "backed up {} account(s), schema version {}: {} ({} bytes) and {} stored file(s)",
+                done.info.accounts,
+                done.info.schema_version,
+                dir.join("kith.db").display(),
+                done.database_bytes,
+                done.files
+            );
+            Ok(())
+        }
+        Command::Restore { source, force } => {
+            let done = kith::backup::restore(&url, &cli.db.data_dir, &source, force)?;
+            println!(
+                "restored {} account(s), schema version {} ({} bytes) and {} stored file(s)",
+                done.info.accounts, done.info.schema_version, done.database_bytes, done.files
+            );
+            Ok(())
+        }
         Command::Seed { contacts, other_accounts, other_contacts, users, batch, rng_seed, json, quiet } => {
             let crm = kith::open(&url, 2, files.clone()).await?;
             let opts = kith::seed::SeedOptions {
@@ -754,6 +790,8 @@ async fn serve(
     webhooks: &WebhookArgs,
     files: kith_domain::files::Files,
 ) -> anyhow::Result<()> {
+    // Held until the server exits, so that `kith restore` cannot replace the database under it.
+    let _lock = kith::backup::hold_shared(url)?;
     let crm = kith::open(url, max_connections, files).await?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;

@@ -6,25 +6,11 @@ use std::time::{Duration, Instant};
 
 use kith_store::testing::{PgTestDatabase, pg_url};
 
-const BIN: &str = env!("CARGO_BIN_EXE_kith");
+use crate::common::process::{BIN, free_port, kith_on};
 
 /// Runs the binary on the SQLite database of a data directory: success, stdout, stderr.
 fn run_on(data: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN)
-        .args(["--data-dir", data])
-        .args(args)
-        .env_remove("KITH_DATABASE_URL")
-        .output()
-        .expect("run kith");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    kith_on(std::path::Path::new(data), args)
 }
 
 /// Runs `kith serve` on `args`, reads the printed user id and key, lists contacts with them,

@@ -3,9 +3,11 @@
 
 mod apideck;
 mod auth_schemes;
+mod backup;
 mod bad_input;
 mod cli;
 mod common;
+mod crash;
 mod isolation;
 mod jsend;
 mod limits;

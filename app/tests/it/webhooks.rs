@@ -481,35 +481,21 @@ async fn two_senders_on_one_postgres_database_deliver_each_event_once_in_order()
     }
 }
 
-const BIN: &str = env!("CARGO_BIN_EXE_kith");
+use crate::common::process::kith;
 
-fn kith(data: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env_remove("KITH_DATABASE_URL")
-        .output()
-        .expect("run kith");
-    assert!(out.status.success(), "kith {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
+/// A server whose webhook sender may reach loopback receivers and retries quickly.
 fn spawn_server(data: &std::path::Path, listen: &str) -> std::process::Child {
-    std::process::Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .args(["serve", "--listen", listen])
-        .env_remove("KITH_DATABASE_URL")
-        .env("KITH_WEBHOOK_ALLOW_NETS", "127.0.0.0/8")
-        .env("KITH_WEBHOOK_TIMEOUT_MS", "3000")
-        .env("KITH_WEBHOOK_LEASE_MARGIN_MS", "0")
-        .env("KITH_WEBHOOK_RETRY_BASE_MS", "50")
-        .env("KITH_WEBHOOK_POLL_MS", "20")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn kith")
+    crate::common::process::spawn_server(
+        data,
+        listen,
+        &[
+            ("KITH_WEBHOOK_ALLOW_NETS", "127.0.0.0/8"),
+            ("KITH_WEBHOOK_TIMEOUT_MS", "3000"),
+            ("KITH_WEBHOOK_LEASE_MARGIN_MS", "0"),
+            ("KITH_WEBHOOK_RETRY_BASE_MS", "50"),
+            ("KITH_WEBHOOK_POLL_MS", "20"),
+        ],
+    )
 }
 
 #[tokio::test]

@@ -79,6 +79,14 @@ impl Store {
         Ok(Store { inner: Arc::new(Inner { pools, ids: IdBlock::default(), generations: Default::default() }) })
     }
 
+    /// The SQLite database underneath, if that is the backend (for backups).
+    pub(crate) fn sqlite(&self) -> Option<&crate::sqlite::Sqlite> {
+        match &self.inner.pools {
+            Pools::Sqlite(db) => Some(db),
+            Pools::Postgres(_) => None,
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self.inner.pools {
             Pools::Sqlite(_) => Backend::Sqlite,

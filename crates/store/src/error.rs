@@ -21,6 +21,9 @@ pub enum StoreError {
     Migration(String),
     #[error("unsupported database url: {0}")]
     Url(String),
+    /// A backup could not be taken or restored.
+    #[error("backup: {0}")]
+    Backup(String),
 }
 
 impl StoreError {

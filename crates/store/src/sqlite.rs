@@ -69,6 +69,11 @@ fn parse_url(url: &str) -> Result<Target> {
     Ok(target)
 }
 
+/// The database file a `sqlite:` URL names (`None` for an in-memory database).
+pub(crate) fn file_of(url: &str) -> Result<Option<std::path::PathBuf>> {
+    Ok(parse_url(url)?.path.map(std::path::PathBuf::from))
+}
+
 /// `%XX` escapes decoded (they let a file name hold `?` or `#`).
 fn percent_decode(s: &str) -> Result<String> {
     let bytes = s.as_bytes();

@@ -4,6 +4,7 @@
 
 pub mod apideck;
 pub mod openapi;
+pub mod process;
 pub mod sell;
 
 use kith_domain::{Crm, NewAccount};
