@@ -33,6 +33,27 @@ async fn page_numbers_past_the_database_range_are_refused() {
     }
 }
 
+/// Times a backend cannot keep (PostgreSQL's range ends before chrono's; neither has year 0)
+/// are refused as invalid on both, in queries and in bodies, never a 500.
+#[tokio::test]
+async fn times_past_the_database_range_are_refused() {
+    for app in apps().await {
+        for q in ["modified_since=-1000000000000", "modified_since=100000000000000", "unmodified_since=-62167219201"] {
+            let r = app.op(Method::GET, &format!("/contacts?{q}"), None).await;
+            assert_error(&r, 400, "invalid_request_data");
+        }
+        let r = app.op(Method::GET, "/contacts?modified_since=0", None).await;
+        assert_eq!(r.status, 200, "{}: {}", app.label, r.body);
+        for since in ["0000-01-01T00:00:00Z", "-1000-01-01T00:00:00Z", "+10000-01-01T00:00:00Z"] {
+            let r =
+                common::apideck::apideck(&app, Method::GET, &format!("/contacts?filter[updated_since]={since}"), None)
+                    .await;
+            assert_eq!(r.status, 400, "{}: {since}: {}", app.label, r.body);
+        }
+        app.finish().await;
+    }
+}
+
 fn contacts_total(body: &Value) -> u64 {
     body["data"]["total_count"].as_u64().expect("total_count")
 }

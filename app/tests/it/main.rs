@@ -19,6 +19,7 @@ mod onepage_filters;
 mod onepage_relationships;
 mod onepage_settings;
 mod openapi_validator;
+mod query_fuzz;
 mod revocation;
 mod seed;
 mod sell;

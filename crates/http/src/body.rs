@@ -331,7 +331,7 @@ impl<W: WireFormat> Fields<W> {
     /// A UNIX time in seconds; `Some(None)` when null.
     pub fn unix_time(&mut self, key: &str) -> Option<Option<chrono::DateTime<chrono::Utc>>> {
         let secs = self.integer(key)?;
-        match secs.map(|s| chrono::DateTime::from_timestamp(s, 0)) {
+        match secs.map(crate::unix_time) {
             None => Some(None),
             Some(Some(t)) => Some(Some(t)),
             Some(None) => {

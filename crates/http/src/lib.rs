@@ -151,6 +151,12 @@ pub async fn authenticate(
     })
 }
 
+/// A UNIX time in seconds a client sent, when it falls in years 1 to 9999 (what every backend
+/// keeps; the store refuses anything else too).
+pub fn unix_time(secs: i64) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(secs, 0).filter(|t| (1..=9999).contains(&chrono::Datelike::year(t)))
+}
+
 /// Query parameters, decoded leniently (a malformed pair is skipped, never an error).
 pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     query.map_or_else(Vec::new, |q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())

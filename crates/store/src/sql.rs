@@ -28,6 +28,11 @@ pub(crate) fn bind(backend: Backend, ty: ColumnType, v: &Value) -> Result<sea_qu
     match v {
         Value::Text(s) if s.contains('\0') => return Err(StoreError::Nul),
         Value::Json(j) if json_has_nul(j) => return Err(StoreError::Nul),
+        // PostgreSQL keeps neither the years chrono can reach at each end nor year 0; SQLite
+        // would. One range for both: what any client can mean.
+        Value::Time(t) if !(1..=9999).contains(&chrono::Datelike::year(t)) => {
+            return Err(StoreError::Query(format!("time {t} is out of range (years 1 to 9999)")));
+        }
         _ => {}
     }
     Ok(match (ty, v) {

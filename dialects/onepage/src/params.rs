@@ -156,8 +156,7 @@ pub fn parse_flag(key: &str, raw: &str) -> ApiResult<bool> {
 pub fn parse_time(key: &str, raw: &str, end_of_day: bool) -> ApiResult<DateTime<Utc>> {
     let raw = raw.trim();
     if let Ok(secs) = raw.parse::<i64>() {
-        return DateTime::from_timestamp(secs, 0)
-            .ok_or_else(|| ApiError::bad_request(format!("{key} is out of range")));
+        return kith_http::unix_time(secs).ok_or_else(|| ApiError::bad_request(format!("{key} is out of range")));
     }
     let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
         .map_err(|_| ApiError::bad_request(format!("{key} must be YYYY-MM-DD or a UNIX timestamp")))?;

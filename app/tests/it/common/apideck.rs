@@ -10,15 +10,21 @@ use super::{App, Reply, openapi};
 /// An Apideck request as `who` (Bearer key, consumer and app ids); `path` is below `/crm` and
 /// may carry a query. Every answer is checked against the document.
 pub async fn apideck_as(app: &App, who: &NewAccount, method: Method, path: &str, body: Option<Value>) -> Reply {
+    let reply = unchecked(app, who, method.clone(), path, body).await;
+    check(app, &method, path, &reply);
+    reply
+}
+
+/// `apideck_as` without the document check: for sparse fieldsets (`fields=`), whose answers
+/// leave out properties the document requires, as Apideck's own do.
+pub async fn unchecked(app: &App, who: &NewAccount, method: Method, path: &str, body: Option<Value>) -> Reply {
     let req = app
         .client
-        .request(method.clone(), format!("{}/crm{path}", app.base))
+        .request(method, format!("{}/crm{path}", app.base))
         .bearer_auth(&who.key.secret)
         .header("x-apideck-consumer-id", "test-consumer")
         .header("x-apideck-app-id", "test-app");
-    let reply = app.send(req, body).await;
-    check(app, &method, path, &reply);
-    reply
+    app.send(req, body).await
 }
 
 /// Checks an answer against the document.

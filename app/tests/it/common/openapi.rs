@@ -102,6 +102,42 @@ impl Document {
         Document { root, templates, validators: Mutex::new(HashMap::new()) }
     }
 
+    /// Follows a local `$ref` (`#/components/…`), or returns `v` itself.
+    fn resolve<'a>(&'a self, v: &'a Value) -> &'a Value {
+        match v.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/")) {
+            Some(pointer) => self.root.pointer(&format!("/{pointer}")).unwrap_or(&Value::Null),
+            None => v,
+        }
+    }
+
+    /// Every GET operation whose path has no parameter, with the names of its query parameters:
+    /// a `deepObject` parameter gives `name[property]` for each property of its schema.
+    pub fn list_operations(&self) -> Vec<(String, Vec<String>)> {
+        let mut out = Vec::new();
+        for (path, ops) in self.root["paths"].as_object().into_iter().flatten() {
+            let Some(get) = ops.get("get") else { continue };
+            if path.contains('{') {
+                continue;
+            }
+            let declared = [ops.get("parameters"), get.get("parameters")];
+            let mut names = Vec::new();
+            for p in declared.into_iter().flatten().filter_map(Value::as_array).flatten() {
+                let p = self.resolve(p);
+                if p["in"] != "query" {
+                    continue;
+                }
+                let Some(name) = p["name"].as_str() else { continue };
+                let schema = self.resolve(&p["schema"]);
+                match schema["properties"].as_object().filter(|_| p["style"] == "deepObject") {
+                    Some(props) => names.extend(props.keys().map(|k| format!("{name}[{k}]"))),
+                    None => names.push(name.to_owned()),
+                }
+            }
+            out.push((path.clone(), names));
+        }
+        out
+    }
+
     /// The path template an API path (without mount, query or `.json`) belongs to.
     pub fn template(&self, path: &str) -> Option<&str> {
         let path = path.split('?').next().unwrap_or_default();
