@@ -9,6 +9,7 @@ mod cli;
 mod common;
 mod crash;
 mod isolation;
+mod isolation_routes;
 mod jsend;
 mod limits;
 mod onepage_activities;

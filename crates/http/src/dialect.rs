@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use kith_domain::webhooks::Render;
 
-use crate::AppState;
+use crate::{AppState, Routes};
 
 /// One vendor's API, served at its own mount.
 pub trait Dialect: Send + Sync + 'static {
@@ -18,7 +18,7 @@ pub trait Dialect: Send + Sync + 'static {
     /// The path prefix it is served under (`/api/v3`).
     fn mount(&self) -> &'static str;
     /// Its routes, relative to the mount. Paths it does not serve answer in its own error shape.
-    fn router(&self) -> Router<AppState>;
+    fn router(&self) -> Routes;
     /// The body of a webhook delivery in this dialect's format, when it has webhooks.
     fn webhooks(&self) -> Option<Arc<dyn Render>> {
         None
@@ -57,7 +57,7 @@ pub trait Dialect: Send + Sync + 'static {
 /// character are refused (no backend keeps one; PostgreSQL cannot).
 pub fn mounted(dialect: Arc<dyn Dialect>) -> Router<AppState> {
     let guard = dialect.clone();
-    dialect.router().layer(axum::middleware::from_fn(move |req: Request, next: Next| {
+    dialect.router().into_router().layer(axum::middleware::from_fn(move |req: Request, next: Next| {
         let guard = guard.clone();
         async move {
             if let Some(key) = nul_parameter(req.uri().query()) {

@@ -10,6 +10,7 @@ pub mod dialect;
 pub mod errors;
 pub mod multipart;
 pub mod paging;
+pub mod routes;
 
 pub use body::{
     BadJson, BodyError, Fields, WireFormat, json_text, parse_json_object, read_body, read_object, reject_nul,
@@ -18,6 +19,7 @@ pub use cursor::{sign_cursor, verify_cursor};
 pub use dialect::{Dialect, mounted};
 pub use errors::{WireError, from_domain};
 pub use paging::{LimitOffset, PageNumber, PagingError, limit_offset, page_number};
+pub use routes::Routes;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,6 +1,5 @@
 //! `/crm/companies`: the shared model's `Company`.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -9,6 +8,7 @@ use kith_domain::companies::{COMPANY_NAME_MAX, CompanyDraft};
 use kith_domain::model::{Channel, Company, CustomFieldDefinition};
 use kith_domain::query::{Dir, Filter, Op};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -22,8 +22,8 @@ const SPEC: ListSpec = ListSpec {
     sorts: &["created_at", "updated_at", "name"],
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/companies", get(list).post(create))
         .route("/companies/{id}", get(one).patch(update).delete(delete))
 }

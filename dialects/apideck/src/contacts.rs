@@ -1,6 +1,5 @@
 //! `/crm/contacts`: Apideck's contact is the shared model's person (`Contact`).
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -9,6 +8,7 @@ use kith_domain::model::{Contact, CustomFieldDefinition};
 use kith_domain::query::{Dir, Filter, Op};
 use kith_domain::{CompanyLink, ContactDraft, Lookups};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -32,8 +32,8 @@ const SPEC: ListSpec = ListSpec {
     sorts: &["created_at", "updated_at", "name", "first_name", "last_name", "email"],
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/contacts", get(list).post(create))
         .route("/contacts/{id}", get(one).patch(update).delete(delete))
 }

@@ -1,9 +1,9 @@
 //! `/crm/users` and `/crm/pipelines` (with their stages): read-only here. Users are the
 //! account's team members (made with the CLI); pipelines and stages are the account's.
 
+use kith_http::Routes;
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
@@ -20,8 +20,8 @@ use crate::wire::{ApiResult, envelope, id, path_id, time};
 const USERS: ListSpec = ListSpec { resource: "users", filters: &["email", "name"], sorts: &[] };
 const PIPELINES: ListSpec = ListSpec { resource: "pipelines", filters: &[], sorts: &[] };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/users", get(users))
         .route("/users/{id}", get(user))
         .route("/pipelines", get(pipelines))

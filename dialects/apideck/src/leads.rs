@@ -1,7 +1,6 @@
 //! `/crm/leads`: the shared model's `Lead`. Apideck's `name` is the person's name: written, it
 //! fills the first and last names the body does not give (the last word is the last name).
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -10,6 +9,7 @@ use kith_domain::leads::LeadDraft;
 use kith_domain::model::{Channel, CustomFieldDefinition, Lead};
 use kith_domain::query::{Dir, Filter, Op};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -23,8 +23,8 @@ const SPEC: ListSpec = ListSpec {
     sorts: &["created_at", "updated_at", "name", "first_name", "last_name", "email"],
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/leads", get(list).post(create)).route("/leads/{id}", get(one).patch(update).delete(delete))
+pub fn routes() -> Routes {
+    Routes::new().route("/leads", get(list).post(create)).route("/leads/{id}", get(one).patch(update).delete(delete))
 }
 
 fn name(l: &Lead) -> String {

@@ -17,10 +17,9 @@ mod params;
 mod shapes;
 pub mod wire;
 
-use axum::Router;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use kith_http::AppState;
+use kith_http::Routes;
 
 use crate::wire::ApiError;
 
@@ -37,7 +36,7 @@ impl kith_http::Dialect for Apideck {
     fn mount(&self) -> &'static str {
         MOUNT
     }
-    fn router(&self) -> Router<AppState> {
+    fn router(&self) -> Routes {
         router()
     }
     fn bad_request(&self, message: String) -> Response {
@@ -54,8 +53,8 @@ impl kith_http::Dialect for Apideck {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .merge(companies::routes())
         .merge(contacts::routes())
         .merge(leads::routes())

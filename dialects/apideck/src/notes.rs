@@ -2,7 +2,6 @@
 //! (the first of those a body names). Kith's notes have no title: `title` is always null, and
 //! `filter[title]` is answered as an unsupported filter.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -11,6 +10,7 @@ use kith_domain::engagements::{NoteDraft, Subject};
 use kith_domain::model::Note;
 use kith_domain::query::{Dir, Filter, Op};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -22,8 +22,8 @@ use crate::wire::{ApiError, ApiResult, envelope, id, opt_id, path_id, time};
 const SPEC: ListSpec =
     ListSpec { resource: "notes", filters: &["owner_id", "updated_since", "created_since"], sorts: &[] };
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/notes", get(list).post(create)).route("/notes/{id}", get(one).patch(update).delete(delete))
+pub fn routes() -> Routes {
+    Routes::new().route("/notes", get(list).post(create)).route("/notes/{id}", get(one).patch(update).delete(delete))
 }
 
 pub fn render(n: &Note) -> Value {

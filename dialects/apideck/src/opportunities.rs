@@ -2,7 +2,6 @@
 //! currency's major units (the spec types it as a number), kept as minor units; the status
 //! (`open`, `won`, `lost`) follows the deal's stage, as the domain decides it.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -11,6 +10,7 @@ use kith_domain::model::{CustomFieldDefinition, Deal};
 use kith_domain::money;
 use kith_domain::query::{Dir, Filter, Op};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -24,8 +24,8 @@ const SPEC: ListSpec = ListSpec {
     sorts: &["created_at", "updated_at", "title", "win_probability", "monetary_amount", "status"],
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/opportunities", get(list).post(create))
         .route("/opportunities/{id}", get(one).patch(update).delete(delete))
 }

@@ -9,12 +9,11 @@ mod targets;
 mod uploads;
 pub mod wire;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kith_http::AppState;
+use kith_http::Routes;
 
 pub use crate::uploads::{Import, Totals, import_file};
 use crate::wire::ApiError;
@@ -32,7 +31,7 @@ impl kith_http::Dialect for JSend {
     fn mount(&self) -> &'static str {
         MOUNT
     }
-    fn router(&self) -> Router<AppState> {
+    fn router(&self) -> Routes {
         router()
     }
     fn bad_request(&self, message: String) -> Response {
@@ -52,16 +51,16 @@ impl kith_http::Dialect for JSend {
     }
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Routes {
     // A 20 MB file and the multipart framing around it.
-    let uploads = Router::new()
+    let uploads = Routes::new()
         .route("/admin/opportunities/upload", post(uploads::opportunities))
         .route("/admin/contacts/upload", post(uploads::contacts))
         .route("/admin/salestargets/upload", post(uploads::targets))
         .route("/admin/sales_targets/upload", post(uploads::targets))
         .route("/admin/targets/upload", post(uploads::targets))
         .layer(DefaultBodyLimit::max(uploads::MAX_UPLOAD_BYTES + 256 * 1024));
-    Router::new()
+    Routes::new()
         .route("/opportunities/my", get(opportunities::mine))
         .route("/salestargets", get(targets::list))
         .route("/admin/uploads/{id}/errors.csv", get(uploads::error_file))

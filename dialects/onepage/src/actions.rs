@@ -346,9 +346,9 @@ action_operations! {
 }
 
 /// This module's routes, relative to the dialect's mount.
-pub fn routes() -> axum::Router<kith_http::AppState> {
+pub fn routes() -> kith_http::Routes {
     use axum::routing;
-    axum::Router::new()
+    kith_http::Routes::new()
         .route("/actions", routing::get(list).post(create))
         .route("/actions/{id}", routing::get(get).put(update).patch(update).delete(delete))
         .route("/actions/{id}/unassign", routing::put(action_op_unassign))

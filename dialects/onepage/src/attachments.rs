@@ -451,9 +451,9 @@ pub async fn download(State(st): State<AppState>, Caller(actor): Caller, Path(id
 }
 
 /// This module's routes, relative to the dialect's mount.
-pub fn routes() -> axum::Router<kith_http::AppState> {
+pub fn routes() -> kith_http::Routes {
     use axum::routing;
-    axum::Router::new()
+    kith_http::Routes::new()
         .route("/attachments/s3_form", routing::get(s3_form))
         .route("/files/{id}", routing::get(download))
         .route("/contacts/{id}/pinned_attachments", routing::get(pinned_of_contact))
@@ -462,9 +462,9 @@ pub fn routes() -> axum::Router<kith_http::AppState> {
 
 /// Routes that take a file: multipart bodies up to the file limit (JSON bodies with base64
 /// images read their own, larger limit).
-pub fn file_routes() -> axum::Router<kith_http::AppState> {
+pub fn file_routes() -> kith_http::Routes {
     use axum::routing;
-    axum::Router::new()
+    kith_http::Routes::new()
         .route("/attachments", routing::post(create_any))
         .route("/attachments/upload", routing::post(upload))
         .route("/deals/{id}/attachments", routing::post(create_on_deal))

@@ -264,9 +264,9 @@ pub async fn countries(Caller(_): Caller) -> ApiResult {
 }
 
 /// This module's routes, relative to the dialect's mount.
-pub fn routes() -> axum::Router<kith_http::AppState> {
+pub fn routes() -> kith_http::Routes {
     use axum::routing;
-    axum::Router::new()
+    kith_http::Routes::new()
         .route("/predefined_actions", routing::get(list_actions).post(create_action))
         .route(
             "/predefined_actions/{id}",

@@ -173,9 +173,9 @@ pub async fn unlink_contact(
 }
 
 /// This module's routes, relative to the dialect's mount.
-pub fn routes() -> axum::Router<kith_http::AppState> {
+pub fn routes() -> kith_http::Routes {
     use axum::routing;
-    axum::Router::new()
+    kith_http::Routes::new()
         .route("/companies", routing::get(list))
         .route("/companies/{id}/linked_contacts", routing::get(linked_contacts).post(link_contact))
         .route("/companies/{id}/linked_contacts/{contact_id}", routing::delete(unlink_contact))

@@ -177,9 +177,9 @@ pub async fn cascade_from(State(st): State<AppState>, Caller(actor): Caller, Pat
 }
 
 /// This module's routes, relative to the dialect's mount.
-pub fn routes() -> axum::Router<kith_http::AppState> {
+pub fn routes() -> kith_http::Routes {
     use axum::routing;
-    axum::Router::new()
+    kith_http::Routes::new()
         .route("/contacts/delete", routing::delete(delete_many))
         .route("/contacts/cascade", routing::get(cascade))
         .route("/contacts/cascade/{last_id}", routing::get(cascade_from))

@@ -267,9 +267,9 @@ fn address(input: &mut Input, i: usize, a: &Map<String, Value>) -> Option<Addres
 }
 
 /// This module's routes, relative to the dialect's mount.
-pub fn routes() -> axum::Router<kith_http::AppState> {
+pub fn routes() -> kith_http::Routes {
     use axum::routing;
-    axum::Router::new()
+    kith_http::Routes::new()
         .route("/contacts", routing::get(list).post(create))
         .route("/contacts/{id}", routing::get(get).put(update).patch(update).delete(delete))
 }

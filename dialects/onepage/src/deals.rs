@@ -358,9 +358,9 @@ pub async fn list_for_company(
 }
 
 /// This module's routes, relative to the dialect's mount.
-pub fn routes() -> axum::Router<kith_http::AppState> {
+pub fn routes() -> kith_http::Routes {
     use axum::routing;
-    axum::Router::new()
+    kith_http::Routes::new()
         .route("/deals", routing::get(list).post(create))
         .route("/deals/{id}", routing::get(get).put(update).patch(update).delete(delete))
         .route("/contacts/{id}/deals", routing::get(list_for_contact).post(create_for_contact))

@@ -428,9 +428,9 @@ engagement_routes!(calls, Kind::Call);
 engagement_routes!(meetings, Kind::Meeting);
 
 /// This module's routes, relative to the dialect's mount.
-pub fn routes() -> axum::Router<kith_http::AppState> {
+pub fn routes() -> kith_http::Routes {
     use axum::routing;
-    axum::Router::new()
+    kith_http::Routes::new()
         .route("/notes", routing::get(notes::list).post(notes::create))
         .route("/notes/{id}", routing::get(notes::get).put(notes::update).patch(notes::update).delete(notes::delete))
         .route("/contacts/{id}/notes", routing::get(notes::list_for_contact).post(notes::create_for_contact))

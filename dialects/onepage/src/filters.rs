@@ -95,9 +95,9 @@ pub async fn contacts(
 }
 
 /// This module's routes, relative to the dialect's mount.
-pub fn routes() -> axum::Router<kith_http::AppState> {
+pub fn routes() -> kith_http::Routes {
     use axum::routing;
-    axum::Router::new()
+    kith_http::Routes::new()
         .route("/filters", routing::get(list))
         .route("/filters/{id}", routing::get(get))
         .route("/contacts/filters/{id}", routing::get(contacts))

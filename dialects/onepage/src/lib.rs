@@ -24,10 +24,9 @@ pub mod wire;
 
 pub use webhooks::OnePageWebhooks;
 
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kith_http::AppState;
+use kith_http::Routes;
 
 use crate::wire::ApiError;
 
@@ -44,7 +43,7 @@ impl kith_http::Dialect for OnePage {
     fn mount(&self) -> &'static str {
         MOUNT
     }
-    fn router(&self) -> Router<AppState> {
+    fn router(&self) -> Routes {
         router()
     }
     fn webhooks(&self) -> Option<std::sync::Arc<dyn kith_domain::webhooks::Render>> {
@@ -77,8 +76,8 @@ impl kith_http::Dialect for OnePage {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .merge(attachments::file_routes())
         .merge(attachments::routes())
         .merge(contacts::routes())

@@ -60,9 +60,9 @@ pub async fn mark_all_as_read(State(st): State<AppState>, Caller(actor): Caller)
 }
 
 /// This module's routes, relative to the dialect's mount.
-pub fn routes() -> axum::Router<kith_http::AppState> {
+pub fn routes() -> kith_http::Routes {
     use axum::routing;
-    axum::Router::new()
+    kith_http::Routes::new()
         .route("/notifications", routing::get(list))
         .route("/notifications/mark_all_as_read", routing::post(mark_all_as_read))
         .route("/notifications/{id}", routing::get(get))

@@ -268,9 +268,9 @@ pub async fn delete(
 }
 
 /// This module's routes, relative to the dialect's mount.
-pub fn routes() -> axum::Router<kith_http::AppState> {
+pub fn routes() -> kith_http::Routes {
     use axum::routing;
-    axum::Router::new()
+    kith_http::Routes::new()
         .route("/relationship_types", routing::get(list_types).post(create_type))
         .route(
             "/relationship_types/{id}",

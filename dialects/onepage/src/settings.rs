@@ -507,9 +507,9 @@ pub async fn bootstrap(State(st): State<AppState>, Caller(actor): Caller) -> Api
 }
 
 /// This module's routes, relative to the dialect's mount.
-pub fn routes() -> axum::Router<kith_http::AppState> {
+pub fn routes() -> kith_http::Routes {
     use axum::routing;
-    axum::Router::new()
+    kith_http::Routes::new()
         .route("/bootstrap", routing::get(bootstrap))
         .route("/change_auth_key", routing::post(change_auth_key))
         .route("/users", routing::get(users))

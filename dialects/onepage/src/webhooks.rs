@@ -110,7 +110,9 @@ impl Render for OnePageWebhooks {
 }
 
 /// This module's routes, relative to the dialect's mount.
-pub fn routes() -> axum::Router<kith_http::AppState> {
+pub fn routes() -> kith_http::Routes {
     use axum::routing;
-    axum::Router::new().route("/webhooks", routing::get(list)).route("/webhooks/{id}", routing::get(get).delete(delete))
+    kith_http::Routes::new()
+        .route("/webhooks", routing::get(list))
+        .route("/webhooks/{id}", routing::get(get).delete(delete))
 }

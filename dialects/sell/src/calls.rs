@@ -2,7 +2,6 @@
 //! can be attached, or moved, later). The outcome is a call outcome's id (`/call_outcomes`); the
 //! model keeps the outcome's key as the call's result, which OnePage shows.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -15,6 +14,7 @@ use kith_domain::model::{Call, Choice};
 use kith_domain::query::Sort;
 use kith_domain::{Actor, Crm};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -31,8 +31,8 @@ const RENAMES: &[(&str, &str)] = &[
     ("call_result", "outcome_id"),
 ];
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/calls", get(list).post(create)).route("/calls/{id}", get(get_one).put(update).delete(delete))
+pub fn routes() -> Routes {
+    Routes::new().route("/calls", get(list).post(create)).route("/calls/{id}", get(get_one).put(update).delete(delete))
 }
 
 /// The account's call outcomes by key (what the model keeps) and by id (what Sell sends).

@@ -1,7 +1,6 @@
 //! The account's short lists: `/deal_unqualified_reasons` (which clients manage),
 //! `/lead_unqualified_reasons`, `/call_outcomes` and `/visit_outcomes` (which they only read).
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -10,6 +9,7 @@ use kith_domain::choices::{CALL_OUTCOMES, DEAL_UNQUALIFIED_REASONS, LEAD_UNQUALI
 use kith_domain::model::Choice;
 use kith_domain::query::{Dir, Sort};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -42,8 +42,8 @@ const CALLS: Served =
 const VISITS: Served =
     Served { path: "/v2/visit_outcomes", kind: "visit_outcome", list: VISIT_OUTCOMES, what: "visit outcome" };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/deal_unqualified_reasons", get(list_deal_reasons).post(create))
         .route("/deal_unqualified_reasons/{id}", get(get_deal_reason).put(update).delete(delete))
         .route("/lead_unqualified_reasons", get(list_lead_reasons))

@@ -1,7 +1,6 @@
 //! `/lead_conversions`: converting a lead into a person and/or an organisation and a deal
 //! (`kith_domain::conversions`). A lead converts once, so a conversion's id is its lead's id.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -10,6 +9,7 @@ use kith_domain::conversions::ConversionDraft;
 use kith_domain::model::Lead;
 use kith_domain::query::{Filter, Sort};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -17,8 +17,8 @@ use crate::input::Data;
 use crate::params::{Params, RecordQuery, path_id, read_data};
 use crate::wire::{ApiResult, collection, one, time};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/lead_conversions", get(list).post(create)).route("/lead_conversions/{id}", get(get_one))
+pub fn routes() -> Routes {
+    Routes::new().route("/lead_conversions", get(list).post(create)).route("/lead_conversions/{id}", get(get_one))
 }
 
 fn render(l: &Lead) -> Value {

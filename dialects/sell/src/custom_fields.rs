@@ -8,7 +8,6 @@
 //! `address`, boolean `bool`. Section dividers hold no values and are not listed. A choice's
 //! `id` is its place in the field's list of choices, from 1.
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use kith_domain::Actor;
@@ -16,14 +15,15 @@ use kith_domain::custom_fields::FieldKind;
 use kith_domain::model::CustomFieldDefinition;
 use kith_domain::query::{Dir, Field, Filter, Sort};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::params::Params;
 use crate::wire::{ApiError, ApiResult, collection, time};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/contact/custom_fields", get(list_contact))
         .route("/lead/custom_fields", get(list_lead))
         .route("/deal/custom_fields", get(list_deal))

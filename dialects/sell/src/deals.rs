@@ -3,7 +3,6 @@
 //! organisation itself. The stage decides the status (see `kith_domain::deals`). `value` is an
 //! exact decimal string.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -15,6 +14,7 @@ use kith_domain::money::{from_major, parse_decimal, to_decimal};
 use kith_domain::query::{Field, Filter, Json, Sort};
 use kith_domain::{Actor, DomainError};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -23,8 +23,8 @@ use crate::input::Data;
 use crate::params::{Params, RecordQuery, path_id, read_data};
 use crate::wire::{ApiError, ApiResult, collection, one, time};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/deals", get(list).post(create))
         .route("/deals/{id}", get(get_one).put(update).delete(delete))
         .route("/deals/{id}/associated_contacts", get(list_associated).post(associate))

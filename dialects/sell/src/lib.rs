@@ -30,9 +30,8 @@ mod text_messages;
 mod visits;
 pub mod wire;
 
-use axum::Router;
 use axum::routing::get;
-use kith_http::AppState;
+use kith_http::Routes;
 
 use crate::wire::ApiError;
 
@@ -49,7 +48,7 @@ impl kith_http::Dialect for Sell {
     fn mount(&self) -> &'static str {
         MOUNT
     }
-    fn router(&self) -> Router<AppState> {
+    fn router(&self) -> Routes {
         router()
     }
     fn bad_request(&self, message: String) -> axum::response::Response {
@@ -67,8 +66,8 @@ impl kith_http::Dialect for Sell {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/accounts/self", get(accounts::account))
         .route("/users", get(accounts::users))
         .route("/users/self", get(accounts::me))

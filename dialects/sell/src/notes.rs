@@ -2,7 +2,6 @@
 //! about is required, and fixed once the note is made. A note on a deal also carries the deal's
 //! primary contact, so OnePage shows it with that person, linked to the deal.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -12,6 +11,7 @@ use kith_domain::engagements::{ENGAGEMENT_TEXT_MAX, NoteDraft};
 use kith_domain::model::Note;
 use kith_domain::query::{Filter, Op, Sort};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -23,8 +23,8 @@ use crate::wire::{ApiError, ApiResult, collection, one, time};
 const TYPES: &[&str] = &[CONTACT, LEAD, DEAL];
 const RENAMES: &[(&str, &str)] = &[("text", "content")];
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/notes", get(list).post(create)).route("/notes/{id}", get(get_one).put(update).delete(delete))
+pub fn routes() -> Routes {
+    Routes::new().route("/notes", get(list).post(create)).route("/notes/{id}", get(get_one).put(update).delete(delete))
 }
 
 fn render(n: &Note) -> Value {

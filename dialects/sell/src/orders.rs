@@ -3,7 +3,6 @@
 //! deal's value follows them (see `kith_domain::orders`). Line items cannot be changed, only
 //! added and removed.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -14,6 +13,7 @@ use kith_domain::money::{parse_decimal, to_decimal};
 use kith_domain::orders::{LineItemDraft, line_currency, lines_filter, live_orders};
 use kith_domain::query::{Filter, Sort};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -22,8 +22,8 @@ use crate::params::{Params, RecordQuery, path_id, read_data};
 use crate::products::{decimal_text, integer};
 use crate::wire::{ApiError, ApiResult, collection, one, time};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/orders", get(list).post(create))
         .route("/orders/{id}", get(fetch).put(update).delete(delete))
         .route("/orders/{order_id}/line_items", get(list_lines).post(create_line))

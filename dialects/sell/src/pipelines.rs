@@ -2,9 +2,9 @@
 //! model's: the first open stage of a pipeline is `incoming`, later open ones `in_progress`;
 //! `won`, `lost` and `unqualified` are as kept. Open stages are the `active` ones.
 
+use kith_http::Routes;
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -18,8 +18,8 @@ use crate::auth::Caller;
 use crate::params::{Params, RecordQuery, path_id};
 use crate::wire::{ApiResult, collection, one, time};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/pipelines", get(list_pipelines))
         .route("/pipelines/{id}", get(get_pipeline))
         .route("/stages", get(list_stages))

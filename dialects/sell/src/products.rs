@@ -2,7 +2,6 @@
 //! predefined items are the same products). Money is a decimal string in its currency: each
 //! price in its own, `cost` in `cost_currency`.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -13,6 +12,7 @@ use kith_domain::model::{PredefinedItem, Price};
 use kith_domain::money::{parse_decimal, to_decimal};
 use kith_domain::query::{Filter, Op, Sort};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -20,8 +20,8 @@ use crate::input::Data;
 use crate::params::{Params, RecordQuery, path_id, read_data};
 use crate::wire::{ApiResult, collection, one, time};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/products", get(list).post(create))
         .route("/products/{id}", get(fetch).put(update).delete(delete))
 }

@@ -1,7 +1,6 @@
 //! `/lead_sources`, `/deal_sources` and the older `/sources` (deal sources too): where leads and
 //! deals come from. Names are unique per kind, ignoring case.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -10,6 +9,7 @@ use kith_domain::Actor;
 use kith_domain::model::LeadSource;
 use kith_domain::sources::{DEAL_SOURCES, LEAD_SOURCES, SOURCE_NAME_MAX, kind_filter};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -66,8 +66,8 @@ handlers!(LEADS, list_lead, create_lead, get_lead, update_lead, delete_lead);
 handlers!(DEALS, list_deal, create_deal, get_deal, update_deal, delete_deal);
 handlers!(OLD, list_old, create_old, get_old, update_old, delete_old);
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/lead_sources", get(list_lead).post(create_lead))
         .route("/lead_sources/{id}", get(get_lead).put(update_lead).delete(delete_lead))
         .route("/deal_sources", get(list_deal).post(create_deal))

@@ -5,7 +5,6 @@
 //! since it acknowledged: `updated`, or `deleted` with `{id}` only. The rules are the domain's
 //! (`kith_domain::sync`); this module says which records Sell shows and how.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
@@ -15,6 +14,7 @@ use axum::routing::{get, post};
 use kith_domain::Actor;
 use kith_domain::sync::{SyncEvent, SyncItem, valid_device};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -100,8 +100,8 @@ async fn deleted_type(st: &AppState, actor: Actor, kind: &str, id: i64) -> ApiRe
     Ok(SYNCED.iter().find(|(k, _)| *k == kind).map_or("", |(_, t)| *t))
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/sync/start", post(start))
         .route("/sync/ack", post(ack))
         .route("/sync/{session}/queues/{queue}", get(fetch))

@@ -2,7 +2,6 @@
 //! unique within a type; renaming or deleting a tag does the same to every record carrying it
 //! (see `kith_domain::tags`). Records' own `tags` arrays make tags on first use.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -12,6 +11,7 @@ use kith_domain::model::Tag;
 use kith_domain::query::{Filter, Op, Sort};
 use kith_domain::tags::{TAG_NAME_MAX, TAG_TYPES};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -19,8 +19,8 @@ use crate::input::Data;
 use crate::params::{Params, RecordQuery, path_id, read_data};
 use crate::wire::{ApiError, ApiResult, collection, one, time};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/tags", get(list).post(create)).route("/tags/{id}", get(fetch).put(update).delete(delete))
+pub fn routes() -> Routes {
+    Routes::new().route("/tags", get(list).post(create)).route("/tags/{id}", get(fetch).put(update).delete(delete))
 }
 
 fn render(t: &Tag) -> Value {

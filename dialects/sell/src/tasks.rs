@@ -3,7 +3,6 @@
 //! `date_time`); none makes an undated open one (`actions::UNDATED_TASK_STATUS`). `completed`
 //! completes the action, keeping the status it returns to when un-completed.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -15,6 +14,7 @@ use kith_domain::engagements::no_subject_filter;
 use kith_domain::model::Action;
 use kith_domain::query::{Field, Filter, Op, Sort};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -26,8 +26,8 @@ use crate::wire::{ApiError, ApiResult, collection, one, time};
 const TYPES: &[&str] = &[CONTACT, LEAD, DEAL];
 const RENAMES: &[(&str, &str)] = &[("text", "content"), ("assignee_id", "owner_id")];
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/tasks", get(list).post(create)).route("/tasks/{id}", get(get_one).put(update).delete(delete))
+pub fn routes() -> Routes {
+    Routes::new().route("/tasks", get(list).post(create)).route("/tasks/{id}", get(get_one).put(update).delete(delete))
 }
 
 fn render(a: &Action) -> Value {

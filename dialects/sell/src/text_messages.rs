@@ -1,7 +1,6 @@
 //! `/text_messages`: text messages users exchanged with contacts and leads. Read-only, as in
 //! Sell: the telephony integration logs them (`Crm::log_text_message`).
 
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -9,6 +8,7 @@ use kith_domain::Actor;
 use kith_domain::model::TextMessage;
 use kith_domain::query::{Dir, Field, Sort};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -21,8 +21,8 @@ const TYPES: &[&str] = &[CONTACT, LEAD];
 const SORTS: &[(&str, &str)] =
     &[("id", "id"), ("sent_at", "sent_at"), ("created_at", "created_at"), ("updated_at", "updated_at")];
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/text_messages", get(list)).route("/text_messages/{id}", get(get_one))
+pub fn routes() -> Routes {
+    Routes::new().route("/text_messages", get(list)).route("/text_messages/{id}", get(get_one))
 }
 
 fn render(m: &TextMessage) -> Value {

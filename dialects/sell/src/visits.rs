@@ -2,7 +2,6 @@
 //! (OnePage's meetings are each with a person) at a place, with an outcome from the visit
 //! outcome list. Read-only, as in Sell.
 
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -10,6 +9,7 @@ use kith_domain::Actor;
 use kith_domain::model::Meeting;
 use kith_domain::query::{Filter, Sort};
 use kith_http::AppState;
+use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -22,8 +22,8 @@ const TYPES: &[&str] = &[CONTACT, LEAD, DEAL];
 /// visit has this status.
 pub const LOCATION_NOT_VERIFIED: &str = "unverified";
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/visits", get(list)).route("/visits/{id}", get(get_one))
+pub fn routes() -> Routes {
+    Routes::new().route("/visits", get(list)).route("/visits/{id}", get(get_one))
 }
 
 fn render(m: &Meeting) -> Value {
