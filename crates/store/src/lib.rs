@@ -3,6 +3,7 @@
 //! Every read and write is scoped by `account_id`: the builders take the account and put it
 //! first in every WHERE clause, and write transactions are opened for one account.
 
+mod counters;
 mod db;
 mod error;
 mod events;
