@@ -27,4 +27,5 @@ mod sell_deals;
 mod sell_sync;
 mod server;
 mod shared_rules;
+mod upsales;
 mod webhooks;

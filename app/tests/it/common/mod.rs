@@ -5,6 +5,7 @@
 pub mod apideck;
 pub mod openapi;
 pub mod sell;
+pub mod upsales;
 
 use kith_domain::{Crm, NewAccount};
 use kith_onepage::wire::hex_id;
