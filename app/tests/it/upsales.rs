@@ -534,3 +534,49 @@ async fn two_server_processes_on_one_postgres_share_the_rate_limit() {
     }
     drop((a, b));
 }
+
+#[tokio::test]
+async fn activities_are_tasks_due_closed_and_filtered() {
+    for app in apps().await {
+        let client = created(&app, "/accounts", json!({"name": "Raviga"})).await;
+        let person = created(&app, "/contacts", json!({"name": "Laurie Bream", "client": client["id"]})).await;
+        let body = json!({
+            "description": "Call Laurie", "date": "2030-05-01", "time": "09:30",
+            "client": {"id": client["id"]}, "contacts": [{"id": person["id"]}], "users": [{"id": app.owner.user_id}],
+            "activityType": {"id": 1},
+        });
+        let a = created(&app, "/activities/", body).await;
+        let id = a["id"].as_i64().expect("id");
+        assert_eq!((a["date"].clone(), a["time"].clone()), (json!("2030-05-01"), json!("09:30")), "{a}");
+        assert_eq!(a["contacts"][0]["id"], person["id"]);
+        assert_eq!(a["client"]["name"], "Raviga");
+        assert!(a["closeDate"].is_null());
+        assert_eq!(ids(&get_ok(&app, &format!("/activities?contacts.id={}", person["id"])).await), vec![id]);
+        assert_eq!(ids(&get_ok(&app, "/activities?date=gte:2030-01-01&closeDate=null").await), vec![id]);
+        assert_eq!(ids(&get_ok(&app, "/activities?client.name=Raviga").await), vec![id]);
+
+        // Closing it: a closeDate; the open list no longer has it.
+        let r = up(&app, Method::PUT, &format!("/activities/{id}"), Some(json!({"closeDate": "2030-05-02"}))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body["data"]["closeDate"].is_string(), "{}", r.body);
+        assert_eq!(r.body["data"]["description"], "Call Laurie");
+        assert!(ids(&get_ok(&app, "/activities?closeDate=null").await).is_empty());
+        let r = up(&app, Method::PUT, &format!("/activities/{id}"), Some(json!({"closeDate": null}))).await;
+        assert!(r.body["data"]["closeDate"].is_null(), "{}", r.body);
+
+        assert_up_error(
+            &up(&app, Method::POST, "/activities", Some(json!({"date": "2030-01-01"}))).await,
+            400,
+            "FailedValidation",
+        );
+        assert_up_error(
+            &up(&app, Method::POST, "/activities", Some(json!({"description": "x", "date": "soon"}))).await,
+            400,
+            "FailedValidation",
+        );
+        assert_up_error(&up(&app, Method::GET, "/activities?bogus=1", None).await, 400, "FailedValidation");
+        assert_eq!(up(&app, Method::DELETE, &format!("/activities/{id}"), None).await.body, json!({"error": null}));
+        assert_up_error(&up(&app, Method::GET, &format!("/activities/{id}"), None).await, 404, "NotFound");
+        app.finish().await;
+    }
+}

@@ -76,6 +76,7 @@ pub fn render(c: &Contact, companies: &HashMap<i64, Company>, users: &HashMap<i6
         "segments": [],
         "unsubscribed": null,
         "score": 0,
+        "scoreUpdateDate": null,
         "journeyStep": "lead",
         "linkedin": null,
         "optins": [],

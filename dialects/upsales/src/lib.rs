@@ -8,6 +8,7 @@
 //! authenticated.
 
 mod accounts;
+mod activities;
 mod auth;
 mod catalog;
 mod contacts;
@@ -73,6 +74,7 @@ pub fn normalize(path: &str) -> Option<String> {
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(accounts::routes())
+        .merge(activities::routes())
         .merge(contacts::routes())
         .merge(orders::routes())
         .merge(stages::routes())
