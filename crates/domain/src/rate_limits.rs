@@ -1,11 +1,14 @@
 //! The API rate limit: at most `requests` per API key in each fixed window of `window_secs`
-//! seconds (200 per 10 s by default). The count lives in the database (`Store::hit_counter`), so
-//! every replica serving one database shares it; one request is one atomic statement.
+//! seconds (200 per 10 s by default). The count lives in the database (`RateCounter` rows,
+//! written by `Store::hit_counter`), so every replica serving one database shares it; one
+//! request is one atomic statement.
 
 use sha2::{Digest, Sha256};
 
 use crate::crm::{Actor, Crm};
+use crate::entity::Entity;
 use crate::error::Result;
+use crate::model::RateCounter;
 
 /// How many requests a key may make per window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +65,8 @@ impl Crm {
     pub async fn hit_rate_limit(&self, actor: Actor, key: &str, limit: RateLimit) -> Result<RateState> {
         let now = chrono::Utc::now().timestamp();
         let start = window_start(now, limit.window_secs);
-        let (hits, counted_in) = self.store().hit_counter(actor.account_id, counter_of(key), start).await?;
+        let (hits, counted_in) =
+            self.store().hit_counter(RateCounter::SPEC, actor.account_id, counter_of(key), start).await?;
         Ok(state(limit, hits, counted_in, now))
     }
 }

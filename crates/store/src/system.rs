@@ -166,26 +166,5 @@ pub static SYNC_ACKS: EntitySpec = EntitySpec {
     since: 3,
 };
 
-/// Request counters of the rate limit (`Store::hit_counter`): one row per counter (an API key's),
-/// holding the start of its current window and the hits counted in it. Written without events.
-pub static RATE_COUNTERS: EntitySpec = EntitySpec {
-    kind: "rate_counter",
-    table: "rate_counters",
-    columns: &[col_since("window_start", ColumnType::Int, false, 5), col_since("hits", ColumnType::Int, false, 5)],
-    soft_delete: false,
-    indexes: &[],
-    unique: &[],
-    global_indexes: &[],
-    since: 5,
-};
-
-pub static SPECS: &[&EntitySpec] = &[
-    &ACCOUNTS,
-    &EVENTS,
-    &WEBHOOKS,
-    &WEBHOOK_DELIVERIES,
-    &WEBHOOK_ATTEMPTS,
-    &SYNC_SESSIONS,
-    &SYNC_ACKS,
-    &RATE_COUNTERS,
-];
+pub static SPECS: &[&EntitySpec] =
+    &[&ACCOUNTS, &EVENTS, &WEBHOOKS, &WEBHOOK_DELIVERIES, &WEBHOOK_ATTEMPTS, &SYNC_SESSIONS, &SYNC_ACKS];
