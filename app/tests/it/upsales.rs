@@ -218,6 +218,18 @@ async fn the_query_language_filters_sorts_and_pages_in_the_database() {
         }
         let r = up(&app, Method::GET, "/accounts?bogus=1", None).await;
         assert_eq!(r.body["error"]["msg"], "No such attribute: bogus");
+        // Bounded: a list of 1001 values, or 101 parameters, is refused before any query.
+        let many: Vec<String> = (1..=1001).map(|i| i.to_string()).collect();
+        let r = up(&app, Method::GET, &format!("/accounts?id={}", many.join(",")), None).await;
+        assert_up_error(&r, 400, "FailedValidation");
+        let r = up(&app, Method::GET, &format!("/accounts?id={}", many[..1000].join(",")), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let repeated: Vec<String> = (0..101).map(|i| format!("id=gt:{i}")).collect();
+        assert_up_error(
+            &up(&app, Method::GET, &format!("/accounts?{}", repeated.join("&")), None).await,
+            400,
+            "FailedValidation",
+        );
         app.finish().await;
     }
 }

@@ -23,6 +23,9 @@ use crate::wire::{ApiError, ApiResult};
 
 pub const DEFAULT_LIMIT: u64 = 1000;
 pub const MAX_LIMIT: u64 = 2000;
+/// The most values one comma list may give, and the most parameters one list request may have.
+pub const MAX_VALUES: usize = 1000;
+pub const MAX_PARAMETERS: usize = 100;
 
 /// Parameters every request may carry that are not filters.
 const RESERVED: &[&str] =
@@ -113,6 +116,9 @@ pub struct ListParams {
 impl ListParams {
     pub fn parse(query: Option<&str>) -> ApiResult<ListParams> {
         let pairs = kith_http::query_pairs(query);
+        if pairs.len() > MAX_PARAMETERS {
+            return Err(ApiError::validation(format!("at most {MAX_PARAMETERS} query parameters are taken")));
+        }
         let get = |k: &str| pairs.iter().rev().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
         let lo =
             kith_http::limit_offset(get("limit"), get("offset"), DEFAULT_LIMIT, MAX_LIMIT).map_err(|e| match e {
@@ -223,7 +229,7 @@ fn filter(res: &Resource, defs: &Defs, key: &str, value: &str) -> ApiResult<Filt
 /// A filter on one attribute.
 fn attr_filter(attr: &Attr, key: &str, value: &str) -> ApiResult<Filter> {
     let (op, _, raw) = split_op(value.trim());
-    let items: Vec<&str> = raw.split(',').map(str::trim).collect();
+    let items = values(key, raw)?;
     let column = match attr.target {
         Target::Column(c) => c,
         Target::Constant(have) => {
@@ -259,6 +265,15 @@ fn attr_filter(attr: &Attr, key: &str, value: &str) -> ApiResult<Filter> {
         };
     }
     Ok(Filter::Cmp { field, op, value: typed(attr.kind, key, one)? })
+}
+
+/// The values of a comma list, at most `MAX_VALUES` of them.
+fn values<'a>(key: &str, raw: &'a str) -> ApiResult<Vec<&'a str>> {
+    let items: Vec<&str> = raw.split(',').map(str::trim).collect();
+    if items.len() > MAX_VALUES {
+        return Err(ApiError::validation(format!("{key}: at most {MAX_VALUES} values are taken")));
+    }
+    Ok(items)
 }
 
 /// A constant attribute's comparison, done here.
@@ -321,7 +336,7 @@ fn custom(defs: &[CustomFieldDefinition], key: &str, value: &str) -> ApiResult<F
         .ok()
         .and_then(|id| defs.iter().find(|d| d.id == id))
         .ok_or_else(|| ApiError::validation(format!("No such custom field: {}", id.trim())))?;
-    let items: Vec<&str> = wanted.split(',').map(str::trim).collect();
+    let items = values(key, wanted)?;
     let one = |v: &str| -> ApiResult<Filter> {
         let v = match (def.kind(), v) {
             (kith_domain::custom_fields::FieldKind::Boolean, "1") => J::Bool(true),
