@@ -90,6 +90,7 @@ pub fn dialects() -> &'static [Arc<dyn Dialect>] {
             Arc::new(kith_sell::Sell),
             Arc::new(kith_apideck::Apideck),
             Arc::new(kith_jsend::JSend),
+            Arc::new(kith_upsales::Upsales),
         ]
     })
 }

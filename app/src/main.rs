@@ -173,6 +173,12 @@ struct LimitArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     max_http_connections: u32,
+    /// Requests each API key may make per rate-limit window (Upsales answers `429` past it).
+    #[arg(long, default_value_t = 200, env = "KITH_RATE_LIMIT", value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit: u32,
+    /// The rate-limit window, in seconds.
+    #[arg(long, default_value_t = 10, env = "KITH_RATE_LIMIT_WINDOW_SECS", value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit_window_secs: u32,
 }
 
 impl LimitArgs {
@@ -180,7 +186,14 @@ impl LimitArgs {
         use std::time::Duration;
         let ms = |v: u64| (v > 0).then(|| Duration::from_millis(v));
         kith::ServeConfig {
-            http: kith::Config { json_body_limit, request_timeout: ms(self.request_timeout_ms) },
+            http: kith::Config {
+                json_body_limit,
+                request_timeout: ms(self.request_timeout_ms),
+                rate_limit: kith_domain::rate_limits::RateLimit {
+                    requests: self.rate_limit,
+                    window_secs: self.rate_limit_window_secs,
+                },
+            },
             header_read_timeout: ms(self.header_read_timeout_ms),
             idle_timeout: ms(self.idle_timeout_ms),
             max_connections: self.max_http_connections,

@@ -350,6 +350,9 @@ async fn measure_dataset(run: &Run<'_>, backend: &str, contacts: u64, url: &str)
         child: Command::new(kith)
             .args(["--database", url, "serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("KITH_LOG", "warn")
+            // The Upsales scenarios still count every request in the database (the cost measured),
+            // without being throttled.
+            .env("KITH_RATE_LIMIT", "1000000000")
             .stdout(Stdio::null())
             .spawn()?,
         base: format!("http://127.0.0.1:{port}"),
@@ -452,6 +455,8 @@ fn scenarios_for(account: &Value, sample: &Sample, auth: &str, key: &str) -> any
     ];
     let sell = |paths: Vec<String>| Load { method: "GET", paths, body: None, headers: sell_headers.clone() };
     let sell_ids: Vec<i64> = sample.ids.iter().filter_map(|id| i64::from_str_radix(id, 16).ok()).collect();
+    let upsales = |paths: Vec<String>| Load { method: "GET", paths, body: None, headers: Vec::new() };
+    let upsales_field = i64::from_str_radix(field, 16).context("custom_field_id is not a hex id")?;
     Ok(vec![
         Scenario {
             name: "get_contact",
@@ -542,6 +547,38 @@ fn scenarios_for(account: &Value, sample: &Sample, auth: &str, key: &str) -> any
             name: "sell_deep_page",
             description: format!("GET /v2/contacts (Sell): page {deep} of 100 persons and organisations by id"),
             load: sell(vec![format!("/v2/contacts?per_page=100&page={deep}")]),
+            paced: true,
+        },
+        // The same records through the Upsales dialect: `?token=`, decimal ids, and a rate-limit
+        // counter hit in the database on every request.
+        Scenario {
+            name: "upsales_get_contact",
+            description: "GET /api/v2/contacts/{id} (Upsales), over 500 ids".into(),
+            load: upsales(sell_ids.iter().map(|id| format!("/api/v2/contacts/{id}?token={key}")).collect()),
+            paced: false,
+        },
+        Scenario {
+            name: "upsales_list_custom_field",
+            description: "GET /api/v2/contacts (Upsales): 100 with one custom-field value, by last name (pages 1-10)".into(),
+            load: upsales(
+                (0..10)
+                    .map(|p| {
+                        format!(
+                            "/api/v2/contacts?token={key}&custom=eq:{upsales_field}:{}&sort=lastName&limit=100&offset={}",
+                            value.replace(' ', "%20"),
+                            p * 100
+                        )
+                    })
+                    .collect(),
+            ),
+            paced: true,
+        },
+        Scenario {
+            name: "upsales_full_scan",
+            description: "GET /api/v2/contacts (Upsales): 100 after an id, by id (`sort=id&id=gt:`)".into(),
+            load: upsales(
+                sell_ids.iter().map(|id| format!("/api/v2/contacts?token={key}&sort=id&limit=100&id=gt:{id}")).collect(),
+            ),
             paced: true,
         },
     ])

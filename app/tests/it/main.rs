@@ -31,4 +31,5 @@ mod sell_deals;
 mod sell_sync;
 mod server;
 mod shared_rules;
+mod upsales;
 mod webhooks;

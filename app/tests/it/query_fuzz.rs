@@ -216,3 +216,77 @@ async fn jsend_query_parameters_never_fail_the_server() {
         app.finish().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upsales_query_parameters_never_fail_the_server() {
+    let paths: &[(&str, &[&str])] = &[
+        (
+            "/accounts",
+            &[
+                "id",
+                "name",
+                "phone",
+                "webpage",
+                "regDate",
+                "modDate",
+                "user.id",
+                "noEmployees",
+                "turnover",
+                "custom",
+                "active",
+                "parent.id",
+            ],
+        ),
+        (
+            "/contacts",
+            &[
+                "id",
+                "name",
+                "email",
+                "phone",
+                "title",
+                "client.id",
+                "client.name",
+                "client.custom",
+                "custom",
+                "regDate",
+                "active",
+            ],
+        ),
+        (
+            "/orders",
+            &[
+                "id",
+                "description",
+                "date",
+                "probability",
+                "value",
+                "client.id",
+                "user.id",
+                "stage.id",
+                "contacts.id",
+                "custom",
+                "client.custom",
+            ],
+        ),
+        ("/opportunities", &["id", "description", "date", "probability", "value", "client.id", "user.id", "stage.id"]),
+        ("/activities", &["id", "description", "date", "closeDate", "client.id", "user.id", "contacts.id"]),
+        ("/products", &["id", "name", "active", "listPrice"]),
+        ("/users", &["id", "name", "email", "active"]),
+        ("/orderstages", &["id", "name", "probability"]),
+    ];
+    let mut config = common::test_config();
+    config.http.rate_limit.requests = 1_000_000;
+    for app in common::apps_with(config).await {
+        let endpoints = listed(paths, &["limit", "offset", "sort", "q"]);
+        fuzz(&app, "upsales", endpoints, |url| {
+            let req = app
+                .client
+                .get(format!("{}/api/v2{url}", app.base))
+                .header(reqwest::header::COOKIE, format!("token={}", app.owner.key.secret));
+            app.send(req, None)
+        })
+        .await;
+        app.finish().await;
+    }
+}

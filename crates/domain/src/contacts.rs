@@ -88,6 +88,16 @@ impl Contact {
     }
 }
 
+/// A full name as first and last name: the last word is the last name (`Ada King Lovelace` is
+/// `Ada King` and `Lovelace`); one word is a last name.
+pub fn split_full_name(full: &str) -> (Option<String>, Option<String>) {
+    let full = full.trim();
+    match full.rsplit_once(char::is_whitespace) {
+        Some((first, last)) => (Some(first.trim().to_owned()), Some(last.trim().to_owned())),
+        None => (None, (!full.is_empty()).then(|| full.to_owned())),
+    }
+}
+
 impl Crm {
     pub async fn contact_lookups(&self, actor: Actor) -> Result<Lookups> {
         let generation = self.store().generation(crate::cache::LOOKUP_KINDS);
@@ -658,5 +668,18 @@ mod tests {
         let d = ContactDraft { job_title: Some("Countess".into()), ..ada.draft() };
         let ada = t.crm.update_contact(t.actor, ada.id, d).await.expect("update");
         assert!(ada.custom_fields.0.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod split_name_tests {
+    use super::split_full_name;
+
+    #[test]
+    fn the_last_word_is_the_last_name() {
+        assert_eq!(split_full_name(" Test Contact "), (Some("Test".into()), Some("Contact".into())));
+        assert_eq!(split_full_name("Ada King Lovelace"), (Some("Ada King".into()), Some("Lovelace".into())));
+        assert_eq!(split_full_name("Cher"), (None, Some("Cher".into())));
+        assert_eq!(split_full_name("  "), (None, None));
     }
 }

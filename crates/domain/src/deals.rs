@@ -245,7 +245,7 @@ async fn default_pipeline(tx: &mut Tx) -> Result<Option<i64>> {
 
 /// Sets a deal's close time and date from its status: kept (or now, today) when closed, none
 /// when pending.
-fn settle_closing(deal: &mut Deal) {
+pub(crate) fn settle_closing(deal: &mut Deal) {
     if deal.status == "pending" {
         deal.closed_at = None;
         deal.close_date = None;

@@ -762,6 +762,18 @@ entity! {
     }
 }
 
+entity! {
+    /// An API key's request counter for the rate limit (`rate_limits`): its id is the key's
+    /// counter number, and it holds the start of its current window and the hits counted in it.
+    /// Written by `Store::hit_counter` alone, without events.
+    RateCounter, table = "rate_counters", kind = "rate_counter", soft_delete = false, since = 5,
+    indexes = [], unique = [],
+    {
+        window_start: i64,
+        hits: i64,
+    }
+}
+
 use crate::entity::Entity;
 
 /// Every entity table, for migrations.
@@ -801,5 +813,6 @@ pub fn specs() -> Vec<&'static kith_store::EntitySpec> {
         Order::SPEC,
         DealContact::SPEC,
         TextMessage::SPEC,
+        RateCounter::SPEC,
     ]
 }

@@ -39,6 +39,9 @@ pub struct HttpConfig {
     /// Longest a request may take, from its head being read to its response being ready (reading
     /// the body included); a request that takes longer is answered 503. `None`: no limit.
     pub request_timeout: Option<Duration>,
+    /// Requests each API key may make per window, counted in the database (shared by every
+    /// replica of one database); the dialects that limit answer past it in their own shape.
+    pub rate_limit: kith_domain::rate_limits::RateLimit,
 }
 
 /// The default `HttpConfig::request_timeout`.
@@ -46,7 +49,11 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { json_body_limit: 2 * 1024 * 1024, request_timeout: Some(DEFAULT_REQUEST_TIMEOUT) }
+        HttpConfig {
+            json_body_limit: 2 * 1024 * 1024,
+            request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
+            rate_limit: Default::default(),
+        }
     }
 }
 
@@ -86,7 +93,7 @@ pub fn authorization(headers: &HeaderMap) -> Option<Presented> {
     (!raw.is_empty() && !raw.contains(' ')).then(|| Presented::Bare(raw.to_owned()))
 }
 
-/// Reads a `token` query parameter, or a `token` header.
+/// Reads a `token` query parameter, a `token` header, or a `token` cookie.
 pub fn token(headers: &HeaderMap, query: Option<&str>) -> Option<Presented> {
     if let Some(q) = query {
         for pair in q.split('&') {
@@ -97,8 +104,22 @@ pub fn token(headers: &HeaderMap, query: Option<&str>) -> Option<Presented> {
             }
         }
     }
-    let h = headers.get("token")?.to_str().ok()?.trim();
-    (!h.is_empty()).then(|| Presented::Token(h.to_owned()))
+    if let Some(h) = headers.get("token").and_then(|v| v.to_str().ok()).map(str::trim).filter(|h| !h.is_empty()) {
+        return Some(Presented::Token(h.to_owned()));
+    }
+    cookie(headers, "token").map(Presented::Token)
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers (empty values are absent).
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, v)| k.trim() == name && !v.trim().is_empty())
+        .map(|(_, v)| v.trim().trim_matches('"').to_owned())
 }
 
 /// The credential forms a dialect accepts, as its vendor does.
@@ -110,7 +131,7 @@ pub enum Scheme {
     Bearer,
     /// `Authorization: <key>` (JSend).
     Bare,
-    /// `?token=<key>` or a `token` header (Upsales).
+    /// `?token=<key>`, a `token` header or a `token` cookie (Upsales).
     Token,
 }
 
@@ -200,6 +221,8 @@ mod tests {
         assert_eq!(authorization(&headers("authorization", "abc")), Some(Presented::Bare("abc".into())));
         assert_eq!(token(&HeaderMap::new(), Some("a=1&token=xyz")), Some(Presented::Token("xyz".into())));
         assert_eq!(token(&headers("token", "xyz"), None), Some(Presented::Token("xyz".into())));
+        assert_eq!(token(&headers("cookie", "a=1; token=xyz"), None), Some(Presented::Token("xyz".into())));
+        assert_eq!(token(&headers("cookie", "token="), None), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod apideck;
 pub mod openapi;
 pub mod process;
 pub mod sell;
+pub mod upsales;
 
 use kith_domain::{Crm, NewAccount};
 use kith_onepage::wire::hex_id;

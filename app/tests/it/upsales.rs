@@ -1,0 +1,594 @@
+//! The Upsales dialect at `/api/v2`: auth, envelopes and errors, paths matched ignoring case
+//! and a trailing slash, the query language over both backends, accounts, contacts, orders and
+//! opportunities with their rows, stages, custom fields, users, the rate limit (in one server
+//! and across two server processes on one PostgreSQL), and the same records over Sell.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::sell::sell;
+use crate::common::upsales::{assert_up_error, created, get_ok, ids, up, up_as};
+use crate::common::{apps, apps_with, test_config};
+
+#[tokio::test]
+async fn accounts_are_created_read_changed_and_deleted_in_upsales_envelopes() {
+    for app in apps().await {
+        let a = created(
+            &app,
+            "/accounts/",
+            json!({
+                "name": "  Pied Piper  ", "phone": "08-505 806 00", "webpage": "www.piedpiper.test",
+                "notes": "Compression", "users": [{"id": app.owner.user_id}],
+                "addresses": [{"type": "Mail", "address": "Sveavägen 21", "zipcode": "11134", "city": "Stockholm"}],
+            }),
+        )
+        .await;
+        let id = a["id"].as_i64().expect("id");
+        assert_eq!(a["name"], "Pied Piper", "strings are trimmed");
+        assert_eq!(a["users"][0]["id"], app.owner.user_id);
+        assert_eq!(a["active"], 1);
+        assert_eq!(a["isExternal"], 0);
+        assert_eq!(a["addresses"][0]["city"], "Stockholm");
+        assert!(a["regDate"].as_str().is_some_and(|t| t.len() == 24 && t.ends_with('Z')), "{a}");
+
+        // Paths ignore case and a trailing slash.
+        let r = get_ok(&app, &format!("/Accounts/{id}/")).await;
+        assert_eq!(r["data"]["webpage"], "www.piedpiper.test");
+        assert!(r.get("metadata").is_none(), "one record has no metadata: {r}");
+
+        let r = up(&app, Method::PUT, &format!("/accounts/{id}/"), Some(json!({"notes": "Middle-out"}))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["notes"], "Middle-out");
+        assert_eq!(r.body["data"]["phone"], "08-505 806 00", "PUT changes only what it sends");
+
+        let list = get_ok(&app, "/accounts/?isExternal=0").await;
+        assert_eq!(list["metadata"], json!({"total": 1, "limit": 1000, "offset": 0}));
+        assert_eq!(ids(&list), vec![id]);
+
+        let r = up(&app, Method::DELETE, &format!("/accounts/{id}/"), None).await;
+        assert_eq!((r.status.as_u16(), r.body.clone()), (200, json!({"error": null})));
+        assert_up_error(&up(&app, Method::GET, &format!("/accounts/{id}"), None).await, 404, "NotFound");
+        assert_up_error(&up(&app, Method::GET, "/accounts/abc", None).await, 404, "NotFound");
+        assert_up_error(
+            &up(&app, Method::POST, "/accounts", Some(json!({"phone": "1"}))).await,
+            400,
+            "FailedValidation",
+        );
+        assert_up_error(&up(&app, Method::POST, "/accounts", Some(json!({"name": 5}))).await, 400, "FailedValidation");
+        let bad = app.client.post(format!("{}/api/v2/accounts?token={}", app.base, app.owner.key.secret));
+        let r = app.send(bad.header("content-type", "application/json").body("{nope"), None).await;
+        assert_up_error(&r, 400, "FailedValidation");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn keys_go_as_token_cookie_or_bearer_and_a_bad_one_is_a_plain_401() {
+    for app in apps().await {
+        let url = format!("{}/api/v2/self", app.base);
+        let key = &app.owner.key.secret;
+        for req in [
+            app.client.get(format!("{url}?token={key}")),
+            app.client.get(&url).header("cookie", format!("lang=sv; token={key}")),
+            app.client.get(&url).bearer_auth(key),
+        ] {
+            let r = app.send(req, None).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert!(r.body["errors"].is_null(), "/self spells it errors: {}", r.body);
+            assert_eq!(r.body["data"]["id"], app.owner.user_id);
+            assert_eq!(r.body["data"]["client"]["id"], app.owner.account_id);
+        }
+        for req in [
+            app.client.get(&url),
+            app.client.get(format!("{url}?token=nope")),
+            app.client.get(format!("{}/api/v2/nowhere", app.base)),
+        ] {
+            let r = app.send(req, None).await;
+            assert_eq!(r.status, 401);
+            assert_eq!(r.body, json!("Unauthorized"));
+            let ct = r.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            assert!(ct.starts_with("text/plain"), "{ct}");
+            assert!(r.headers.get("x-ratelimit-limit").is_none());
+        }
+        // Once authenticated, an unknown path or method is Upsales' 404.
+        assert_up_error(&up(&app, Method::GET, "/nowhere", None).await, 404, "NotFound");
+        assert_up_error(&up(&app, Method::PATCH, "/accounts", None).await, 404, "NotFound");
+        app.finish().await;
+    }
+}
+
+/// Three accounts with a custom field, and contacts at two of them.
+async fn fixture(app: &crate::common::App) -> (Vec<i64>, Vec<i64>, i64) {
+    let field = created(app, "/customfields/account", json!({"name": "Tier", "datatype": "Integer"})).await;
+    let field_id = field["id"].as_i64().expect("field id");
+    assert_eq!(field["datatype"], "Integer");
+    let mut accounts = Vec::new();
+    for (name, phone, tier) in [("Alpha", "111", 1), ("Beta", "222", 2), ("Gamma", "333", 3)] {
+        let a = created(
+            app,
+            "/accounts",
+            json!({"name": name, "phone": phone, "custom": [{"fieldId": field_id, "value": tier.to_string()}]}),
+        )
+        .await;
+        accounts.push(a["id"].as_i64().expect("id"));
+    }
+    let mut contacts = Vec::new();
+    for (name, client) in
+        [("Ada Lovelace", accounts[0]), ("Charles Babbage", accounts[0]), ("Grace Hopper", accounts[1])]
+    {
+        let c = created(
+            app,
+            "/contacts",
+            json!({"name": name, "client": {"id": client}, "email": format!("{}@x.test", name.len())}),
+        )
+        .await;
+        contacts.push(c["id"].as_i64().expect("id"));
+    }
+    (accounts, contacts, field_id)
+}
+
+#[tokio::test]
+async fn the_query_language_filters_sorts_and_pages_in_the_database() {
+    for app in apps().await {
+        let (a, c, field) = fixture(&app).await;
+        let list = |q: String| {
+            let app = &app;
+            async move { ids(&get_ok(app, &format!("/accounts?{q}")).await) }
+        };
+        // Every operator, on the id and on text.
+        assert_eq!(list(format!("id={}", a[1])).await, vec![a[1]]);
+        assert_eq!(list(format!("id=eq:{}", a[1])).await, vec![a[1]]);
+        assert_eq!(list(format!("id=ne:{}&sort=id", a[1])).await, vec![a[0], a[2]]);
+        assert_eq!(list(format!("id=gt:{}&sort=id", a[0])).await, vec![a[1], a[2]]);
+        assert_eq!(list(format!("id=gte:{}&sort=id", a[1])).await, vec![a[1], a[2]]);
+        assert_eq!(list(format!("id=lt:{}", a[1])).await, vec![a[0]]);
+        assert_eq!(list(format!("id=lte:{}&sort=id", a[1])).await, vec![a[0], a[1]]);
+        assert_eq!(list("name=Beta".into()).await, vec![a[1]]);
+        assert_eq!(list("name=gte:Beta&sort=-name".into()).await, vec![a[2], a[1]]);
+        // Comma lists are sets; repeated parameters are all required.
+        assert_eq!(list(format!("id={},{}&sort=-id", a[0], a[2])).await, vec![a[2], a[0]]);
+        assert_eq!(list(format!("id=ne:{},{}", a[0], a[2])).await, vec![a[1]]);
+        assert_eq!(list(format!("id=gte:{}&id=lte:{}", a[1], a[1])).await, vec![a[1]]);
+        assert_eq!(list("phone=111,333&name=ne:Alpha".into()).await, vec![a[2]]);
+        // Dotted relations and constants.
+        assert_eq!(list(format!("user.id={}&sort=id", app.owner.user_id)).await, a);
+        assert_eq!(list("user.id=ne:1&sort=id".into()).await, a);
+        assert_eq!(list("isExternal=0&sort=id".into()).await, a);
+        assert!(list("isExternal=1".into()).await.is_empty());
+        assert!(list("scoreUpdateDate=gte:2018-04-16".into()).await.is_empty());
+        // Custom fields, by operator.
+        assert_eq!(list(format!("custom=eq:{field}:2")).await, vec![a[1]]);
+        assert_eq!(list(format!("custom=gt:{field}:1&sort=id")).await, vec![a[1], a[2]]);
+        assert_eq!(list(format!("custom=lte:{field}:2&sort=id")).await, vec![a[0], a[1]]);
+        assert_eq!(list(format!("custom=ne:{field}:2&sort=id")).await, vec![a[0], a[2]]);
+        assert_eq!(list(format!("custom={field}:1,3&sort=id")).await, vec![a[0], a[2]]);
+        // Dates.
+        assert_eq!(list("regDate=gte:2000-01-01&sort=id".into()).await, a);
+        assert!(list("modDate=lt:2000-01-01T00:00:00Z".into()).await.is_empty());
+
+        // Relations from contacts: the client's id, name and custom fields.
+        let contacts = |q: String| {
+            let app = &app;
+            async move { ids(&get_ok(app, &format!("/contacts?{q}")).await) }
+        };
+        assert_eq!(contacts(format!("client.id={}&sort=id", a[0])).await, vec![c[0], c[1]]);
+        assert_eq!(contacts("client.name=Beta".into()).await, vec![c[2]]);
+        assert_eq!(contacts(format!("client.custom=eq:{field}:2")).await, vec![c[2]]);
+        assert_eq!(contacts(format!("client.custom=lt:{field}:2&sort=-id")).await, vec![c[1], c[0]]);
+        assert_eq!(contacts("sort=lastName".into()).await, vec![c[1], c[2], c[0]]);
+
+        // Pages: limit, offset and the total of the whole filter.
+        let page = get_ok(&app, "/accounts?sort=name&limit=2&offset=1").await;
+        assert_eq!(page["metadata"], json!({"total": 3, "limit": 2, "offset": 1}));
+        assert_eq!(ids(&page), vec![a[1], a[2]]);
+        // The full-scan idiom: sort by id, then id greater than the last one seen.
+        let mut seen = Vec::new();
+        let mut last = 0;
+        loop {
+            let page = get_ok(&app, &format!("/accounts?sort=id&limit=1&id=gt:{last}")).await;
+            let got = ids(&page);
+            let Some(l) = got.last().copied() else { break };
+            seen.extend(got);
+            last = l;
+        }
+        assert_eq!(seen, a);
+
+        // What is not an attribute, operator or value is a 400, never ignored.
+        for q in [
+            "bogus=1",
+            "client.bogus=1",
+            "nosuch.id=1",
+            "sort=bogus",
+            "sort=-isExternal",
+            "id=gt:1,2",
+            "id=abc",
+            "regDate=gte:yesterday",
+            "custom=eq:999999:1",
+            "custom=eq:nofield",
+            "limit=2001",
+            "limit=0",
+            "offset=-1",
+            "q=%7B%7D",
+        ] {
+            let r = up(&app, Method::GET, &format!("/accounts?{q}"), None).await;
+            assert_up_error(&r, 400, "FailedValidation");
+        }
+        let r = up(&app, Method::GET, "/accounts?bogus=1", None).await;
+        assert_eq!(r.body["error"]["msg"], "No such attribute: bogus");
+        // Bounded: a list of 1001 values, or 101 parameters, is refused before any query.
+        let many: Vec<String> = (1..=1001).map(|i| i.to_string()).collect();
+        let r = up(&app, Method::GET, &format!("/accounts?id={}", many.join(",")), None).await;
+        assert_up_error(&r, 400, "FailedValidation");
+        let r = up(&app, Method::GET, &format!("/accounts?id={}", many[..1000].join(",")), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let repeated: Vec<String> = (0..101).map(|i| format!("id=gt:{i}")).collect();
+        assert_up_error(
+            &up(&app, Method::GET, &format!("/accounts?{}", repeated.join("&")), None).await,
+            400,
+            "FailedValidation",
+        );
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn contacts_split_names_unless_told_and_show_their_client() {
+    for app in apps().await {
+        let acme = created(&app, "/accounts", json!({"name": "Acme"})).await;
+        let c = created(
+            &app,
+            "/contacts/",
+            json!({"name": " Test Contact ", "client": {"id": acme["id"]}, "email": "t@acme.test", "cellPhone": "070"}),
+        )
+        .await;
+        assert_eq!((c["firstName"].clone(), c["lastName"].clone()), (json!("Test"), json!("Contact")));
+        assert_eq!(c["client"]["name"], "Acme");
+        assert_eq!(c["cellPhone"], "070");
+        let id = c["id"].as_i64().expect("id");
+        let body = json!({"name": "ignored", "firstName": "Richard", "lastName": "Hendricks"});
+        let r = up(&app, Method::PUT, &format!("/contacts/{id}?usingFirstnameLastname"), Some(body)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["name"], "Richard Hendricks");
+        assert_eq!(r.body["data"]["email"], "t@acme.test");
+        let by_parts = json!({"firstName": "Erlich", "lastName": "Bachman", "client": acme["id"]});
+        let r = up(&app, Method::POST, "/contacts?usingFirstnameLastname=true", Some(by_parts)).await;
+        assert_eq!(r.body["data"]["name"], "Erlich Bachman", "{}", r.body);
+        assert_up_error(
+            &up(&app, Method::POST, "/contacts", Some(json!({"email": "x@y.z"}))).await,
+            400,
+            "FailedValidation",
+        );
+        let r = up(&app, Method::DELETE, &format!("/contacts/{id}"), None).await;
+        assert_eq!(r.body, json!({"error": null}));
+        assert_up_error(&up(&app, Method::GET, &format!("/contacts/{id}"), None).await, 404, "NotFound");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn orders_and_opportunities_carry_rows_value_and_weighted_value() {
+    for app in apps().await {
+        let client = created(&app, "/accounts", json!({"name": "Hooli"})).await;
+        let product = created(&app, "/products", json!({"name": "Licence", "listPrice": 10000})).await;
+        let stages = get_ok(&app, "/orderstages").await;
+        assert!(stages["metadata"]["total"].as_u64().is_some_and(|n| n >= 5), "{stages}");
+        let stage = created(&app, "/orderStages/", json!({"name": "Prospect 1", "probability": 25})).await;
+        assert_eq!(stage["probability"], 25);
+
+        let body = json!({
+            "description": "10 licenses", "date": "2018-07-23",
+            "user": {"id": app.owner.user_id}, "client": {"id": client["id"]}, "stage": {"id": stage["id"]},
+            "probability": 25,
+            "orderRow": [
+                {"quantity": 1, "price": 9000, "listPrice": 10000, "purchaseCost": 4500, "product": {"id": product["id"]}},
+                {"quantity": 2.5, "price": 100.5},
+            ],
+        });
+        let o = created(&app, "/orders", body).await;
+        let id = o["id"].as_i64().expect("id");
+        assert_eq!(o["value"], json!(9251.25), "{o}");
+        assert_eq!(o["weightedValue"], json!(2312.81));
+        assert_eq!(o["stage"]["name"], "Prospect 1");
+        assert_eq!(o["client"]["name"], "Hooli");
+        assert_eq!(o["orderRow"][0]["product"]["name"], "Licence");
+        assert_eq!(o["orderRow"][0]["listPrice"], 10000);
+        assert_eq!(o["date"], "2018-07-23");
+        assert!(o["closeDate"].is_null());
+
+        // It is an opportunity, not an order.
+        let opp = get_ok(&app, "/orders?probability=gte:1&probability=lte:99").await;
+        assert_eq!(ids(&opp), vec![id]);
+        assert_eq!(ids(&get_ok(&app, "/opportunities").await), vec![id]);
+        assert!(ids(&get_ok(&app, "/orders?probability=100").await).is_empty());
+        assert_eq!(ids(&get_ok(&app, "/orders?value=gt:9000&date=gte:2016-01-01").await), vec![id]);
+        assert_eq!(ids(&get_ok(&app, &format!("/orders?client.name=Hooli&stage.id={}", stage["id"])).await), vec![id]);
+
+        // Won: probability 100; the rows stay unless new ones are sent.
+        let r = up(&app, Method::PUT, &format!("/orders/{id}"), Some(json!({"probability": 100}))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["value"], json!(9251.25));
+        assert_eq!(r.body["data"]["weightedValue"], json!(9251.25));
+        assert!(r.body["data"]["closeDate"].is_string());
+        assert_eq!(ids(&get_ok(&app, "/orders?probability=100").await), vec![id]);
+        assert_up_error(&up(&app, Method::GET, &format!("/opportunities/{id}"), None).await, 404, "NotFound");
+        let rows = json!({"orderRow": [{"quantity": 3, "price": 10}]});
+        let r = up(&app, Method::PUT, &format!("/orders/{id}"), Some(rows)).await;
+        assert_eq!(r.body["data"]["value"], 30, "{}", r.body);
+        assert_eq!(r.body["data"]["orderRow"].as_array().map(Vec::len), Some(1));
+
+        // The lists' rules.
+        let at = |p: i64| json!({"description": "x", "client": client["id"], "probability": p});
+        assert_up_error(&up(&app, Method::POST, "/opportunities", Some(at(100))).await, 400, "FailedValidation");
+        assert_up_error(&up(&app, Method::POST, "/orders", Some(at(101))).await, 400, "FailedValidation");
+        assert_up_error(
+            &up(&app, Method::POST, "/orders", Some(json!({"description": "x"}))).await,
+            400,
+            "FailedValidation",
+        );
+        let bad_row = json!({"description": "x", "client": client["id"], "orderRow": [{"quantity": "lots"}]});
+        assert_up_error(&up(&app, Method::POST, "/orders", Some(bad_row)).await, 400, "FailedValidation");
+        let opp = created(&app, "/opportunities", at(50)).await;
+        assert_eq!(opp["probability"], 50);
+
+        assert_eq!(up(&app, Method::DELETE, &format!("/orders/{id}"), None).await.body, json!({"error": null}));
+        assert_up_error(&up(&app, Method::GET, &format!("/orders/{id}"), None).await, 404, "NotFound");
+        assert_eq!(up(&app, Method::DELETE, &format!("/orderstages/{}", stage["id"]), None).await.status, 200);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn custom_fields_users_currencies_and_metadata() {
+    for app in apps().await {
+        let f = created(
+            &app,
+            "/customfields/contact",
+            json!({"name": "Rating", "datatype": "Select", "default": ["AAA", "AA"], "visible": 1}),
+        )
+        .await;
+        assert_eq!(f["default"], json!(["AAA", "AA"]));
+        let id = f["id"].as_i64().expect("id");
+        let r = up(&app, Method::PUT, &format!("/customfields/contact/{id}"), Some(json!({"name": "Credit"}))).await;
+        assert_eq!(r.body["data"]["name"], "Credit", "{}", r.body);
+        assert_eq!(ids(&get_ok(&app, "/customFields/contact").await), vec![id]);
+        assert!(ids(&get_ok(&app, "/customfields/account").await).is_empty());
+        assert!(ids(&get_ok(&app, "/customfields/activity").await).is_empty(), "kept nowhere: an empty list");
+        assert_up_error(&up(&app, Method::GET, &format!("/customfields/account/{id}"), None).await, 404, "NotFound");
+        assert_up_error(
+            &up(&app, Method::POST, "/customfields/activity", Some(json!({"name": "x"}))).await,
+            400,
+            "FailedValidation",
+        );
+        assert_up_error(&up(&app, Method::GET, "/customfields/nothing", None).await, 404, "NotFound");
+        let c = created(&app, "/contacts", json!({"name": "Ada Lovelace", "custom": [{"fieldId": id, "value": "AA"}]}))
+            .await;
+        assert_eq!(c["custom"][0]["fieldId"], id);
+        assert_eq!(c["custom"][0]["value"], "AA");
+        assert_up_error(
+            &up(
+                &app,
+                Method::POST,
+                "/contacts",
+                Some(json!({"name": "X Y", "custom": [{"fieldId": id, "value": "B"}]})),
+            )
+            .await,
+            400,
+            "FailedValidation",
+        );
+        assert_eq!(
+            ids(&get_ok(&app, &format!("/contacts?custom=eq:{id}:AA")).await),
+            vec![c["id"].as_i64().expect("id")]
+        );
+        assert_eq!(
+            up(&app, Method::DELETE, &format!("/customfields/contact/{id}"), None).await.body,
+            json!({"error": null})
+        );
+
+        let users = get_ok(&app, "/users?active=1").await;
+        assert_eq!(ids(&users), vec![app.owner.user_id]);
+        assert_eq!(users["data"][0]["administrator"], 1);
+        assert!(ids(&get_ok(&app, "/users?active=0").await).is_empty());
+        assert_eq!(get_ok(&app, &format!("/users/{}", app.owner.user_id)).await["data"]["email"], "owner@acme.test");
+        let cur = get_ok(&app, "/currencies").await;
+        assert_eq!(cur["data"][0]["masterCurrency"], true);
+        assert!(get_ok(&app, "/metadata").await["data"]["user"]["id"].is_i64());
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_account_made_over_upsales_is_the_company_sell_shows_and_changes() {
+    for app in apps().await {
+        let a = created(&app, "/accounts", json!({"name": "Initech", "phone": "555"})).await;
+        let id = a["id"].as_i64().expect("id");
+        let r = sell(&app, Method::GET, &format!("/contacts/{id}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["is_organization"], true);
+        assert_eq!(r.body["data"]["name"], "Initech");
+        let r = sell(&app, Method::PUT, &format!("/contacts/{id}"), Some(json!({"data": {"name": "Initrode"}}))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let back = get_ok(&app, &format!("/accounts/{id}")).await;
+        assert_eq!(back["data"]["name"], "Initrode");
+        assert_eq!(back["data"]["phone"], "555");
+        // And a contact made over Sell at that company is one of its Upsales contacts.
+        let body = json!({"data": {"first_name": "Peter", "last_name": "Gibbons", "contact_id": id}});
+        let r = sell(&app, Method::POST, "/contacts", Some(body)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let list = get_ok(&app, &format!("/contacts?client.id={id}")).await;
+        assert_eq!(list["data"][0]["name"], "Peter Gibbons", "{list}");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn another_accounts_records_are_not_found() {
+    for app in apps().await {
+        let other = app.other_account().await;
+        let a = created(&app, "/accounts", json!({"name": "Mine"})).await;
+        let id = a["id"].as_i64().expect("id");
+        for (m, p) in [
+            (Method::GET, format!("/accounts/{id}")),
+            (Method::PUT, format!("/accounts/{id}")),
+            (Method::DELETE, format!("/accounts/{id}")),
+        ] {
+            let r = up_as(&app, &other, m, &p, Some(json!({"name": "Theirs"}))).await;
+            assert_up_error(&r, 404, "NotFound");
+        }
+        let r = up_as(&app, &other, Method::GET, "/accounts", None).await;
+        assert_eq!(r.body["metadata"]["total"], 0);
+        let r =
+            up_as(&app, &other, Method::POST, "/contacts", Some(json!({"name": "A B", "client": {"id": id}}))).await;
+        assert!(r.status == 400 || r.status == 404, "{}", r.body);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_rate_limit_and_past_it_is_a_429() {
+    let mut config = test_config();
+    config.http.rate_limit = kith_domain::rate_limits::RateLimit { requests: 3, window_secs: 3600 };
+    for app in apps_with(config).await {
+        let mut remaining = Vec::new();
+        for _ in 0..3 {
+            let r = up(&app, Method::GET, "/accounts", None).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            let h = |n: &str| r.headers.get(n).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+            assert_eq!(h("x-ratelimit-limit"), Some(3));
+            assert!(h("x-ratelimit-reset").is_some_and(|s| (1..=3600).contains(&s)));
+            remaining.push(h("x-ratelimit-remaining").unwrap_or(99));
+        }
+        let r = up(&app, Method::GET, "/accounts", None).await;
+        // A window may end between two requests (at most once an hour): then the count starts over.
+        if remaining == vec![2, 1, 0] {
+            assert_up_error(&r, 429, "ThrottleLimit");
+            assert!(r.headers.get("retry-after").is_some());
+            assert_eq!(r.headers.get("x-ratelimit-remaining").and_then(|v| v.to_str().ok()), Some("0"));
+            // The limit is per key: another key of the account has its own.
+            let other = app.other_account().await;
+            assert_eq!(up_as(&app, &other, Method::GET, "/accounts", None).await.status, 200);
+        }
+        app.finish().await;
+    }
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_kith");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn serve(url: &str) -> Server {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(BIN)
+        .args([
+            "--database",
+            url,
+            "serve",
+            "--listen",
+            &listen,
+            "--rate-limit",
+            "5",
+            "--rate-limit-window-secs",
+            "3600",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn kith");
+    let base = format!("http://{listen}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        assert!(Instant::now() < deadline, "kith serve did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Server(child, base)
+}
+
+#[tokio::test]
+async fn two_server_processes_on_one_postgres_share_the_rate_limit() {
+    let Some(admin) = kith_store::testing::pg_url() else {
+        eprintln!("note: KITH_TEST_DATABASE_URL is not set; skipping");
+        return;
+    };
+    let db = kith_store::testing::PgTestDatabase::create(&admin).await;
+    let files = tempfile::tempdir().expect("tempdir");
+    let crm = kith::open(&db.url, 2, kith::local_files(files.path(), "http://localhost")).await.expect("open");
+    let acc = crm.create_account("Acme", "owner@acme.test").await.expect("account");
+    crm.store().close().await;
+    let (a, b) = (serve(&db.url).await, serve(&db.url).await);
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    let mut remaining = Vec::new();
+    for i in 0..7 {
+        let base = if i % 2 == 0 { &a.1 } else { &b.1 };
+        let r = client.get(format!("{base}/api/v2/accounts?token={}", acc.key.secret)).send().await.expect("request");
+        statuses.push(r.status().as_u16());
+        remaining.push(r.headers().get("x-ratelimit-remaining").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned());
+        let _: Value = r.json().await.expect("json");
+    }
+    // One window of 5, counted across both processes (unless an hour ended in between).
+    if remaining[..5] == ["4", "3", "2", "1", "0"] {
+        assert_eq!(statuses, vec![200, 200, 200, 200, 200, 429, 429], "{remaining:?}");
+    } else {
+        assert!(statuses.iter().filter(|s| **s == 429).count() <= 2, "{statuses:?} {remaining:?}");
+    }
+    drop((a, b));
+}
+
+#[tokio::test]
+async fn activities_are_tasks_due_closed_and_filtered() {
+    for app in apps().await {
+        let client = created(&app, "/accounts", json!({"name": "Raviga"})).await;
+        let person = created(&app, "/contacts", json!({"name": "Laurie Bream", "client": client["id"]})).await;
+        let body = json!({
+            "description": "Call Laurie", "date": "2030-05-01", "time": "09:30",
+            "client": {"id": client["id"]}, "contacts": [{"id": person["id"]}], "users": [{"id": app.owner.user_id}],
+            "activityType": {"id": 1},
+        });
+        let a = created(&app, "/activities/", body).await;
+        let id = a["id"].as_i64().expect("id");
+        assert_eq!((a["date"].clone(), a["time"].clone()), (json!("2030-05-01"), json!("09:30")), "{a}");
+        assert_eq!(a["contacts"][0]["id"], person["id"]);
+        assert_eq!(a["client"]["name"], "Raviga");
+        assert!(a["closeDate"].is_null());
+        assert_eq!(ids(&get_ok(&app, &format!("/activities?contacts.id={}", person["id"])).await), vec![id]);
+        assert_eq!(ids(&get_ok(&app, "/activities?date=gte:2030-01-01&closeDate=null").await), vec![id]);
+        assert_eq!(ids(&get_ok(&app, "/activities?client.name=Raviga").await), vec![id]);
+
+        // Closing it: a closeDate; the open list no longer has it.
+        let r = up(&app, Method::PUT, &format!("/activities/{id}"), Some(json!({"closeDate": "2030-05-02"}))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body["data"]["closeDate"].is_string(), "{}", r.body);
+        assert_eq!(r.body["data"]["description"], "Call Laurie");
+        assert!(ids(&get_ok(&app, "/activities?closeDate=null").await).is_empty());
+        let r = up(&app, Method::PUT, &format!("/activities/{id}"), Some(json!({"closeDate": null}))).await;
+        assert!(r.body["data"]["closeDate"].is_null(), "{}", r.body);
+
+        assert_up_error(
+            &up(&app, Method::POST, "/activities", Some(json!({"date": "2030-01-01"}))).await,
+            400,
+            "FailedValidation",
+        );
+        assert_up_error(
+            &up(&app, Method::POST, "/activities", Some(json!({"description": "x", "date": "soon"}))).await,
+            400,
+            "FailedValidation",
+        );
+        assert_up_error(&up(&app, Method::GET, "/activities?bogus=1", None).await, 400, "FailedValidation");
+        assert_eq!(up(&app, Method::DELETE, &format!("/activities/{id}"), None).await.body, json!({"error": null}));
+        assert_up_error(&up(&app, Method::GET, &format!("/activities/{id}"), None).await, 404, "NotFound");
+        app.finish().await;
+    }
+}

@@ -1,0 +1,206 @@
+//! What Upsales' resources share: reading bodies, relations `{id}` in and expanded objects
+//! out, users as `{id, name, email, role}`, custom values `[{fieldId, value, value…}]`, and
+//! money as numbers in major units.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::body::Body;
+use kith_domain::model::{CustomValues, User};
+use kith_domain::query::{Field, Filter, Value as QValue};
+use kith_domain::{Actor, Entity};
+use kith_http::{AppState, Fields};
+use serde_json::{Map, Value, json};
+
+use crate::wire::{ApiError, ApiResult, UpsalesWire};
+
+pub type Body_ = Fields<UpsalesWire>;
+
+/// Reads a JSON object body.
+pub async fn read(st: &AppState, body: Body) -> ApiResult<Body_> {
+    let obj = kith_http::read_object::<ApiError>(body, st.config.json_body_limit).await?;
+    kith_http::reject_nul::<ApiError>(&obj)?;
+    Ok(Fields::new(obj))
+}
+
+/// A user's display name.
+pub fn user_name(u: &User) -> String {
+    let name = [u.first_name.as_deref(), u.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    if name.trim().is_empty() { u.email.clone() } else { name }
+}
+
+/// A user as relations show one.
+pub fn user_ref(users: &HashMap<i64, User>, id: Option<i64>) -> Value {
+    match id.and_then(|id| users.get(&id)) {
+        Some(u) => json!({ "id": u.id, "name": user_name(u), "email": u.email, "role": null }),
+        None => Value::Null,
+    }
+}
+
+/// The users among `ids`, by id (one query).
+pub async fn users(
+    st: &AppState,
+    actor: Actor,
+    ids: impl IntoIterator<Item = Option<i64>>,
+) -> ApiResult<HashMap<i64, User>> {
+    let mut ids: Vec<i64> = ids.into_iter().flatten().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let f = Filter::In { field: Field::col("id"), values: ids.into_iter().map(QValue::Int).collect() };
+    Ok(st.crm.all::<User>(actor, Some(f)).await?.into_iter().map(|u| (u.id, u)).collect())
+}
+
+/// Records of `E` among `ids`, by id (one query).
+pub async fn by_ids<E: Entity>(
+    st: &AppState,
+    actor: Actor,
+    ids: impl IntoIterator<Item = Option<i64>>,
+) -> ApiResult<HashMap<i64, E>> {
+    let mut ids: Vec<i64> = ids.into_iter().flatten().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let f = Filter::In { field: Field::col("id"), values: ids.into_iter().map(QValue::Int).collect() };
+    Ok(st.crm.all::<E>(actor, Some(f)).await?.into_iter().map(|r| (r.id(), r)).collect())
+}
+
+/// Custom values as Upsales writes them, with the typed mirrors it adds.
+pub fn custom(values: &CustomValues) -> Value {
+    Value::Array(
+        values
+            .iter()
+            .filter_map(|(id, v)| {
+                let field_id: i64 = id.parse().ok()?;
+                let text = match v {
+                    Value::String(s) => Value::String(s.clone()),
+                    Value::Null => Value::Null,
+                    Value::Bool(b) => Value::String(if *b { "1".into() } else { "0".into() }),
+                    Value::Array(items) => {
+                        Value::String(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))
+                    }
+                    other => Value::String(other.to_string()),
+                };
+                let number = match v {
+                    Value::Number(n) => n.as_f64(),
+                    Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+                    Value::String(s) => s.parse::<f64>().ok(),
+                    _ => None,
+                };
+                let mut m = Map::new();
+                m.insert("fieldId".into(), json!(field_id));
+                m.insert("value".into(), text);
+                m.insert("valueInteger".into(), number.map_or(Value::Null, |n| json!(n.trunc() as i64)));
+                m.insert("valueDouble".into(), number.map_or(Value::Null, |n| json!(n)));
+                m.insert("valueArray".into(), if v.is_array() { v.clone() } else { Value::Null });
+                Some(Value::Object(m))
+            })
+            .collect(),
+    )
+}
+
+/// `custom: [{fieldId, value}]` as values by definition id; `None` when absent. A value of
+/// `null` (or a missing one) clears the field; the domain types each value by its definition.
+pub fn custom_in(b: &mut Body_) -> Option<BTreeMap<i64, Value>> {
+    let items = b.objects("custom", 500)?;
+    let mut out = BTreeMap::new();
+    for (i, m) in items.iter().enumerate() {
+        let id = match m.get("fieldId") {
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        };
+        match id {
+            Some(id) if id > 0 => {
+                let v = match m.get("value").cloned().unwrap_or(Value::Null) {
+                    Value::String(s) if s.trim().is_empty() => Value::Null,
+                    v => v,
+                };
+                out.insert(id, v);
+            }
+            _ => b.error(format!("custom[{i}].fieldId"), "must be the id of a custom field"),
+        }
+    }
+    Some(out)
+}
+
+/// A relation given as `{id}`, a bare id, or null; `None` when absent.
+pub fn relation(b: &mut Body_, key: &str) -> Option<Option<i64>> {
+    b.id(key)
+}
+
+/// The ids of `[{id}]` (or bare ids); `None` when absent.
+pub fn relations(b: &mut Body_, key: &str) -> Option<Vec<i64>> {
+    let items = match b.raw(key)? {
+        Value::Null => return Some(Vec::new()),
+        Value::Array(items) => items.clone(),
+        one @ (Value::Object(_) | Value::Number(_)) => vec![one.clone()],
+        _ => {
+            b.error(key, "must be an array of {id}");
+            return None;
+        }
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match <UpsalesWire as kith_http::WireFormat>::read_id(item) {
+            Ok(Some(id)) => out.push(id),
+            Ok(None) => {}
+            Err(m) => b.error(format!("{key}[{i}]"), m),
+        }
+    }
+    Some(out)
+}
+
+/// A 0/1 flag (or a boolean); `None` when absent.
+pub fn flag_in(b: &mut Body_, key: &str) -> Option<bool> {
+    match b.raw(key)? {
+        Value::Bool(v) => Some(*v),
+        Value::Number(n) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => Some(n.as_i64() == Some(1)),
+        Value::String(s) if matches!(s.trim(), "0" | "1" | "true" | "false") => Some(matches!(s.trim(), "1" | "true")),
+        _ => {
+            b.error(key, "must be 0 or 1");
+            None
+        }
+    }
+}
+
+/// Money in minor units as a number in major units.
+pub fn money(minor: i64, currency: &str) -> Value {
+    let major = kith_domain::money::to_major(minor, currency);
+    if major.fract() == 0.0 && major.abs() < 9e15 { json!(major as i64) } else { json!(major) }
+}
+
+/// A money amount in major units (a number or a numeric string) in minor units; `None` when
+/// absent or null.
+pub fn money_in(b: &mut Body_, key: &str, currency: &str) -> Option<i64> {
+    let major = b.number(key).flatten()?;
+    match kith_domain::money::from_major(major, currency) {
+        Some(m) => Some(m),
+        None => {
+            b.error(key, "is out of range");
+            None
+        }
+    }
+}
+
+/// A money amount inside a row object.
+pub fn money_of(b: &mut Body_, field: String, m: &Map<String, Value>, key: &str, currency: &str) -> Option<i64> {
+    let v = m.get(key)?;
+    let major = match v {
+        Value::Null => return None,
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) if s.trim().is_empty() => return None,
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match major.filter(|f| f.is_finite() && f.abs() < 1e13).and_then(|f| kith_domain::money::from_major(f, currency)) {
+        Some(minor) => Some(minor),
+        None => {
+            b.error(format!("{field}.{key}"), "must be an amount");
+            None
+        }
+    }
+}
