@@ -6,6 +6,7 @@
 //! Consumers: one API key is one Kith account; the consumer id a client sends is required and
 //! echoed back in the `x-apideck-consumer-id` response header, and does not select an account.
 
+mod activities;
 mod auth;
 mod companies;
 mod contacts;
@@ -15,6 +16,7 @@ mod notes;
 mod opportunities;
 mod params;
 mod shapes;
+pub mod webhooks;
 pub mod wire;
 
 use axum::Router;
@@ -40,6 +42,9 @@ impl kith_http::Dialect for Apideck {
     fn router(&self) -> Router<AppState> {
         router()
     }
+    fn webhooks(&self) -> Option<std::sync::Arc<dyn kith_domain::webhooks::Render>> {
+        Some(std::sync::Arc::new(webhooks::ApideckWebhooks))
+    }
     fn bad_request(&self, message: String) -> Response {
         ApiError::bad_request(message).into_response()
     }
@@ -61,6 +66,7 @@ pub fn router() -> Router<AppState> {
         .merge(leads::routes())
         .merge(opportunities::routes())
         .merge(notes::routes())
+        .merge(activities::routes())
         .merge(directory::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
