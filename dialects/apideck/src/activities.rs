@@ -248,7 +248,7 @@ async fn list(
         }
     };
     let rendered = rows.iter().map(render).collect();
-    params::answer(&st, actor, &headers, &p, SPEC.resource, rendered, next, previous).await
+    params::answer(&st, actor, &headers, &p, SPEC.resource, rendered, (next, previous)).await
 }
 
 /// The activity with this id, of whichever type.

@@ -86,7 +86,7 @@ async fn list(
     let previous = p.previous::<Company>(&st, actor, &query).await?;
     let defs = st.crm.custom_fields(actor, "company").await?;
     let rows = page.rows.iter().map(|c| render(c, &defs)).collect();
-    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, page.next, previous).await
+    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, (page.next, previous)).await
 }
 
 async fn one(
@@ -153,7 +153,7 @@ async fn create(
 
 async fn add(st: &AppState, actor: kith_domain::Actor, q: Option<String>, body: Body) -> ApiResult {
     let c = params::one(q.as_deref())?;
-    let mut b = shapes::read(&st, body).await?;
+    let mut b = shapes::read(st, body).await?;
     let defs = st.crm.custom_fields(actor, "company").await?;
     let mut d = CompanyDraft::new_by(actor);
     apply(&mut b, &defs, &mut d);

@@ -119,7 +119,7 @@ async fn list(
     let previous = p.previous::<Contact>(&st, actor, &query).await?;
     let lookups = st.crm.contact_lookups(actor).await?;
     let rows = page.rows.iter().map(|c| render(c, &lookups)).collect();
-    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, page.next, previous).await
+    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, (page.next, previous)).await
 }
 
 async fn one(
@@ -201,7 +201,7 @@ async fn create(
 
 async fn add(st: &AppState, actor: kith_domain::Actor, q: Option<String>, body: Body) -> ApiResult {
     let c = params::one(q.as_deref())?;
-    let mut b = shapes::read(&st, body).await?;
+    let mut b = shapes::read(st, body).await?;
     let defs = st.crm.custom_fields(actor, "contact").await?;
     let mut d = ContactDraft::default();
     apply(&mut b, &defs, &mut d);

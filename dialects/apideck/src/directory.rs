@@ -66,7 +66,7 @@ async fn users(
     let page = st.crm.list::<User>(actor, &query).await?;
     let previous = p.previous::<User>(&st, actor, &query).await?;
     let rows = page.rows.iter().map(render_user).collect();
-    params::answer(&st, actor, &headers, &p, USERS.resource, rows, page.next, previous).await
+    params::answer(&st, actor, &headers, &p, USERS.resource, rows, (page.next, previous)).await
 }
 
 async fn user(
@@ -133,7 +133,7 @@ async fn pipelines(
     let previous = p.previous::<Pipeline>(&st, actor, &query).await?;
     let stages = stages_of(&st, actor, &page.rows).await?;
     let rows = render_all(&page.rows, &stages);
-    params::answer(&st, actor, &headers, &p, PIPELINES.resource, rows, page.next, previous).await
+    params::answer(&st, actor, &headers, &p, PIPELINES.resource, rows, (page.next, previous)).await
 }
 
 async fn pipeline(

@@ -112,7 +112,7 @@ async fn list(
     let previous = p.previous::<Lead>(&st, actor, &query).await?;
     let defs = st.crm.custom_fields(actor, "lead").await?;
     let rows = page.rows.iter().map(|l| render(l, &defs)).collect();
-    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, page.next, previous).await
+    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, (page.next, previous)).await
 }
 
 async fn one(
@@ -208,7 +208,7 @@ async fn create(
 
 async fn add(st: &AppState, actor: kith_domain::Actor, q: Option<String>, body: Body) -> ApiResult {
     let c = params::one(q.as_deref())?;
-    let mut b = shapes::read(&st, body).await?;
+    let mut b = shapes::read(st, body).await?;
     let defs = st.crm.custom_fields(actor, "lead").await?;
     let mut d = LeadDraft::new();
     apply(&mut b, &defs, &mut d);

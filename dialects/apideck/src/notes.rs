@@ -72,7 +72,7 @@ async fn list(
     let page = st.crm.list::<Note>(actor, &query).await?;
     let previous = p.previous::<Note>(&st, actor, &query).await?;
     let rows = page.rows.iter().map(render).collect();
-    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, page.next, previous).await
+    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, (page.next, previous)).await
 }
 
 async fn one(
@@ -108,7 +108,7 @@ async fn create(
 
 async fn add(st: &AppState, actor: kith_domain::Actor, q: Option<String>, body: Body) -> ApiResult {
     let c = params::one(q.as_deref())?;
-    let mut b = shapes::read(&st, body).await?;
+    let mut b = shapes::read(st, body).await?;
     let text = b.text("content", 100_000).flatten();
     let subject = subject(&mut b);
     if subject.is_none() {

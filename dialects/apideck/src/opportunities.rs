@@ -122,7 +122,7 @@ async fn list(
     let previous = p.previous::<Deal>(&st, actor, &query).await?;
     let defs = st.crm.custom_fields(actor, "deal").await?;
     let rows = page.rows.iter().map(|d| render(d, &defs)).collect();
-    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, page.next, previous).await
+    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, (page.next, previous)).await
 }
 
 async fn one(
@@ -210,7 +210,7 @@ async fn create(
 
 async fn add(st: &AppState, actor: kith_domain::Actor, q: Option<String>, body: Body) -> ApiResult {
     let c = params::one(q.as_deref())?;
-    let mut b = shapes::read(&st, body).await?;
+    let mut b = shapes::read(st, body).await?;
     let defs = st.crm.custom_fields(actor, "deal").await?;
     let mut deal = Deal::new_by(actor);
     let primary = apply(&mut b, &defs, &mut deal);

@@ -155,8 +155,7 @@ impl ListParams {
         headers: &HeaderMap,
         resource: &str,
         items: usize,
-        next: Option<Cursor>,
-        previous: Option<Cursor>,
+        (next, previous): (Option<Cursor>, Option<Cursor>),
     ) -> ApiResult<(Value, Value)> {
         let secret = if next.is_some() || previous.is_some() {
             Some(st.crm.cursor_secret(actor.account_id).await?)
@@ -291,7 +290,8 @@ pub fn filter_id(name: &str, value: &str) -> ApiResult<i64> {
     value.parse::<i64>().map_err(|_| ApiError::field(&format!("filter[{name}]"), "must be an id"))
 }
 
-/// The answer to a list request: each rendered row (cut to `fields=`) with `meta` and `links`.
+/// The answer to a list request: each rendered row (cut to `fields=`) with `meta` and `links`
+/// (the next and previous pages' positions).
 pub async fn answer(
     st: &AppState,
     actor: Actor,
@@ -299,11 +299,10 @@ pub async fn answer(
     p: &ListParams,
     resource: &str,
     rows: Vec<Value>,
-    next: Option<Cursor>,
-    previous: Option<Cursor>,
+    (next, previous): (Option<Cursor>, Option<Cursor>),
 ) -> ApiResult<axum::response::Response> {
     let rows: Vec<Value> = rows.into_iter().map(|r| sparse(r, p.common.fields.as_deref())).collect();
-    let (meta, links) = p.meta_links(st, actor, headers, resource, rows.len(), next, previous).await?;
+    let (meta, links) = p.meta_links(st, actor, headers, resource, rows.len(), (next, previous)).await?;
     Ok(crate::wire::page(resource, rows, meta, links, p.common.raw))
 }
 
