@@ -8,6 +8,7 @@
 //! server's resident memory is read from /proc while idle and at its peak. Results are written as
 //! JSON and Markdown.
 
+mod apideck;
 mod pages;
 mod report;
 mod wrk;
@@ -364,7 +365,9 @@ async fn measure_dataset(run: &Run<'_>, backend: &str, contacts: u64, url: &str)
     let (idle_rss_kib, _) = server.memory();
 
     let mut scenarios = Vec::new();
-    for s in scenarios_for(&account, &sample, &auth, &key)? {
+    let mut all = scenarios_for(&account, &sample, &auth, &key)?;
+    all.extend(apideck::scenarios(&server.base, &key, sample.max_page * 100).await?);
+    for s in all {
         eprintln!("    {}", s.name);
         server.reset_peak();
         let peak = wrk::run(&args.wrk, work, &server.base, s.name, &s.load, &pace(args, None))?;

@@ -112,6 +112,48 @@ def main():
         notes, _ = pages(crm.notes.list(limit=1), "get_notes_response")
         check(note_id in [n.id for n in notes], "note listed")
 
+        # Activities: a call, a meeting and a task on a contact, paged through the SDK's next().
+        acts = []
+        for kind, extra in [
+            ("call", {"description": "Rang about the TPS reports", "duration_seconds": 120}),
+            ("meeting", {"description": "Review", "location": "Room 4", "start_datetime": "2026-01-05T10:00:00.000Z"}),
+            ("task", {"title": "File the report", "activity_datetime": "2026-01-06T09:00:00.000Z"}),
+        ]:
+            r = crm.activities.create(**{"type_": kind, "contact_id": made[1], **extra})
+            acts.append(r.create_activity_response.data.id)
+        got = crm.activities.get(id=acts[2]).get_activity_response.data
+        check(got.type == "task" and got.title == "File the report" and got.done is False, "task read back")
+        got = crm.activities.get(id=acts[1]).get_activity_response.data
+        check(got.type == "meeting" and got.location == "Room 4", "meeting read back")
+        crm.activities.update(id=acts[2], **{"type_": "task", "done": True})
+        check(crm.activities.get(id=acts[2]).get_activity_response.data.done is True, "task completed")
+        first = crm.activities.list(limit=2, filter_={"contact_id": made[1]})
+        check(first.get_activities_response.meta.cursors.previous is None, "no previous page on the first")
+        second = first.next()
+        check(second is not None and second.get_activities_response.meta.cursors.previous is not None,
+              "the second page has a previous cursor")
+        listed, count = pages(crm.activities.list(limit=2, filter_={"contact_id": made[1]}), "get_activities_response")
+        check([a.id for a in listed] == acts and count == 2, f"activities paged: {count} pages")
+        only = crm.activities.list(filter_={"type": "meeting", "contact_id": made[1]})
+        check([a.id for a in only.get_activities_response.data] == [acts[1]], "activity type filter")
+        e = expect_error(models.BadRequestResponse, lambda: crm.activities.create(**{"type_": "email", "title": "x"}),
+                         "an email activity is refused")
+        check(e.data.type_name == "RequestValidationError", "refused activity's type name")
+
+        # An idempotent retry: the same answer, nothing made twice; the key reused is a 422.
+        key = {"X-Unique-Transaction-ID": f"compat-{run}"}
+        once = crm.contacts.create(**{"last_name": f"Once{run}"}, http_headers=key)
+        again = crm.contacts.create(**{"last_name": f"Once{run}"}, http_headers=key)
+        once_id = once.create_contact_response.data.id
+        check(again.create_contact_response.data.id == once_id, "a retry gets the first answer")
+        same = crm.contacts.list(filter_={"last_name": f"Once{run}"}).get_contacts_response.data
+        check([c.id for c in same] == [once_id], "a retry creates nothing")
+        e = expect_error(models.UnprocessableResponse,
+                         lambda: crm.contacts.create(**{"last_name": f"Twice{run}"}, http_headers=key),
+                         "a key reused for another body is an UnprocessableResponse")
+        check(e.data.type_name == "InvalidStateError", "reused key's type name")
+        crm.contacts.delete(id=once_id)
+
         # Users and pipelines.
         users = crm.users.list().get_users_response.data
         check(len(users) >= 1 and users[0].emails, "users listed")
@@ -134,6 +176,9 @@ def main():
 
         # Deletes, then the records are gone.
         crm.notes.delete(id=note_id)
+        for aid in acts:
+            crm.activities.delete(id=aid)
+        expect_error(models.NotFoundResponse, lambda: crm.activities.get(id=acts[0]), "deleted activity is 404")
         crm.leads.delete(id=lead_id)
         crm.opportunities.delete(id=deal_id)
         # (Kith's shared rule: a company goes with its last contact, so it is deleted first.)

@@ -611,3 +611,75 @@ async fn onepage_webhooks_skip_records_onepage_does_not_show() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn apideck_webhooks_get_unified_events_with_apideck_headers() {
+    for app in apps().await {
+        let rx = Receiver::default();
+        let base = rx.start().await;
+        let new = NewWebhook {
+            name: "Unify".into(),
+            url: format!("{base}/apideck"),
+            secret: Some(SECRET.into()),
+            events: Vec::new(),
+            format: "apideck".into(),
+        };
+        app.crm.create_webhook(app.owner.account_id, new).await.expect("create webhook");
+        let sender = Running::start(&app, quick_settings(true));
+        let contact = common::apideck::created(&app, "/contacts", json!({"last_name": "Lovelace"})).await;
+        let r = common::apideck::apideck(
+            &app,
+            Method::PATCH,
+            &format!("/contacts/{contact}"),
+            Some(json!({"title": "Countess"})),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let lead = common::apideck::created(&app, "/leads", json!({"name": "Charles Babbage"})).await;
+        let task = common::apideck::created(&app, "/activities", json!({"type": "task", "title": "Call back"})).await;
+        let r = common::apideck::apideck(&app, Method::DELETE, &format!("/contacts/{contact}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let wanted = [
+            ("crm.contact.created", contact.clone()),
+            ("crm.contact.updated", contact.clone()),
+            ("crm.lead.created", lead.clone()),
+            ("crm.activity.created", task.clone()),
+            ("crm.contact.deleted", contact.clone()),
+        ];
+        let seen = |log: &[Received]| -> Vec<(String, String)> {
+            log.iter()
+                .filter(|r| r.answered == 200)
+                .map(|r| {
+                    let p = &r.json()["payload"];
+                    (
+                        p["event_type"].as_str().unwrap_or("").to_owned(),
+                        p["entity_id"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        };
+        rx.wait_for("the Apideck events", Duration::from_secs(20), |log| {
+            let got = seen(log);
+            wanted.iter().all(|(t, id)| got.iter().any(|(gt, gid)| gt == t && gid == id))
+        })
+        .await;
+        sender.stop().await;
+        for r in rx.acknowledged() {
+            let p = &r.json()["payload"];
+            let kind = p["event_type"].as_str().unwrap_or_default().to_owned();
+            assert_eq!(r.header("x-apideck-event-type"), kind, "{r:?}");
+            assert_eq!(r.header("x-apideck-idempotency-key"), r.header("kith-delivery-id"));
+            assert_eq!(r.header("x-apideck-signature"), kith_apideck::webhooks::signature(SECRET, &r.body));
+            verify_signature(&r);
+            assert_eq!(p["unified_api"], "crm");
+            assert_eq!(p["service_id"], "kith");
+            assert_eq!(p["consumer_id"], app.owner.account_id.to_string());
+            assert!(p["occurred_at"].as_str().is_some_and(|t| t.ends_with('Z')));
+            assert!(p["event_id"].is_string());
+            let entity = p["entity_type"].as_str().unwrap_or_default();
+            assert!(["contact", "lead", "activity"].contains(&entity), "{p}");
+            assert!(p["entity_url"].as_str().is_some_and(|u| u.contains("/crm/")), "{p}");
+        }
+        app.finish().await;
+    }
+}

@@ -21,6 +21,7 @@ pub mod entity;
 pub mod error;
 pub mod files;
 pub mod forecasts;
+pub mod idempotency;
 pub mod imports;
 pub mod leads;
 mod lookups;

@@ -18,13 +18,19 @@ pub trait Render: Send + Sync {
         crm: &Crm,
         delivery: &ClaimedDelivery,
     ) -> std::result::Result<Option<serde_json::Value>, String>;
+
+    /// Headers of the format sent with `body` (the rendered body, as sent) besides Kith's own:
+    /// none unless the format has its own (Apideck's signature and event type).
+    fn headers(&self, _delivery: &ClaimedDelivery, _body: &str) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
 }
 
 /// A delivery claimed for sending: the webhook, the event and what the payload is about.
 pub use kith_store::ClaimedDelivery;
 
 /// Entity kinds whose changes can be delivered.
-pub const DELIVERED_KINDS: &[&str] = &["contact", "company", "deal", "action", "note", "call", "meeting"];
+pub const DELIVERED_KINDS: &[&str] = &["contact", "company", "deal", "lead", "action", "note", "call", "meeting"];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Webhook {

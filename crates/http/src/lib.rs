@@ -8,6 +8,7 @@ pub mod body;
 pub mod cursor;
 pub mod dialect;
 pub mod errors;
+pub mod idempotency;
 pub mod multipart;
 pub mod paging;
 pub mod routes;
@@ -18,6 +19,7 @@ pub use body::{
 pub use cursor::{sign_cursor, verify_cursor};
 pub use dialect::{Dialect, mounted};
 pub use errors::{WireError, from_domain};
+pub use idempotency::idempotent;
 pub use paging::{LimitOffset, PageNumber, PagingError, limit_offset, page_number};
 pub use routes::Routes;
 

@@ -8,6 +8,7 @@ mod counters;
 mod db;
 mod error;
 mod events;
+pub mod idempotency;
 mod ids;
 pub mod outbox;
 pub mod query;
@@ -23,6 +24,7 @@ pub mod value;
 
 pub use db::{Operation, Store, StoreOptions, Tx};
 pub use error::{Result, StoreError};
+pub use idempotency::{IdempotencyClaim, StoredAnswer};
 pub use outbox::{ClaimedDelivery, DeliveryOutcome};
 pub use query::{
     Cursor, CustomType, Dir, Field, Filter, JsonStep, Key, ListPage, ListQuery, Op, Page, Sort, UnionBranch,

@@ -166,5 +166,39 @@ pub static SYNC_ACKS: EntitySpec = EntitySpec {
     since: 3,
 };
 
-pub static SPECS: &[&EntitySpec] =
-    &[&ACCOUNTS, &EVENTS, &WEBHOOKS, &WEBHOOK_DELIVERIES, &WEBHOOK_ATTEMPTS, &SYNC_SESSIONS, &SYNC_ACKS];
+/// Idempotency keys of creates (`X-Unique-Transaction-ID`, `Idempotency-Key`): one row per key
+/// of an account, written first as `pending` (the unique index makes a concurrent retry wait and
+/// find it), then `done` with the answer to replay, until `expires_at`. Written without events.
+pub static IDEMPOTENCY_KEYS: EntitySpec = EntitySpec {
+    kind: "idempotency_key",
+    table: "idempotency_keys",
+    columns: &[
+        col("idempotency_key", ColumnType::Text, false),
+        // What the request was (its method, path and body), hashed: a key reused for another
+        // request is refused.
+        col("fingerprint", ColumnType::Text, false),
+        // `pending` while the first request runs, then `done`.
+        col("status", ColumnType::Text, false),
+        col("response_status", ColumnType::Int, true),
+        col("response_body", ColumnType::Text, true),
+        col("expires_at", ColumnType::Time, false),
+        // A pending key whose request died (its process stopped) is free again after this.
+        col("lease_until", ColumnType::Time, true),
+    ],
+    soft_delete: false,
+    indexes: &[&["expires_at"]],
+    unique: &[&["idempotency_key"]],
+    global_indexes: &[],
+    since: 5,
+};
+
+pub static SPECS: &[&EntitySpec] = &[
+    &ACCOUNTS,
+    &EVENTS,
+    &WEBHOOKS,
+    &WEBHOOK_DELIVERIES,
+    &WEBHOOK_ATTEMPTS,
+    &SYNC_SESSIONS,
+    &SYNC_ACKS,
+    &IDEMPOTENCY_KEYS,
+];

@@ -258,9 +258,13 @@ impl Sender {
             return Err(SendError::Refused(format!("{ip} is not an address webhooks may reach")));
         }
         let timestamp = Utc::now().timestamp();
-        let res = self
-            .client
-            .post(url)
+        let mut req = self.client.post(url);
+        if let Some(renderer) = self.renderers.get(&d.format) {
+            for (name, value) in renderer.headers(d, body) {
+                req = req.header(name, value);
+            }
+        }
+        let res = req
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(headers::SIGNATURE, signature(&d.secret, timestamp, body))
             .header(headers::TIMESTAMP, timestamp.to_string())

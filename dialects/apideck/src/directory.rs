@@ -64,8 +64,9 @@ async fn users(
     }
     query.filter = (!all.is_empty()).then_some(Filter::All(all));
     let page = st.crm.list::<User>(actor, &query).await?;
+    let previous = p.previous::<User>(&st, actor, &query).await?;
     let rows = page.rows.iter().map(render_user).collect();
-    params::answer(&st, actor, &headers, &p, USERS.resource, rows, page.next).await
+    params::answer(&st, actor, &headers, &p, USERS.resource, rows, (page.next, previous)).await
 }
 
 async fn user(
@@ -129,9 +130,10 @@ async fn pipelines(
     let p = ListParams::parse(q.as_deref(), &PIPELINES)?;
     let query = p.query(&st, actor, PIPELINES.resource, vec![by("position", Dir::Asc)]).await?;
     let page = st.crm.list::<Pipeline>(actor, &query).await?;
+    let previous = p.previous::<Pipeline>(&st, actor, &query).await?;
     let stages = stages_of(&st, actor, &page.rows).await?;
     let rows = render_all(&page.rows, &stages);
-    params::answer(&st, actor, &headers, &p, PIPELINES.resource, rows, page.next).await
+    params::answer(&st, actor, &headers, &p, PIPELINES.resource, rows, (page.next, previous)).await
 }
 
 async fn pipeline(

@@ -109,9 +109,10 @@ async fn list(
     let mut query = p.query(&st, actor, SPEC.resource, sorts).await?;
     query.filter = filter(&p)?;
     let page = st.crm.list::<Lead>(actor, &query).await?;
+    let previous = p.previous::<Lead>(&st, actor, &query).await?;
     let defs = st.crm.custom_fields(actor, "lead").await?;
     let rows = page.rows.iter().map(|l| render(l, &defs)).collect();
-    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, page.next).await
+    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, (page.next, previous)).await
 }
 
 async fn one(
@@ -194,9 +195,20 @@ fn apply(b: &mut shapes::Body_, defs: &[CustomFieldDefinition], d: &mut LeadDraf
     }
 }
 
-async fn create(State(st): State<AppState>, Caller(actor): Caller, RawQuery(q): RawQuery, body: Body) -> ApiResult {
+async fn create(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> axum::response::Response {
+    params::idempotent_create(&st, actor, &headers, SPEC.resource, body, async |body| add(&st, actor, q, body).await)
+        .await
+}
+
+async fn add(st: &AppState, actor: kith_domain::Actor, q: Option<String>, body: Body) -> ApiResult {
     let c = params::one(q.as_deref())?;
-    let mut b = shapes::read(&st, body).await?;
+    let mut b = shapes::read(st, body).await?;
     let defs = st.crm.custom_fields(actor, "lead").await?;
     let mut d = LeadDraft::new();
     apply(&mut b, &defs, &mut d);

@@ -6,6 +6,7 @@
 //! Consumers: one API key is one Kith account; the consumer id a client sends is required and
 //! echoed back in the `x-apideck-consumer-id` response header, and does not select an account.
 
+mod activities;
 mod auth;
 mod companies;
 mod contacts;
@@ -15,6 +16,7 @@ mod notes;
 mod opportunities;
 mod params;
 mod shapes;
+pub mod webhooks;
 pub mod wire;
 
 use axum::http::{HeaderValue, StatusCode};
@@ -39,6 +41,9 @@ impl kith_http::Dialect for Apideck {
     fn router(&self) -> Routes {
         router()
     }
+    fn webhooks(&self) -> Option<std::sync::Arc<dyn kith_domain::webhooks::Render>> {
+        Some(std::sync::Arc::new(webhooks::ApideckWebhooks))
+    }
     fn bad_request(&self, message: String) -> Response {
         ApiError::bad_request(message).into_response()
     }
@@ -60,6 +65,7 @@ pub fn router() -> Routes {
         .merge(leads::routes())
         .merge(opportunities::routes())
         .merge(notes::routes())
+        .merge(activities::routes())
         .merge(directory::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)

@@ -70,8 +70,9 @@ async fn list(
     let mut query = p.query(&st, actor, SPEC.resource, vec![by("created_at", Dir::Asc)]).await?;
     query.filter = filter(&p)?;
     let page = st.crm.list::<Note>(actor, &query).await?;
+    let previous = p.previous::<Note>(&st, actor, &query).await?;
     let rows = page.rows.iter().map(render).collect();
-    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, page.next).await
+    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, (page.next, previous)).await
 }
 
 async fn one(
@@ -94,9 +95,20 @@ fn subject(b: &mut shapes::Body_) -> Option<Subject> {
     deal.or(lead).or(contact).or(company)
 }
 
-async fn create(State(st): State<AppState>, Caller(actor): Caller, RawQuery(q): RawQuery, body: Body) -> ApiResult {
+async fn create(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> axum::response::Response {
+    params::idempotent_create(&st, actor, &headers, SPEC.resource, body, async |body| add(&st, actor, q, body).await)
+        .await
+}
+
+async fn add(st: &AppState, actor: kith_domain::Actor, q: Option<String>, body: Body) -> ApiResult {
     let c = params::one(q.as_deref())?;
-    let mut b = shapes::read(&st, body).await?;
+    let mut b = shapes::read(st, body).await?;
     let text = b.text("content", 100_000).flatten();
     let subject = subject(&mut b);
     if subject.is_none() {

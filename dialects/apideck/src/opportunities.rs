@@ -119,9 +119,10 @@ async fn list(
     let mut query = p.query(&st, actor, SPEC.resource, vec![by(column, dir)]).await?;
     query.filter = filter(&p)?;
     let page = st.crm.list::<Deal>(actor, &query).await?;
+    let previous = p.previous::<Deal>(&st, actor, &query).await?;
     let defs = st.crm.custom_fields(actor, "deal").await?;
     let rows = page.rows.iter().map(|d| render(d, &defs)).collect();
-    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, page.next).await
+    params::answer(&st, actor, &headers, &p, SPEC.resource, rows, (page.next, previous)).await
 }
 
 async fn one(
@@ -196,9 +197,20 @@ fn apply(b: &mut shapes::Body_, defs: &[CustomFieldDefinition], d: &mut Deal) ->
     contact.or(company)
 }
 
-async fn create(State(st): State<AppState>, Caller(actor): Caller, RawQuery(q): RawQuery, body: Body) -> ApiResult {
+async fn create(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> axum::response::Response {
+    params::idempotent_create(&st, actor, &headers, SPEC.resource, body, async |body| add(&st, actor, q, body).await)
+        .await
+}
+
+async fn add(st: &AppState, actor: kith_domain::Actor, q: Option<String>, body: Body) -> ApiResult {
     let c = params::one(q.as_deref())?;
-    let mut b = shapes::read(&st, body).await?;
+    let mut b = shapes::read(st, body).await?;
     let defs = st.crm.custom_fields(actor, "deal").await?;
     let mut deal = Deal::new_by(actor);
     let primary = apply(&mut b, &defs, &mut deal);

@@ -117,20 +117,34 @@ impl ListParams {
         format!("apideck|{resource}|{sort}|{}", filters.join("&"))
     }
 
+    /// The position this page starts after, from a signed `cursor` (`None`: the start).
+    pub async fn after(&self, st: &AppState, actor: Actor, resource: &str) -> ApiResult<Option<Cursor>> {
+        let Some(text) = &self.cursor_text else { return Ok(None) };
+        let secret = st.crm.cursor_secret(actor.account_id).await?;
+        let cursor = kith_http::verify_cursor(secret.as_bytes(), &self.scope(resource), text)
+            .ok_or_else(ApiError::invalid_cursor)?;
+        Ok((!is_start(&cursor)).then_some(cursor))
+    }
+
     /// The keyset query of this page: `sorts` (the store appends `id`) after the cursor, if any.
     pub async fn query(&self, st: &AppState, actor: Actor, resource: &str, sorts: Vec<Sort>) -> ApiResult<ListQuery> {
-        let after = match &self.cursor_text {
-            None => None,
-            Some(text) => {
-                let secret = st.crm.cursor_secret(actor.account_id).await?;
-                let cursor = kith_http::verify_cursor(secret.as_bytes(), &self.scope(resource), text)
-                    .ok_or_else(ApiError::invalid_cursor)?;
-                Some(cursor)
-            }
-        };
+        let after = self.after(st, actor, resource).await?;
         let mut q = ListQuery::new(Page::After { after, limit: self.limit });
         q.sorts = sorts;
         Ok(q)
+    }
+
+    /// Where the page before the one `q` asks for starts, when `q` is not the first page: the
+    /// rows before this page's cursor, read backwards (one more keyset query).
+    pub async fn previous<E: kith_domain::Entity>(
+        &self,
+        st: &AppState,
+        actor: Actor,
+        q: &ListQuery,
+    ) -> ApiResult<Option<Cursor>> {
+        let Some(rq) = reversed(q) else { return Ok(None) };
+        let page = st.crm.list::<E>(actor, &rq).await?;
+        Ok(Some(page.next.map_or_else(start, forward)))
     }
 
     /// `meta` and `links` of a page whose store page ended at `next`.
@@ -141,15 +155,18 @@ impl ListParams {
         headers: &HeaderMap,
         resource: &str,
         items: usize,
-        next: Option<Cursor>,
+        (next, previous): (Option<Cursor>, Option<Cursor>),
     ) -> ApiResult<(Value, Value)> {
-        let next = match next {
-            None => None,
-            Some(c) => {
-                let secret = st.crm.cursor_secret(actor.account_id).await?;
-                Some(kith_http::sign_cursor(secret.as_bytes(), &self.scope(resource), &c))
-            }
+        let secret = if next.is_some() || previous.is_some() {
+            Some(st.crm.cursor_secret(actor.account_id).await?)
+        } else {
+            None
         };
+        let sign = |c: Option<Cursor>| match (c, &secret) {
+            (Some(c), Some(s)) => Some(kith_http::sign_cursor(s.as_bytes(), &self.scope(resource), &c)),
+            _ => None,
+        };
+        let (next, previous) = (sign(next), sign(previous));
         let base = format!("{}{}/{resource}", origin(headers), crate::MOUNT);
         let link = |cursor: Option<&str>| {
             let mut q = form_urlencoded::Serializer::new(String::new());
@@ -166,14 +183,51 @@ impl ListParams {
         };
         let meta = json!({
             "items_on_page": items,
-            "cursors": { "previous": null, "current": self.cursor_text, "next": next },
+            "cursors": { "previous": previous, "current": self.cursor_text, "next": next },
         });
         let links = json!({
-            "previous": null,
+            "previous": previous.as_deref().map(|c| link(Some(c))),
             "current": link(self.cursor_text.as_deref()),
             "next": next.as_deref().map(|c| link(Some(c))),
         });
         Ok((meta, links))
+    }
+}
+
+/// The position before every row: what a `previous` cursor to the first page holds (every real
+/// position has sort keys and a positive id).
+pub fn start() -> Cursor {
+    Cursor { keys: Vec::new(), id: 0 }
+}
+
+fn is_start(c: &Cursor) -> bool {
+    c.keys.is_empty() && c.id == 0
+}
+
+/// `q` read backwards from its cursor: every sort reversed and the id (the store's last
+/// tiebreak, always ascending) made an explicit descending key, so that the rows come in exactly
+/// the reverse order. `None` when `q` starts at the beginning.
+pub fn reversed(q: &ListQuery) -> Option<ListQuery> {
+    let Page::After { after: Some(after), limit } = &q.page else { return None };
+    let mut keys = after.keys.clone();
+    keys.push(kith_domain::query::Value::Int(after.id));
+    let mut rq = ListQuery::new(Page::After { after: Some(Cursor { keys, id: after.id }), limit: *limit });
+    rq.filter = q.filter.clone();
+    rq.sorts = q.sorts.iter().map(|s| Sort { field: s.field.clone(), dir: flip(s.dir) }).collect();
+    rq.sorts.push(by("id", Dir::Desc));
+    Some(rq)
+}
+
+/// A position of a backwards query as a position of the forwards one (without the id key).
+pub fn forward(mut c: Cursor) -> Cursor {
+    c.keys.pop();
+    c
+}
+
+pub fn flip(d: Dir) -> Dir {
+    match d {
+        Dir::Asc => Dir::Desc,
+        Dir::Desc => Dir::Asc,
     }
 }
 
@@ -236,7 +290,8 @@ pub fn filter_id(name: &str, value: &str) -> ApiResult<i64> {
     value.parse::<i64>().map_err(|_| ApiError::field(&format!("filter[{name}]"), "must be an id"))
 }
 
-/// The answer to a list request: each rendered row (cut to `fields=`) with `meta` and `links`.
+/// The answer to a list request: each rendered row (cut to `fields=`) with `meta` and `links`
+/// (the next and previous pages' positions).
 pub async fn answer(
     st: &AppState,
     actor: Actor,
@@ -244,14 +299,33 @@ pub async fn answer(
     p: &ListParams,
     resource: &str,
     rows: Vec<Value>,
-    next: Option<Cursor>,
+    (next, previous): (Option<Cursor>, Option<Cursor>),
 ) -> ApiResult<axum::response::Response> {
     let rows: Vec<Value> = rows.into_iter().map(|r| sparse(r, p.common.fields.as_deref())).collect();
-    let (meta, links) = p.meta_links(st, actor, headers, resource, rows.len(), next).await?;
+    let (meta, links) = p.meta_links(st, actor, headers, resource, rows.len(), (next, previous)).await?;
     Ok(crate::wire::page(resource, rows, meta, links, p.common.raw))
 }
 
 /// A sort on one column.
 pub fn by(column: &str, dir: Dir) -> Sort {
     Sort { field: kith_domain::query::Field::col(column), dir }
+}
+
+/// A create run once per idempotency key (`X-Unique-Transaction-ID` or `Idempotency-Key`): a
+/// retry gets the first answer; the key reused for another body is a 422 `InvalidStateError`,
+/// a retry while the first request runs a 409.
+pub async fn idempotent_create(
+    st: &AppState,
+    actor: Actor,
+    headers: &HeaderMap,
+    resource: &str,
+    body: axum::body::Body,
+    run: impl AsyncFnOnce(axum::body::Body) -> ApiResult,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let scope = format!("apideck POST {}/{resource}", crate::MOUNT);
+    kith_http::idempotent::<ApiError, _>(st, actor, headers, &scope, body, ApiError::in_progress, async |body| {
+        run(body).await.into_response()
+    })
+    .await
 }

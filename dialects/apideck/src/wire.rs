@@ -104,6 +104,10 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "EntityNotFoundError", "Unknown Entity")
             .with_detail(format!("The {what} could not be found."))
     }
+    /// 409: a retry of a create whose first request has not finished.
+    pub fn in_progress(message: String) -> Self {
+        Self::new(StatusCode::CONFLICT, "InvalidStateError", message)
+    }
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         Self::invalid(vec![FieldError::new(field, message)])
     }
