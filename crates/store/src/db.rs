@@ -407,6 +407,32 @@ impl Store {
             .collect())
     }
 
+    /// A page of one spec and per-value counts over another (`count_by`), read together: on
+    /// SQLite in one hand-off to a reader. For a page's figures beside its rows (a contact's
+    /// deals and its company's size).
+    pub async fn list_and_count_by(
+        &self,
+        account_id: i64,
+        list: (&EntitySpec, &ListQuery),
+        count: (&EntitySpec, &str, &crate::query::Filter),
+    ) -> Result<(ListPage<Row>, std::collections::HashMap<i64, u64>)> {
+        let b = Builder { backend: self.backend(), account_id };
+        let (spec, q) = list;
+        let plan = PagePlan::list(&b, spec, q)?;
+        let mut fetches = plan.fetches(&b, spec);
+        let page_fetches = fetches.len();
+        let stmt = b.count_by(count.0, count.1, count.2)?;
+        fetches.push(Fetch::of(b.backend, &stmt, vec![ColumnType::Int, ColumnType::Int]));
+        let mut results = self.read(fetches).await?;
+        let counted = results.split_off(page_fetches.min(results.len())).pop().unwrap_or_default();
+        let page = plan.finish(spec, q, results)?;
+        let counts = counted
+            .into_iter()
+            .filter_map(|r| Some((r.first()?.as_int()?, r.get(1)?.as_int().unwrap_or(0) as u64)))
+            .collect();
+        Ok((page, counts))
+    }
+
     /// Reads rows of one spec by id (missing ids are skipped), in no particular order.
     pub async fn get_many(&self, account_id: i64, spec: &EntitySpec, ids: &[i64]) -> Result<Vec<Row>> {
         if ids.is_empty() {
