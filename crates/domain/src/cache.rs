@@ -51,6 +51,53 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
     }
 }
 
+/// Single flight: at most one caller at a time runs the work behind a key; the others wait for
+/// it and then find its result in the cache (32 identical first requests run one count).
+pub(crate) struct Flights<K> {
+    map: Mutex<HashMap<K, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl<K: Hash + Eq + Clone> Default for Flights<K> {
+    fn default() -> Self {
+        Flights { map: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl<K: Hash + Eq + Clone> Flights<K> {
+    /// Waits until no other caller is in flight for `key`; the flight lasts while the returned
+    /// value lives.
+    pub async fn enter(&self, key: &K) -> Flight<'_, K> {
+        let slot = {
+            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(key.clone()).or_default().clone()
+        };
+        // Made before waiting, so a caller that gives up while waiting still cleans up.
+        let mut flight = Flight { flights: self, key: key.clone(), slot: slot.clone(), _turn: None };
+        flight._turn = Some(slot.lock_owned().await);
+        flight
+    }
+}
+
+pub(crate) struct Flight<'a, K: Hash + Eq + Clone> {
+    flights: &'a Flights<K>,
+    key: K,
+    slot: std::sync::Arc<tokio::sync::Mutex<()>>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl<K: Hash + Eq + Clone> Drop for Flight<'_, K> {
+    fn drop(&mut self) {
+        self._turn = None;
+        let mut map = self.flights.map.lock().unwrap_or_else(|p| p.into_inner());
+        // The map's handle and this one: nobody else waits for the key.
+        if map.get(&self.key).is_some_and(|s| std::sync::Arc::ptr_eq(s, &self.slot))
+            && std::sync::Arc::strong_count(&self.slot) == 2
+        {
+            map.remove(&self.key);
+        }
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Caches {
     /// By key hash.
@@ -59,6 +106,8 @@ pub(crate) struct Caches {
     pub lookups: TtlCache<i64, Lookups>,
     /// Row counts (list totals) by account and query.
     pub counts: TtlCache<(i64, String), u64>,
+    /// Counts in flight, by the same keys.
+    pub count_flights: Flights<(i64, String)>,
     /// Accounts' cursor-signing secrets (they never change once made).
     pub cursor_secrets: Mutex<HashMap<i64, String>>,
 }
@@ -66,6 +115,30 @@ pub(crate) struct Caches {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn one_flight_per_key_at_a_time() {
+        let flights: std::sync::Arc<Flights<u32>> = Default::default();
+        let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (flights, running, most) = (flights.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    let _f = flights.enter(&1).await;
+                    let now = running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(flights.map.lock().unwrap().is_empty(), "finished flights leave nothing behind");
+    }
 
     #[test]
     fn entries_expire_with_their_generation() {

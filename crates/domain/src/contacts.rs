@@ -551,6 +551,17 @@ pub struct DealStats {
     pub pending_value: f64,
 }
 
+/// Counts a deal into its contact's figures.
+fn add_deal(out: &mut HashMap<i64, DealStats>, deal: &crate::model::Deal) {
+    let Some(cid) = deal.contact_id else { return };
+    let s = out.entry(cid).or_default();
+    s.total += 1;
+    if deal.status == "pending" {
+        s.pending += 1;
+        s.pending_value += crate::money::to_major(deal.value_minor.unwrap_or(0), &deal.currency);
+    }
+}
+
 impl Crm {
     /// Deal figures for a page of contacts, in one query.
     pub async fn deal_stats(&self, actor: Actor, contact_ids: &[i64]) -> Result<HashMap<i64, DealStats>> {
@@ -563,15 +574,46 @@ impl Crm {
             values: contact_ids.iter().map(|i| Value::Int(*i)).collect(),
         });
         for deal in self.list::<crate::model::Deal>(actor, &q).await?.rows {
-            let Some(cid) = deal.contact_id else { continue };
-            let s = out.entry(cid).or_default();
-            s.total += 1;
-            if deal.status == "pending" {
-                s.pending += 1;
-                s.pending_value += crate::money::to_major(deal.value_minor.unwrap_or(0), &deal.currency);
-            }
+            add_deal(&mut out, &deal);
         }
         Ok(out)
+    }
+
+    /// `deal_stats` and `company_sizes` together, read in one store call.
+    pub async fn contact_figures(
+        &self,
+        actor: Actor,
+        contact_ids: &[i64],
+        company_ids: &[i64],
+    ) -> Result<(HashMap<i64, DealStats>, HashMap<i64, u64>)> {
+        if contact_ids.is_empty() || company_ids.is_empty() {
+            return Ok((self.deal_stats(actor, contact_ids).await?, self.company_sizes(actor, company_ids).await?));
+        }
+        let mut ids: Vec<i64> = company_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let companies = Filter::In {
+            field: kith_store::Field::col("company_id"),
+            values: ids.iter().map(|i| Value::Int(*i)).collect(),
+        };
+        let deals = ListQuery::all().filter(Filter::In {
+            field: kith_store::Field::col("contact_id"),
+            values: contact_ids.iter().map(|i| Value::Int(*i)).collect(),
+        });
+        let (page, counted) = self
+            .store()
+            .list_and_count_by(
+                actor.account_id,
+                (crate::model::Deal::SPEC, &deals),
+                (Contact::SPEC, "company_id", &companies),
+            )
+            .await?;
+        let mut stats: HashMap<i64, DealStats> = HashMap::new();
+        for row in page.rows {
+            add_deal(&mut stats, &crate::model::Deal::from_row(row)?);
+        }
+        let sizes = ids.into_iter().map(|id| (id, counted.get(&id).copied().unwrap_or(0))).collect();
+        Ok((stats, sizes))
     }
 
     /// Number of live contacts of each company.

@@ -111,9 +111,16 @@ impl Crm {
         let total = match self.caches.counts.get(&key, generation) {
             Some(n) => n,
             None => {
-                let n = self.store.count(actor.account_id, E::SPEC, q).await?;
-                self.caches.counts.put(key, n, generation);
-                n
+                // One count per key at a time: the callers that waited find it in the cache.
+                let _flight = self.caches.count_flights.enter(&key).await;
+                match self.caches.counts.get(&key, generation) {
+                    Some(n) => n,
+                    None => {
+                        let n = self.store.count(actor.account_id, E::SPEC, q).await?;
+                        self.caches.counts.put(key.clone(), n, generation);
+                        n
+                    }
+                }
             }
         };
         let page = ListQuery { with_total: false, ..q.clone() };

@@ -1,18 +1,15 @@
-//! The SQLite backend on rusqlite: one writer connection and a few read-only connections, each
-//! owned by a thread of its own that runs closures sent to it over a channel. A store call sends
-//! all of its statements as one closure, so a read costs one hand-off between threads however
-//! many statements it runs (sqlx's driver hands every statement over on its own).
-//!
-//! The writer takes one transaction at a time: `begin` holds a lock for the transaction's
-//! duration and every statement of it is a closure on the writer's thread, in order. An
-//! in-memory database has no readers (another connection would open another database): its
-//! reads take the writer lock and run on the writer, as sqlx's single shared connection did.
+//! The SQLite backend on rusqlite: one writer connection and a few read-only connections. Each
+//! reader is owned by a thread of its own that runs closures sent to it over a channel: a store
+//! call sends all of its reads as one closure, so a read costs one hand-off between threads
+//! however many statements it runs. The writer is used in place, by the task holding its lock,
+//! and concurrent transactions are group-committed (see `Sqlite`). An in-memory database has no
+//! readers (another connection would open another database): its reads take the writer lock.
 
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
@@ -25,6 +22,18 @@ use crate::value::{ColumnType, Value, from_micros};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 256;
+/// Page cache per reading connection, and the writer's, in KiB (SQLite's default is 2 MiB).
+/// Pages beyond it are read again from the operating system's file cache, which all the
+/// connections share; a cache per connection multiplies with the readers.
+const READER_CACHE_KIB: u32 = 8 * 1024;
+const WRITER_CACHE_KIB: u32 = 16 * 1024;
+
+/// Reading connections for this machine: two per core (a reader waiting on the disk leaves its
+/// core to another), at most `asked`, at least one.
+fn reader_threads(asked: u32) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (asked as usize).clamp(1, std::cmp::max(2, 2 * cores))
+}
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
@@ -112,10 +121,11 @@ fn open(target: &Target, reader: bool) -> Result<Connection> {
         // Returns the mode now in force (`memory` for an in-memory database).
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())).map_err(error)?;
     }
-    conn.execute_batch(
+    let cache_kib = if reader { READER_CACHE_KIB } else { WRITER_CACHE_KIB };
+    conn.execute_batch(&format!(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; PRAGMA temp_store = memory; \
-         PRAGMA cache_size = -32000;",
-    )
+         PRAGMA cache_size = -{cache_kib};"
+    ))
     .map_err(error)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
@@ -192,14 +202,100 @@ fn gone() -> StoreError {
     StoreError::Database(sqlx::Error::WorkerCrashed)
 }
 
+/// The most transactions one group commit holds; past it the group commits at the next release
+/// even with more writers waiting.
+const MAX_GROUP: usize = 256;
+/// The longest a group stays open once its first member released.
+const MAX_GROUP_WAIT: Duration = Duration::from_millis(5);
+/// How often a member waiting for its group's COMMIT checks that someone will send it.
+const GROUP_POLL: Duration = Duration::from_millis(2);
+
+/// The writer connection and the group of transactions that released their savepoints into the
+/// open outer transaction and wait for its COMMIT.
+struct Writer {
+    conn: Connection,
+    group: Vec<tokio::sync::oneshot::Sender<Result<()>>>,
+    /// When the group's first member released.
+    since: Option<Instant>,
+}
+
+impl Writer {
+    /// Commits the outer transaction, if one is open, and gives every member of the group the
+    /// outcome. The outcome, for a caller that is itself the last member.
+    fn flush(&mut self) -> Result<()> {
+        let group = std::mem::take(&mut self.group);
+        self.since = None;
+        if self.conn.is_autocommit() {
+            // Nothing open, or SQLite rolled the transaction back on its own (a full disk, an
+            // I/O error): then the group's writes are gone.
+            if group.is_empty() {
+                return Ok(());
+            }
+            for member in group {
+                let _ = member.send(Err(lost()));
+            }
+            return Err(lost());
+        }
+        let outcome = self.conn.execute_batch("COMMIT").map_err(error);
+        if outcome.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        for member in group {
+            let _ = member.send(match &outcome {
+                Ok(()) => Ok(()),
+                Err(e) => Err(StoreError::Database(sqlx::Error::Protocol(format!("group commit failed: {e}")))),
+            });
+        }
+        outcome
+    }
+
+    /// After a member rolled back or the outer transaction may be empty: commits what the
+    /// group holds when no one else is about to join it, and closes an empty transaction.
+    fn settle(&mut self, waiting: usize) {
+        if self.group.is_empty() {
+            if !self.conn.is_autocommit() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
+        } else if waiting == 0 {
+            let _ = self.flush();
+        }
+    }
+}
+
+fn lost() -> StoreError {
+    StoreError::Database(sqlx::Error::Protocol("the transaction was rolled back by SQLite".into()))
+}
+
+fn panicked() -> StoreError {
+    gone()
+}
+
+/// Runs `f`, a panic in it becoming the call's error (the connection goes on serving).
+fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        tracing::error!("a SQLite job panicked");
+        Err(panicked())
+    })
+}
+
 /// The SQLite backend of a store.
+///
+/// Reads go to reader threads. Writes run on the calling task, inline, on the one writer
+/// connection behind an async lock: a transaction's statements cost no hand-off between threads,
+/// so a transaction holds the writer only for the time its statements take. Transactions are
+/// group-committed: each runs inside a `SAVEPOINT` of one outer transaction; when it ends, its
+/// savepoint is released (or rolled back to, undoing only its own writes) and, if other
+/// transactions are waiting for the writer, the outer transaction stays open for them. The last
+/// one of the group (no one waiting, or the group full or old) sends the one COMMIT for all, and
+/// each member's `commit` returns once that COMMIT is done, with its outcome: a request never
+/// hears of a commit its readers cannot yet see.
 pub(crate) struct Sqlite {
     /// `None` for an in-memory database: reads then run on the writer.
     readers: Option<Workers>,
     reader_count: usize,
-    writer: Workers,
-    /// Held by a transaction (and any other use of the writer) for its duration.
-    write_lock: Arc<tokio::sync::Mutex<()>>,
+    writer: Arc<tokio::sync::Mutex<Writer>>,
+    /// Callers waiting for the writer lock (a group stays open while some are).
+    waiting: Arc<AtomicUsize>,
     acquire_timeout: Duration,
     closed: AtomicBool,
 }
@@ -208,11 +304,11 @@ impl Sqlite {
     pub(crate) fn connect(url: &str, readers: u32, acquire_timeout: Duration) -> Result<Sqlite> {
         let target = parse_url(url)?;
         // The writer first: it creates the file and turns WAL on, which readers need.
-        let writer = Workers::start("writer", vec![open(&target, false)?])?;
+        let writer = Writer { conn: open(&target, false)?, group: Vec::new(), since: None };
         let (readers, reader_count) = match target.path {
             None => (None, 0),
             Some(_) => {
-                let n = std::cmp::max(readers, 1) as usize;
+                let n = reader_threads(readers);
                 let conns = (0..n).map(|_| open(&target, true)).collect::<Result<Vec<_>>>()?;
                 (Some(Workers::start("reader", conns)?), n)
             }
@@ -220,8 +316,8 @@ impl Sqlite {
         Ok(Sqlite {
             readers,
             reader_count,
-            writer,
-            write_lock: Arc::new(tokio::sync::Mutex::new(())),
+            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            waiting: Arc::new(AtomicUsize::new(0)),
             acquire_timeout,
             closed: AtomicBool::new(false),
         })
@@ -233,7 +329,7 @@ impl Sqlite {
             return (0, 0);
         }
         let open = self.reader_count + 1;
-        let writing = usize::from(self.write_lock.try_lock().is_err());
+        let writing = usize::from(self.writer.try_lock().is_err());
         let busy = self.readers.as_ref().map_or(0, |r| r.busy.load(Ordering::Relaxed)) + writing;
         (open as u32, open.saturating_sub(busy))
     }
@@ -245,9 +341,11 @@ impl Sqlite {
         Ok(())
     }
 
-    async fn lock_writer(&self) -> Result<tokio::sync::OwnedMutexGuard<()>> {
+    async fn lock_writer(&self) -> Result<tokio::sync::OwnedMutexGuard<Writer>> {
         self.check_open()?;
-        tokio::time::timeout(self.acquire_timeout, self.write_lock.clone().lock_owned())
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waited = Countdown(&self.waiting);
+        tokio::time::timeout(self.acquire_timeout, self.writer.clone().lock_owned())
             .await
             .map_err(|_| StoreError::Database(sqlx::Error::PoolTimedOut))
     }
@@ -261,35 +359,39 @@ impl Sqlite {
         match &self.readers {
             Some(readers) => readers.call(move |c| f(c)).await,
             None => {
-                let _guard = self.lock_writer().await?;
-                self.writer.call(move |c| f(c)).await
+                let mut w = self.lock_writer().await?;
+                w.flush()?;
+                guarded(|| f(&w.conn))
             }
         }
     }
 
-    /// Runs `f` on the writer outside any transaction (ANALYZE).
+    /// Runs `f` on the writer outside any transaction (ANALYZE), once the open group committed.
     pub(crate) async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let _guard = self.lock_writer().await?;
-        self.writer.call(f).await
+        let mut w = self.lock_writer().await?;
+        w.flush()?;
+        guarded(|| f(&mut w.conn))
     }
 
-    /// Starts a write transaction (`BEGIN IMMEDIATE`), holding the writer until it ends.
+    /// Starts a write transaction (a savepoint in the group's transaction, which it opens with
+    /// `BEGIN IMMEDIATE` when none is), holding the writer until it ends.
     pub(crate) async fn begin(&self) -> Result<SqliteTx> {
-        let guard = self.lock_writer().await?;
-        // Marked open before BEGIN is sent: if this future is dropped while BEGIN runs, the
-        // rollback sent on drop still closes what BEGIN opened.
-        let mut tx = SqliteTx { jobs: self.writer.jobs.clone(), open: true, _guard: guard };
-        match tx.run(|c| c.execute_batch("BEGIN IMMEDIATE").map_err(error)).await {
-            Ok(()) => Ok(tx),
-            Err(e) => {
-                // BEGIN failed: there is nothing to roll back.
-                tx.open = false;
-                Err(e)
+        let mut w = self.lock_writer().await?;
+        if w.conn.is_autocommit() {
+            if !w.group.is_empty() {
+                // SQLite rolled the group's transaction back under its last member.
+                let _ = w.flush();
             }
+            w.conn.execute_batch("BEGIN IMMEDIATE").map_err(error)?;
         }
+        if let Err(e) = w.conn.execute_batch("SAVEPOINT kith_tx").map_err(error) {
+            w.settle(0);
+            return Err(e);
+        }
+        Ok(SqliteTx { writer: Some(w), lock: self.writer.clone(), waiting: self.waiting.clone() })
     }
 
     /// Closes every connection once the transaction in progress, if any, has ended; later calls
@@ -298,35 +400,38 @@ impl Sqlite {
         if self.closed.swap(true, Ordering::SeqCst) {
             return;
         }
-        let _guard = tokio::time::timeout(self.acquire_timeout, self.write_lock.clone().lock_owned()).await;
         let mut done = Vec::new();
-        let mut stop = |w: &Workers, n: usize| {
-            // A thread ends on the stop it takes, so each of the `n` takes one.
-            for _ in 0..n {
+        if let Some(r) = &self.readers {
+            // A thread ends on the stop it takes, so each takes one.
+            for _ in 0..self.reader_count {
                 let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-                if w.jobs.send(Msg::Stop(tx)).is_ok() {
+                if r.jobs.send(Msg::Stop(tx)).is_ok() {
                     done.push(rx);
                 }
             }
-        };
-        if let Some(r) = &self.readers {
-            stop(r, self.reader_count);
         }
-        stop(&self.writer, 1);
+        if let Ok(mut w) = tokio::time::timeout(self.acquire_timeout, self.writer.clone().lock_owned()).await {
+            let _ = w.flush();
+            let _ = w.conn.execute_batch("PRAGMA optimize");
+            // The file's connection closes here; the closed flag keeps the stand-in unused.
+            if let Ok(stand_in) = Connection::open_in_memory() {
+                drop(std::mem::replace(&mut w.conn, stand_in));
+            }
+        }
         for rx in done {
             let _ = rx.await;
         }
     }
 }
 
-/// A write transaction on the writer connection. Dropped before `commit`, it rolls back.
+/// A write transaction: a savepoint on the writer connection, holding the writer until it ends.
+/// Dropped before `commit`, it rolls back to its savepoint (its neighbours in the group keep
+/// their writes).
 pub(crate) struct SqliteTx {
-    jobs: crossbeam_channel::Sender<Msg>,
-    /// Whether a transaction may be open on the writer for this value.
-    open: bool,
-    /// Dropped after the rollback is queued (fields drop after `drop` runs), so the next
-    /// transaction's BEGIN comes after it.
-    _guard: tokio::sync::OwnedMutexGuard<()>,
+    /// `None` once the transaction ended.
+    writer: Option<tokio::sync::OwnedMutexGuard<Writer>>,
+    lock: Arc<tokio::sync::Mutex<Writer>>,
+    waiting: Arc<AtomicUsize>,
 }
 
 impl SqliteTx {
@@ -335,30 +440,62 @@ impl SqliteTx {
         &mut self,
         f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.jobs
-            .send(Msg::Run(Box::new(move |c: &mut Connection| {
-                let _ = reply.send(f(c));
-            })))
-            .map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        let w = self.writer.as_mut().ok_or_else(gone)?;
+        let out = guarded(|| f(&mut w.conn));
+        if w.conn.is_autocommit() {
+            // SQLite rolled back the whole transaction (an I/O error, a full disk): this
+            // transaction's writes and its group's are gone, and it can do nothing more.
+            if let Some(mut w) = self.writer.take() {
+                let _ = w.flush();
+            }
+            return Err(out.err().unwrap_or_else(lost));
+        }
+        out
     }
 
     pub(crate) async fn commit(mut self) -> Result<()> {
-        self.run(|c| c.execute_batch("COMMIT").map_err(error)).await?;
-        self.open = false;
-        Ok(())
+        let mut w = self.writer.take().ok_or_else(lost)?;
+        if let Err(e) = w.conn.execute_batch("RELEASE kith_tx").map_err(error) {
+            rollback_savepoint(&mut w);
+            w.settle(self.waiting.load(Ordering::SeqCst));
+            return Err(e);
+        }
+        let full = w.group.len() + 1 >= MAX_GROUP || w.since.is_some_and(|t| t.elapsed() >= MAX_GROUP_WAIT);
+        if full || self.waiting.load(Ordering::SeqCst) == 0 {
+            return w.flush();
+        }
+        let (member, mut outcome) = tokio::sync::oneshot::channel();
+        w.group.push(member);
+        w.since.get_or_insert_with(Instant::now);
+        drop(w);
+        loop {
+            match tokio::time::timeout(GROUP_POLL, &mut outcome).await {
+                Ok(answer) => return answer.map_err(|_| gone())?,
+                // Whoever was waiting for the writer may have given up: if the writer is free,
+                // nobody else is about to commit the group, so this member does.
+                Err(_) => {
+                    if let Ok(mut w) = self.lock.try_lock() {
+                        let _ = w.flush();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Undoes a transaction's writes and ends its savepoint, leaving the group's transaction open.
+fn rollback_savepoint(w: &mut Writer) {
+    if !w.conn.is_autocommit() && w.conn.execute_batch("ROLLBACK TO kith_tx; RELEASE kith_tx").is_err() {
+        // The savepoint is gone with the whole transaction; the group learns at its flush.
+        tracing::error!("rolling back to a savepoint failed");
     }
 }
 
 impl Drop for SqliteTx {
     fn drop(&mut self) {
-        if self.open {
-            let _ = self.jobs.send(Msg::Run(Box::new(|c: &mut Connection| {
-                if !c.is_autocommit() {
-                    let _ = c.execute_batch("ROLLBACK");
-                }
-            })));
+        if let Some(mut w) = self.writer.take() {
+            rollback_savepoint(&mut w);
+            w.settle(self.waiting.load(Ordering::SeqCst));
         }
     }
 }

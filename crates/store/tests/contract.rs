@@ -467,6 +467,72 @@ async fn bulk_inserts_match_single_inserts() {
     }
 }
 
+/// Concurrent transactions (on SQLite committed together, each in a savepoint of one
+/// transaction): each keeps its own outcome and its own events, and one that fails or rolls
+/// back takes nothing of its neighbours' with it.
+#[tokio::test]
+async fn concurrent_transactions_keep_their_own_outcomes() {
+    for db in backends().await {
+        let s = &db.store;
+        let l = db.label;
+        let acct = s.create_account("a").await.unwrap();
+        insert_widgets(s, acct, &[W::new(0, "taken").email("taken@example.com")]).await;
+        let events_before = all_events(s, acct).await.len();
+
+        // The first transaction holds the writer while the others queue behind it, so on SQLite
+        // they all run inside one group.
+        let mut first = s.begin(acct, Some(1)).await.unwrap();
+        let first_row = first.insert(&WIDGETS, W::new(1, "first").values()).await.unwrap();
+        let spawn = |n: i64, email: Option<&'static str>, commit: bool| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let mut tx = s.begin(acct, Some(n)).await?;
+                let mut w = W::new(n, &format!("w{n}"));
+                if let Some(e) = email {
+                    w = w.email(e);
+                }
+                let row = tx.insert(&WIDGETS, w.values()).await?;
+                if commit {
+                    tx.commit().await?;
+                }
+                Ok::<_, StoreError>(row)
+            })
+        };
+        let tasks = vec![
+            spawn(2, None, true),
+            spawn(3, Some("taken@example.com"), true),
+            spawn(4, None, false),
+            spawn(5, None, true),
+        ];
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        first.commit().await.unwrap();
+        let mut outcomes = Vec::new();
+        for t in tasks {
+            outcomes.push(t.await.unwrap());
+        }
+        assert!(outcomes[0].is_ok(), "{l}: {:?}", outcomes[0]);
+        assert!(matches!(outcomes[1], Err(StoreError::Conflict(_))), "{l}: {:?}", outcomes[1]);
+        assert!(outcomes[2].is_ok(), "{l}: the dropped transaction's insert ran");
+        assert!(outcomes[3].is_ok(), "{l}: {:?}", outcomes[3]);
+
+        assert_eq!(
+            matching(s, acct, Filter::All(vec![])).await,
+            vec![0, 1, 2, 5],
+            "{l}: the failed and the dropped transactions' rows are gone, their neighbours' kept"
+        );
+        // (A rolled-back transaction's ids may be given out again, so events are counted.)
+        assert_eq!(all_events(s, acct).await.len(), events_before + 3, "{l}: the committed inserts' events only");
+        for (row, actor) in [(&first_row, 1), (outcomes[0].as_ref().unwrap(), 2), (outcomes[3].as_ref().unwrap(), 5)] {
+            let ev = events_for(s, acct, row.id).await;
+            assert_eq!(ev.len(), 1, "{l}: one event per committed insert");
+            assert_eq!((ev[0].2.as_str(), ev[0].3), ("created", Some(actor)), "{l}: each with its own actor");
+        }
+        db.finish().await;
+    }
+}
+
 #[tokio::test]
 async fn unique_index_violation_is_a_conflict() {
     for db in backends().await {

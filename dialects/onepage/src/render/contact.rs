@@ -87,9 +87,8 @@ pub fn render_contact(c: &Contact, viewer: i64, lk: &Lookups, stats: DealStats, 
 /// Renders contacts with their deal figures and company sizes, loading those in batches.
 pub async fn render_contacts(crm: &Crm, actor: Actor, lk: &Lookups, contacts: &[Contact]) -> ApiResult<Vec<Value>> {
     let ids: Vec<i64> = contacts.iter().map(|c| c.id).collect();
-    let stats = crm.deal_stats(actor, &ids).await?;
     let companies: Vec<i64> = contacts.iter().filter_map(|c| c.company_id).collect();
-    let sizes = crm.company_sizes(actor, &companies).await?;
+    let (stats, sizes) = crm.contact_figures(actor, &ids, &companies).await?;
     Ok(contacts
         .iter()
         .map(|c| {
