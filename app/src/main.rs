@@ -63,6 +63,8 @@ enum Command {
         limits: LimitArgs,
         #[command(flatten)]
         webhooks: WebhookArgs,
+        #[command(flatten)]
+        mail: MailArgs,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -199,6 +201,18 @@ impl LimitArgs {
             max_connections: self.max_http_connections,
         }
     }
+}
+
+/// Where `serve` sends mail (the JSend uploads' `send_error_email`).
+#[derive(Args)]
+struct MailArgs {
+    /// The SMTP server: `smtp://[user:password@]host[:port]` (`?tls=required` for STARTTLS) or
+    /// `smtps://…`. Without it nothing is mailed.
+    #[arg(long, env = "KITH_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The sender of Kith's mail.
+    #[arg(long, default_value = "Kith <kith@localhost>", env = "KITH_SMTP_FROM")]
+    smtp_from: String,
 }
 
 /// How `serve` sends webhooks.
@@ -511,14 +525,14 @@ async fn main() -> anyhow::Result<()> {
     let url = kith::database_url(cli.db.database.as_deref(), &cli.db.data_dir)?;
     let files = kith::local_files(&cli.db.data_dir, &cli.db.public_url);
     match cli.command {
-        Command::Serve { listen, max_connections, json_body_limit, limits, webhooks } => {
+        Command::Serve { listen, max_connections, json_body_limit, limits, webhooks, mail } => {
             let public = if cli.db.public_url.trim().is_empty() {
                 format!("http://{listen}")
             } else {
                 cli.db.public_url.clone()
             };
             let files = kith::local_files(&cli.db.data_dir, &public);
-            serve(&url, &listen, max_connections, limits.config(json_body_limit), &webhooks, files).await
+            serve(&url, &listen, max_connections, limits.config(json_body_limit), &webhooks, &mail, files).await
         }
         Command::Webhook(cmd) => webhook_command(&kith::open(&url, 2, files.clone()).await?, cmd).await,
         Command::Migrate => {
@@ -801,11 +815,15 @@ async fn serve(
     max_connections: u32,
     config: kith::ServeConfig,
     webhooks: &WebhookArgs,
+    mail: &MailArgs,
     files: kith_domain::files::Files,
 ) -> anyhow::Result<()> {
     // Held until the server exits, so that `kith restore` cannot replace the database under it.
     let _lock = kith::backup::hold_shared(url)?;
-    let crm = kith::open(url, max_connections, files).await?;
+    let mut crm = kith::open(url, max_connections, files).await?;
+    if let Some(smtp) = mail.smtp_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        crm = crm.with_mailer(kith_domain::mail::Mailer::new(smtp.trim(), &mail.smtp_from)?);
+    }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     if !crm.has_accounts().await? {

@@ -16,11 +16,13 @@ pub struct Crm {
     pub(crate) files: Option<crate::blobs::Files>,
     /// The payload formats webhooks can be given: the dialects that render one.
     pub(crate) webhook_formats: std::sync::Arc<Vec<&'static str>>,
+    /// Where outgoing mail goes, when the server has an SMTP server.
+    pub(crate) mailer: Option<std::sync::Arc<crate::mail::Mailer>>,
 }
 
 impl Crm {
     pub fn new(store: Store) -> Self {
-        Crm { store, caches: Default::default(), files: None, webhook_formats: Default::default() }
+        Crm { store, caches: Default::default(), files: None, webhook_formats: Default::default(), mailer: None }
     }
 
     /// The payload formats a webhook may name (the server passes its dialects' names).

@@ -26,6 +26,7 @@ pub mod imports;
 pub mod leads;
 mod lookups;
 pub mod loss_reasons;
+pub mod mail;
 pub mod model;
 pub mod money;
 pub mod notifications;

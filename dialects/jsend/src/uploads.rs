@@ -243,6 +243,8 @@ pub struct Totals {
     pub error_rows: usize,
     /// Where the refused rows can be downloaded; empty when there are none.
     pub error_file: String,
+    /// The stored error file, when there is one.
+    pub error_file_id: Option<i64>,
 }
 
 /// Imports a CSV file's bytes: what an upload does with its file, and `kith import` with a file
@@ -265,9 +267,12 @@ pub async fn import_file(crm: &Crm, actor: Actor, import: Import, bytes: &[u8]) 
     };
     let original_rows = lines.len();
     let error_rows = lines.iter().filter(|(_, r)| r.is_some()).count();
-    let error_file =
-        if error_rows == 0 { String::new() } else { store_errors(crm, actor, import, bytes, &header, &lines).await };
-    Ok(Totals { original_rows, imported_rows: original_rows - error_rows, error_rows, error_file })
+    let (error_file, error_file_id) = if error_rows == 0 {
+        (String::new(), None)
+    } else {
+        store_errors(crm, actor, import, bytes, &header, &lines).await
+    };
+    Ok(Totals { original_rows, imported_rows: original_rows - error_rows, error_rows, error_file, error_file_id })
 }
 
 pub async fn upload(
@@ -284,9 +289,8 @@ pub async fn upload(
     };
     let totals = import_file(&st.crm, actor, import, &file.bytes).await?;
     let errors = totals.error_rows;
-    if email && errors > 0 {
-        // Kith has no mail transport yet: the uploader finds the same file at `error_file`.
-        tracing::warn!(errors, "send_error_email=true: e-mail is not configured; the error file is at its URL");
+    if email && let Some(file_id) = totals.error_file_id {
+        mail_errors(&st, actor, import, file_id, errors, totals.original_rows, &totals.error_file);
     }
     let totals = json!({
         "total_imported_rows": totals.imported_rows,
@@ -301,6 +305,24 @@ pub async fn upload(
     Ok((StatusCode::OK, axum::Json(body)).into_response())
 }
 
+/// Mails the error file to the uploader in the background: the upload's answer does not wait
+/// for the mail server, and a mail that cannot be sent is logged (the file stays at its URL).
+fn mail_errors(st: &AppState, actor: Actor, import: Import, file_id: i64, errors: usize, rows: usize, url: &str) {
+    if !st.crm.can_mail() {
+        tracing::warn!(
+            errors,
+            "send_error_email=true, but no SMTP server is configured (--smtp-url); the error file is at its URL"
+        );
+        return;
+    }
+    let subject = format!("{errors} of {rows} rows of your {} upload were not imported", import.name());
+    let summary = format!(
+        "{errors} of the {rows} rows of the {} file you uploaded were not imported. The attached file holds each of them with the reason.",
+        import.name()
+    );
+    st.crm.mail_report_in_background(actor, file_id, subject, summary, url.to_owned());
+}
+
 /// Stores the error file and gives its URL; an upload whose rows are in does not fail because
 /// its report could not be kept (the URL is then empty, and the server logs why).
 async fn store_errors(
@@ -310,21 +332,23 @@ async fn store_errors(
     bytes: &[u8],
     header: &csv::StringRecord,
     lines: &[(u64, Option<String>)],
-) -> String {
+) -> (String, Option<i64>) {
     let report = match error_csv(bytes, header, lines) {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "the import's error file could not be written");
-            return String::new();
+            return (String::new(), None);
         }
     };
     let upload =
         Upload { filename: format!("{}-errors.csv", import.name()), content_type: "text/csv".into(), bytes: report };
     match crm.store_report(actor, upload, ERROR_FILE_PURPOSE).await {
-        Ok(f) => crm.file_url(f.id, |id| format!("{}/admin/uploads/{}/errors.csv", crate::MOUNT, uuid_id(id))),
+        Ok(f) => {
+            (crm.file_url(f.id, |id| format!("{}/admin/uploads/{}/errors.csv", crate::MOUNT, uuid_id(id))), Some(f.id))
+        }
         Err(e) => {
             tracing::error!(error = %e, "the import's error file could not be stored");
-            String::new()
+            (String::new(), None)
         }
     }
 }
