@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 use crate::common::process::{all_contacts, create_account_with, free_port, spawn_server_with, stop, wait_until_up};
@@ -27,18 +29,6 @@ enum Unanswered {
     Update(String, String),
 }
 
-/// A small deterministic generator (the seed is printed, so a failing round can be replayed).
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % below
-    }
-}
-
 /// One client: creates contacts and renames its own (first and last name together) until the
 /// server stops answering or `stopping` is set.
 async fn write_until_killed(
@@ -50,7 +40,7 @@ async fn write_until_killed(
     stopping: Arc<AtomicBool>,
 ) -> Known {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client");
-    let mut dice = Dice(seed | 1);
+    let mut dice = StdRng::seed_from_u64(seed);
     let mut known = Known::default();
     let mut mine: Vec<String> = Vec::new();
     for n in 0.. {
@@ -60,7 +50,7 @@ async fn write_until_killed(
         let name = format!("{tag}n{n}");
         let body = json!({ "first_name": name, "last_name": format!("{name}-last") });
         let update =
-            (!mine.is_empty() && dice.next(10) < 4).then(|| mine[dice.next(mine.len() as u64) as usize].clone());
+            (!mine.is_empty() && dice.random_bool(0.4)).then(|| mine[dice.random_range(0..mine.len())].clone());
         let request = match &update {
             Some(id) => client.put(format!("{base}/api/v3/contacts/{id}")),
             None => client.post(format!("{base}/api/v3/contacts")),
@@ -91,7 +81,7 @@ async fn crash_rounds(database: &[&str], label: &str) {
     let (user, key) = create_account_with(database, "Crash");
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64);
     eprintln!("{label}: crash rounds with seed {seed}");
-    let mut dice = Dice(seed | 1);
+    let mut dice = StdRng::seed_from_u64(seed);
     let client = reqwest::Client::new();
     // What the clients were told, over every round: contact id → its last acknowledged name.
     let mut acked: HashMap<String, String> = HashMap::new();
@@ -140,11 +130,11 @@ async fn crash_rounds(database: &[&str], label: &str) {
         let writers: Vec<_> = (0..WRITERS)
             .map(|w| {
                 let tag = format!("r{round}w{w}");
-                let seed = dice.next(u64::MAX);
+                let seed = dice.random::<u64>();
                 tokio::spawn(write_until_killed(base.clone(), user.clone(), key.clone(), tag, seed, stopping.clone()))
             })
             .collect();
-        tokio::time::sleep(Duration::from_millis(150 + dice.next(600))).await;
+        tokio::time::sleep(Duration::from_millis(dice.random_range(150..750))).await;
         server.kill().expect("kill -9");
         let _ = server.wait();
         survived += 1;

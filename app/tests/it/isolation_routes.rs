@@ -21,32 +21,32 @@ fn tables() -> Vec<&'static EntitySpec> {
     all
 }
 
-/// Every row of the account, rendered: what must not change.
-async fn snapshot(app: &App, account: i64) -> Vec<String> {
+/// Every row of the account in every table, soft-deleted ones included.
+async fn rows_of(app: &App, account: i64) -> Vec<(&'static str, kith_store::Row)> {
     let mut out = Vec::new();
     for spec in tables() {
         let mut q = ListQuery::all().sort(kith_store::Sort::asc("id"));
         q.visibility = Visibility::All;
         let rows = app.crm.store().list(account, spec, &q).await.expect("list").rows;
-        out.extend(rows.iter().map(|r| format!("{}: {r:?}", spec.table)));
+        out.extend(rows.into_iter().map(|r| (spec.table, r)));
     }
     out
 }
 
-/// One id of each kind of record the account has, and every id it has.
-async fn ids_of(app: &App, account: i64) -> (Vec<(&'static str, i64)>, HashSet<i64>) {
-    let (mut one, mut all) = (Vec::new(), HashSet::new());
-    for spec in tables() {
-        let mut q = ListQuery::all().sort(kith_store::Sort::asc("id"));
-        q.visibility = Visibility::All;
-        let rows = app.crm.store().list(account, spec, &q).await.expect("list").rows;
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        if let Some(first) = ids.first() {
-            one.push((spec.table, *first));
+/// The rows, rendered: what must not change.
+fn snapshot(rows: &[(&'static str, kith_store::Row)]) -> Vec<String> {
+    rows.iter().map(|(table, r)| format!("{table}: {r:?}")).collect()
+}
+
+/// One id of each kind of record, and every id.
+fn ids_of(rows: &[(&'static str, kith_store::Row)]) -> (Vec<(&'static str, i64)>, HashSet<i64>) {
+    let mut one: Vec<(&'static str, i64)> = Vec::new();
+    for (table, r) in rows {
+        if one.last().is_none_or(|(t, _)| t != table) {
+            one.push((table, r.id));
         }
-        all.extend(ids);
     }
-    (one, all)
+    (one, rows.iter().map(|(_, r)| r.id).collect())
 }
 
 /// A request to dialect `name` as the holder of `key` (`user` for OnePage's Basic auth).
@@ -180,9 +180,10 @@ async fn every_route_refuses_another_accounts_ids() {
             format: "onepage".into(),
         };
         app.crm.create_webhook(a, hook).await.expect("A's webhook");
-        let (samples, a_ids) = ids_of(&app, a).await;
+        let rows = rows_of(&app, a).await;
+        let (samples, a_ids) = ids_of(&rows);
         assert!(samples.len() >= 12, "{}: too few kinds of records in A: {samples:?}", app.label);
-        let before = snapshot(&app, a).await;
+        let before = snapshot(&rows);
 
         let b = &app.owner;
         let b_user = kith_onepage::wire::hex_id(b.user_id);
@@ -246,7 +247,7 @@ async fn every_route_refuses_another_accounts_ids() {
                 }
             }
         }
-        let after = snapshot(&app, a).await;
+        let after = snapshot(&rows_of(&app, a).await);
         assert_eq!(before.len(), after.len(), "{}: A's rows changed in number", app.label);
         for (x, y) in before.iter().zip(&after) {
             assert_eq!(x, y, "{}: A's row changed", app.label);

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use base64::Engine;
 use clap::Parser;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -75,18 +77,6 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// A small generator, so that a soak is the same mix every time.
-struct Dice(u64);
-
-impl Dice {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
-
 struct Creds {
     base: String,
     basic: String,
@@ -96,28 +86,28 @@ struct Creds {
 /// One client's loop: a weighted mix of every dialect's reads and writes, until `stop`.
 async fn client(n: u64, creds: Arc<Creds>, stop: Arc<AtomicBool>, now: Arc<Mutex<Interval>>) {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
-    let mut dice = Dice(0x9e37_79b9_7f4a_7c15 ^ (n + 1));
+    let mut dice = StdRng::seed_from_u64(n);
     // Contacts this client made (OnePage ids), to read, change and delete.
     let mut mine: Vec<String> = Vec::new();
     let b = &creds.base;
     while !stop.load(Ordering::Relaxed) {
         let started = Instant::now();
-        let pick = dice.below(100);
+        let pick = dice.random_range(0..100);
         let (what, req) = match pick {
             0..=14 => {
-                let body = json!({"first_name": format!("Soak{n}"), "last_name": format!("Client {}", dice.below(1_000_000)), "emails": [{"type": "work", "value": format!("soak{n}@example.test")}]});
+                let body = json!({"first_name": format!("Soak{n}"), "last_name": format!("Client {}", dice.random_range(0..1_000_000)), "emails": [{"type": "work", "value": format!("soak{n}@example.test")}]});
                 (
                     "onepage create",
                     http.post(format!("{b}/api/v3/contacts")).header("authorization", &creds.basic).json(&body),
                 )
             }
             15..=29 if !mine.is_empty() => {
-                let id = &mine[dice.below(mine.len() as u64) as usize];
+                let id = &mine[dice.random_range(0..mine.len())];
                 ("onepage get", http.get(format!("{b}/api/v3/contacts/{id}")).header("authorization", &creds.basic))
             }
             30..=37 if !mine.is_empty() => {
-                let id = &mine[dice.below(mine.len() as u64) as usize];
-                let body = json!({"job_title": format!("Title {}", dice.below(1000))});
+                let id = &mine[dice.random_range(0..mine.len())];
+                let body = json!({"job_title": format!("Title {}", dice.random_range(0..1000))});
                 (
                     "onepage update",
                     http.put(format!("{b}/api/v3/contacts/{id}?partial=true"))
@@ -126,14 +116,14 @@ async fn client(n: u64, creds: Arc<Creds>, stop: Arc<AtomicBool>, now: Arc<Mutex
                 )
             }
             38..=39 if mine.len() > 50 => {
-                let id = mine.swap_remove(dice.below(mine.len() as u64) as usize);
+                let id = mine.swap_remove(dice.random_range(0..mine.len()));
                 (
                     "onepage delete",
                     http.delete(format!("{b}/api/v3/contacts/{id}")).header("authorization", &creds.basic),
                 )
             }
             40..=54 => {
-                let page = 1 + dice.below(50);
+                let page = dice.random_range(1..=50);
                 (
                     "onepage list",
                     http.get(format!("{b}/api/v3/contacts?per_page=100&page={page}&sort_by=last_name"))
@@ -145,7 +135,7 @@ async fn client(n: u64, creds: Arc<Creds>, stop: Arc<AtomicBool>, now: Arc<Mutex
                 http.get(format!("{b}/api/v3/action_stream?per_page=25")).header("authorization", &creds.basic),
             ),
             60..=74 => {
-                let page = 1 + dice.below(20);
+                let page = dice.random_range(1..=20);
                 (
                     "sell list",
                     http.get(format!("{b}/v2/contacts?per_page=100&page={page}"))
