@@ -12,7 +12,6 @@ use axum::routing::get;
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use kith_domain::Actor;
 use kith_domain::actions::{ACTION_TEXT_MAX, TaskDraft};
-use kith_domain::engagements::Subject;
 use kith_domain::model::{Action, Company, Contact, User};
 use kith_http::AppState;
 use serde_json::{Value, json};
@@ -172,25 +171,7 @@ fn apply(b: &mut Body_, d: &mut TaskDraft, current: Option<&Action>) {
     if b.has("closeDate") {
         d.completed = !matches!(b.raw("closeDate"), Some(Value::Null));
     }
-    let opportunity = shapes::relation(b, "opportunity");
-    let contacts = shapes::relations(b, "contacts");
-    let client = shapes::relation(b, "client");
-    if opportunity.is_some() || contacts.is_some() || client.is_some() {
-        let subject = opportunity
-            .flatten()
-            .map(Subject::Deal)
-            .or_else(|| contacts.as_ref().and_then(|c| c.first().copied()).map(Subject::Contact))
-            .or_else(|| client.flatten().map(Subject::Company))
-            .or_else(|| {
-                // What was not sent stays.
-                let keep = current.and_then(|a| a.links().subject());
-                keep.filter(|s| match s {
-                    Subject::Deal(_) => opportunity.is_none(),
-                    Subject::Contact(_) => contacts.is_none(),
-                    Subject::Company(_) => client.is_none(),
-                    Subject::Lead(_) => true,
-                })
-            });
+    if let Some(subject) = shapes::subject(b, current.and_then(|a| a.links().subject())) {
         d.subject = subject;
     }
 }
