@@ -3,22 +3,20 @@
 //! else its client (which then reads as the contact's company); its first user holds it;
 //! `date` and `endDate` are when it starts and ends, `location` where.
 
-use std::collections::HashMap;
-
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use kith_domain::Actor;
 use kith_domain::appointments::AppointmentDraft;
 use kith_domain::engagements::{ENGAGEMENT_TEXT_MAX, MEETING_PLACE_MAX, MeetingDraft, Subject};
-use kith_domain::model::{Company, Contact, Meeting, User};
+use kith_domain::model::Meeting;
 use kith_http::{AppState, Routes};
 use serde_json::{Value, json};
 
 use crate::accounts::{CLIENT, client_ref};
 use crate::auth::Caller;
 use crate::query::{self, Attr, Kind, Resource, col, constant};
-use crate::shapes::{self, Body_};
+use crate::shapes::{self, Body_, Refs};
 use crate::wire::{self, ApiResult, opt_time, path_id, time};
 
 const ATTRS: &[Attr] = &[
@@ -49,18 +47,9 @@ pub fn routes() -> Routes {
         .route("/appointments/{id}", get(one).put(update).delete(delete))
 }
 
-struct Refs {
-    users: HashMap<i64, User>,
-    companies: HashMap<i64, Company>,
-    contacts: HashMap<i64, Contact>,
-}
-
 async fn refs(st: &AppState, actor: Actor, rows: &[Meeting]) -> ApiResult<Refs> {
-    let companies = shapes::by_ids::<Company>(st, actor, rows.iter().map(|m| m.company_id)).await?;
-    let contacts = shapes::by_ids::<Contact>(st, actor, rows.iter().map(|m| m.contact_id)).await?;
-    let owners = rows.iter().map(|m| Some(m.author_id)).chain(companies.values().map(|c| c.owner_id));
-    let users = shapes::users(st, actor, owners).await?;
-    Ok(Refs { users, companies, contacts })
+    let links: Vec<_> = rows.iter().map(|r| (r.company_id, r.contact_id, r.author_id)).collect();
+    shapes::refs(st, actor, &links).await
 }
 
 fn render(m: &Meeting, r: &Refs) -> Value {

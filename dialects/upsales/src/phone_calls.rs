@@ -3,21 +3,19 @@
 //! given, with no one yet); `user` made it; `date` is when, `durationInS` how long,
 //! `conversationUrl` its recording. `status` 0 is a missed call, 1 an answered one.
 
-use std::collections::HashMap;
-
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use kith_domain::Actor;
 use kith_domain::engagements::{CallDraft, EXTERNAL_ID_MAX, PHONE_NUMBER_MAX, RECORDING_URL_MAX, Subject};
-use kith_domain::model::{Call, Company, Contact, User};
+use kith_domain::model::Call;
 use kith_http::{AppState, Routes};
 use serde_json::{Value, json};
 
 use crate::accounts::CLIENT;
 use crate::auth::Caller;
 use crate::query::{self, Attr, Kind, Resource, col, constant};
-use crate::shapes::{self, Body_};
+use crate::shapes::{self, Body_, Refs};
 use crate::wire::{self, ApiResult, path_id, time};
 
 const ATTRS: &[Attr] = &[
@@ -43,17 +41,9 @@ pub fn routes() -> Routes {
         .route("/phonecall/{id}", get(one).put(update).delete(delete))
 }
 
-struct Refs {
-    users: HashMap<i64, User>,
-    companies: HashMap<i64, Company>,
-    contacts: HashMap<i64, Contact>,
-}
-
 async fn refs(st: &AppState, actor: Actor, rows: &[Call]) -> ApiResult<Refs> {
-    let companies = shapes::by_ids::<Company>(st, actor, rows.iter().map(|c| c.company_id)).await?;
-    let contacts = shapes::by_ids::<Contact>(st, actor, rows.iter().map(|c| c.contact_id)).await?;
-    let users = shapes::users(st, actor, rows.iter().map(|c| Some(c.author_id))).await?;
-    Ok(Refs { users, companies, contacts })
+    let links: Vec<_> = rows.iter().map(|r| (r.company_id, r.contact_id, r.author_id)).collect();
+    shapes::refs(st, actor, &links).await
 }
 
 fn render(c: &Call, r: &Refs) -> Value {

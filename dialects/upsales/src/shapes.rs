@@ -69,6 +69,23 @@ pub async fn by_ids<E: Entity>(
     Ok(st.crm.all::<E>(actor, Some(f)).await?.into_iter().map(|r| (r.id(), r)).collect())
 }
 
+/// The records activities, appointments and phone calls show expanded: their companies (with
+/// the companies' owners), contacts and users.
+pub struct Refs {
+    pub users: HashMap<i64, User>,
+    pub companies: HashMap<i64, kith_domain::model::Company>,
+    pub contacts: HashMap<i64, kith_domain::model::Contact>,
+}
+
+/// The `Refs` of rows, each given as (company, contact, user): three queries.
+pub async fn refs(st: &AppState, actor: Actor, rows: &[(Option<i64>, Option<i64>, i64)]) -> ApiResult<Refs> {
+    let companies = by_ids::<kith_domain::model::Company>(st, actor, rows.iter().map(|r| r.0)).await?;
+    let contacts = by_ids::<kith_domain::model::Contact>(st, actor, rows.iter().map(|r| r.1)).await?;
+    let owners = rows.iter().map(|r| Some(r.2)).chain(companies.values().map(|c| c.owner_id));
+    let users = users(st, actor, owners).await?;
+    Ok(Refs { users, companies, contacts })
+}
+
 /// Custom values as Upsales writes them, with the typed mirrors it adds.
 pub fn custom(values: &CustomValues) -> Value {
     Value::Array(
