@@ -4,6 +4,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use kith_domain::catalog::ITEM_GROUP_NAME_MAX;
 use kith_domain::model::PredefinedItemGroup;
@@ -46,7 +47,8 @@ async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(q): Ra
 
 async fn one(State(st): State<AppState>, Caller(actor): Caller, Path(raw): Path<String>) -> ApiResult {
     let g = st.crm.get::<PredefinedItemGroup>(actor, path_id(&raw, "product category")?).await?;
-    Ok(wire::one(render(&g)))
+    // Upsales' read of one category carries `metadata: null`.
+    Ok(axum::Json(json!({ "error": null, "metadata": null, "data": render(&g) })).into_response())
 }
 
 /// The name a body gives; `parentId`, `roles`, `orderRowFields` and `calculatingField` are not
