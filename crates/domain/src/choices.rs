@@ -34,6 +34,8 @@ pub const COMPANY_CATEGORIES: &str = "company_category";
 pub const COMPANY_CATEGORY_TYPES: &str = "company_category_type";
 /// The roles users can be given (Upsales' roles).
 pub const ROLES: &str = "role";
+/// The lists devices syncing choices are given defaults of (the ones Sell's sync serves).
+pub const SYNCED_LISTS: &[&str] = &[CALL_OUTCOMES, VISIT_OUTCOMES, LEAD_UNQUALIFIED_REASONS, DEAL_UNQUALIFIED_REASONS];
 pub const LISTS: &[&str] = &[
     CALL_OUTCOMES,
     VISIT_OUTCOMES,
