@@ -25,16 +25,11 @@ const source = JSON.parse(fs.readFileSync(collectionPath, 'utf8'));
 const SKIPPED = [
   ['Use cases/Subscriptions', 'subscriptions (agreements) are not kept'],
   ['Subscriptions', 'subscriptions (agreements) are not kept'],
-  ['Activity types', 'activity types are not served yet'],
-  ['Appointment', 'appointments are not served yet'],
-  ['Appointment types', 'activity types are not served yet'],
-  ['Client categories', 'account categories are not kept'],
+  ['Appointment types/Merge appointment type', 'merging types is not served (Kith keeps no type on appointments to move)'],
   ['Contact categories', 'contact categories are not kept'],
-  ['Campaign', 'campaigns (projects) are not kept'],
   ['Price Lists', 'price lists are not kept'],
   ['Products/With price lists', 'price lists are not kept'],
   ['Products/Create Bundle', 'product bundles are not kept'],
-  ['Product categories', 'product categories are not served yet'],
   ['Users/Get user', 'user administration (/master/users) is not served over Upsales'],
   ['Users/Create user', 'user administration (/master/users) is not served over Upsales'],
   ['Users/Update user', 'user administration (/master/users) is not served over Upsales'],
@@ -45,7 +40,6 @@ const SKIPPED = [
   ['User defined object', 'user-defined objects are not kept'],
   ['User defined object field', 'user-defined objects are not kept'],
   ['User defined object instance', 'user-defined objects are not kept'],
-  ['Phone calls', 'phone calls are not served yet'],
 ];
 // Custom fields of these entities are listed (empty) but not kept: only their GET is replayed.
 const UNKEPT_FIELDS = ['Activity', 'Appointment', 'Order row', 'Product', 'Campaign', 'User', 'Recurring revenue'];
@@ -81,10 +75,27 @@ const NOT_RENDERED = {
 
 const unserved = (path) => SKIPPED.find(([p]) => path === p || path.startsWith(p + '/'));
 
-const rewriteUrl = (raw) =>
-  raw.replace(/^https:\/\/integration\.upsales\.com\/api\/v2\//, '{{base}}/api/v2/')
+// The collection's "Create appointment type" posts to /activitytypes/activity while the
+// requests after it read and change /activitytypes/appointment/{{id}}: the replay makes the
+// appointment type they change.
+const URL_FIXES = {
+  'Appointment types/Create appointment type': (u) => u.replace('/activitytypes/activity?', '/activitytypes/appointment?'),
+};
+
+// The resource a URL names (`clientcategorytypes`, `activitytypes_appointment`): each keeps the
+// id its create returned in a variable of its own, so that a folder with two resources (extra
+// categories and category values) points each request at a record of its own kind.
+const resourceOf = (url) => {
+  const path = url.replace(/^.*\/api\/v2\//, '').split('?')[0].split('/{{')[0];
+  return 'id_' + path.replace(/\/+$/, '').toLowerCase().replace(/[^a-z0-9]+/g, '_');
+};
+
+const rewriteUrl = (raw) => {
+  const url = raw.replace(/^https:\/\/integration\.upsales\.com\/api\/v2\//, '{{base}}/api/v2/')
     .replace('{{2}}', '{{id}}')
     .replace(/\{\{(phoneCallID|todoID)\}\}/g, '{{id}}');
+  return url.replace('{{id}}', `{{${resourceOf(url)}}}`);
+};
 
 // A body's relations and custom-field ids, pointed at this run's records.
 const RELATION_VARS = { user: 'userId', users: 'userId', client: 'clientId', stage: 'stageId', product: 'productId', contact: 'contactId', contacts: 'contactId' };
@@ -99,6 +110,8 @@ function patchBody(raw) {
       for (const [k, x] of Object.entries(v)) {
         if (RELATION_VARS[k] && x && typeof x === 'object' && !Array.isArray(x) && 'id' in x) {
           out[k] = { id: `@@${RELATION_VARS[k]}@@` };
+        } else if (RELATION_VARS[k] && typeof x === 'number') {
+          out[k] = `@@${RELATION_VARS[k]}@@`;
         } else if (RELATION_VARS[k] && Array.isArray(x)) {
           out[k] = x.map(() => ({ id: `@@${RELATION_VARS[k]}@@` }));
         } else if (k === 'fieldId') {
@@ -179,11 +192,12 @@ function collect(items, path) {
       continue;
     }
     const example = (it.response || []).find((x) => x.code === 200) || null;
-    const creates = r.method === 'POST' ? 'id' : null;
-    leaves.push(request(p, r.method, url, r.body && r.body.raw !== undefined ? patchBody(r.body.raw) : undefined, example, creates));
+    const fixed = URL_FIXES[p] ? URL_FIXES[p](url) : url;
+    const creates = r.method === 'POST' ? resourceOf(fixed) : null;
+    leaves.push(request(p, r.method, fixed, r.body && r.body.raw !== undefined ? patchBody(r.body.raw) : undefined, example, creates));
   }
   if (leaves.length) {
-    // Within a folder: creates first (they set {{id}}), deletes last.
+    // Within a folder: creates first (each sets its resource's id), deletes last.
     const rank = (l) => ({ POST: 0, GET: 1, PUT: 2, DELETE: 3 })[l.request.method] ?? 1;
     leaves.sort((a, b) => rank(a) - rank(b));
     folders.push({ name: path, item: leaves });
@@ -193,7 +207,7 @@ collect(source.item, '');
 
 const collection = {
   info: { name: 'Upsales API against Kith', schema: 'https://schema.getpostman.com/json/collection/v2.1.0/collection.json' },
-  variable: [{ key: 'base', value: BASE }, { key: 'token', value: KEY }, { key: 'id', value: '0' }],
+  variable: [{ key: 'base', value: BASE }, { key: 'token', value: KEY }],
   item: [setup, ...folders],
 };
 

@@ -592,3 +592,338 @@ async fn activities_are_tasks_due_closed_and_filtered() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn appointments_are_the_meetings_onepage_and_sell_show_and_back() {
+    for app in apps().await {
+        let client = created(&app, "/accounts", json!({"name": "Hooli"})).await;
+        let person = created(&app, "/contacts", json!({"name": "Gavin Belson", "client": client["id"]})).await;
+        let body = json!({
+            "client": client["id"], "users": [{"id": app.owner.user_id}],
+            "date": "2030-04-24T09:00:42.903Z", "endDate": "2030-04-24T10:00:42.903Z",
+            "description": "Requirements analysis", "isAppointment": true, "activityType": {"id": 7},
+            "contacts": [{"id": person["id"]}], "location": "Palo Alto",
+        });
+        let a = created(&app, "/appointments", body).await;
+        let id = a["id"].as_i64().expect("id");
+        assert_eq!(a["date"], "2030-04-24T09:00:42.903Z", "{a}");
+        assert_eq!(a["endDate"], "2030-04-24T10:00:42.903Z");
+        assert_eq!(a["contacts"][0]["id"], person["id"]);
+        assert_eq!(a["client"]["name"], "Hooli", "the contact's company is the client");
+        assert_eq!(a["users"][0]["id"], app.owner.user_id);
+        assert_eq!((a["isAppointment"].clone(), a["location"].clone()), (json!(1), json!("Palo Alto")));
+
+        // The same meeting over OnePage and Sell.
+        let r = app.op(Method::GET, &format!("/meetings/{}", kith_onepage::wire::hex_id(id)), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["meeting"]["text"], "Requirements analysis");
+        assert_eq!(r.body["data"]["meeting"]["place"], "Palo Alto");
+        let r = sell(&app, Method::GET, &format!("/visits/{id}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["summary"], "Requirements analysis");
+        // And a OnePage meeting is an appointment.
+        let body = json!({"contact_id": kith_onepage::wire::hex_id(person["id"].as_i64().expect("id")),
+                          "text": "Lunch", "meeting_time_int": 1_900_000_000});
+        let r = app.op(Method::POST, "/meetings", Some(body)).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let lunch = i64::from_str_radix(r.body["data"]["meeting"]["id"].as_str().expect("id"), 16).expect("hex");
+        let l = get_ok(&app, &format!("/appointments/{lunch}")).await;
+        assert_eq!(l["data"]["description"], "Lunch");
+        assert_eq!(l["data"]["date"], "2030-03-17T17:46:40.000Z");
+        assert!(l["data"]["endDate"].is_null());
+
+        // The query language, in the database.
+        let all = get_ok(&app, "/appointments?sort=-date").await;
+        assert_eq!(ids(&all), vec![id, lunch]);
+        assert_eq!(all["metadata"]["total"], 2);
+        assert_eq!(ids(&get_ok(&app, "/appointments?date=gte:2030-04-01").await), vec![id]);
+        assert_eq!(ids(&get_ok(&app, "/appointments?endDate=null").await), vec![lunch]);
+        assert_eq!(
+            ids(&get_ok(&app, &format!("/appointments?contacts.id={}&sort=id", person["id"])).await),
+            vec![id.min(lunch), id.max(lunch)]
+        );
+        assert_eq!(ids(&get_ok(&app, "/appointments?client.name=Hooli&description=Lunch").await), vec![lunch]);
+        assert_eq!(ids(&get_ok(&app, "/appointments?sort=id&limit=1&offset=1").await), vec![id.max(lunch)]);
+        assert!(ids(&get_ok(&app, "/appointments?isAppointment=0").await).is_empty());
+        assert_up_error(&up(&app, Method::GET, "/appointments?bogus=1", None).await, 400, "FailedValidation");
+        assert_up_error(&up(&app, Method::GET, "/appointments?sort=nope", None).await, 400, "FailedValidation");
+        assert_up_error(&up(&app, Method::GET, "/appointments?date=soon", None).await, 400, "FailedValidation");
+
+        // Update: a longer meeting; an end before the start and a move to another person are 400s.
+        let r = up(&app, Method::PUT, &format!("/appointments/{id}"), Some(json!({"endDate": "2030-04-24T12:00:00Z"})))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["endDate"], "2030-04-24T12:00:00.000Z");
+        assert_eq!(r.body["data"]["description"], "Requirements analysis", "PUT changes only what it sends");
+        let r = up(&app, Method::PUT, &format!("/appointments/{id}"), Some(json!({"endDate": "2030-04-23T12:00:00Z"})))
+            .await;
+        assert_up_error(&r, 400, "FailedValidation");
+        let other = created(&app, "/contacts", json!({"name": "Jack Barker", "client": client["id"]})).await;
+        let r = up(&app, Method::PUT, &format!("/appointments/{id}"), Some(json!({"contacts": [{"id": other["id"]}]})))
+            .await;
+        assert_up_error(&r, 400, "FailedValidation");
+        for bad in [
+            json!({"date": "2030-01-01T10:00:00Z"}),
+            json!({"client": client["id"], "date": "tomorrow"}),
+            json!({"client": 999_999_999, "date": "2030-01-01T10:00:00Z"}),
+            json!({"client": client["id"]}),
+        ] {
+            assert_up_error(&up(&app, Method::POST, "/appointments", Some(bad)).await, 400, "FailedValidation");
+        }
+        assert_eq!(up(&app, Method::DELETE, &format!("/appointments/{id}"), None).await.body, json!({"error": null}));
+        assert_up_error(&up(&app, Method::GET, &format!("/appointments/{id}"), None).await, 404, "NotFound");
+        let other_account = app.other_account().await;
+        let r = up_as(&app, &other_account, Method::GET, &format!("/appointments/{lunch}"), None).await;
+        assert_up_error(&r, 404, "NotFound");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn phone_calls_are_the_calls_sell_shows_and_back() {
+    for app in apps().await {
+        let client = created(&app, "/accounts", json!({"name": "Upsales Nordic AB"})).await;
+        let person = created(&app, "/contacts", json!({"name": "Kalle Pettersson", "client": client["id"]})).await;
+        let body = json!({
+            "durationInS": 0, "user": {"id": app.owner.user_id, "name": "ignored"}, "type": "31",
+            "conversationUrl": null, "contact": {"id": person["id"]}, "date": "2021-09-28T09:40:50.000Z",
+            "status": 1, "phoneNumber": "0734031727", "related": [], "client": {"id": client["id"]},
+            "externalId": "5b50ddc5-12d9-4ad5-b25f-12dc918dd03b",
+        });
+        let c = created(&app, "/phoneCall", body).await;
+        let id = c["id"].as_i64().expect("id");
+        assert_eq!(c["contact"]["name"], "Kalle Pettersson", "{c}");
+        assert_eq!(c["client"]["name"], "Upsales Nordic AB");
+        assert_eq!(c["user"]["id"], app.owner.user_id);
+        assert_eq!((c["date"].clone(), c["status"].clone()), (json!("2021-09-28T09:40:50.000Z"), json!(1)));
+        assert_eq!(c["externalId"], "5b50ddc5-12d9-4ad5-b25f-12dc918dd03b");
+
+        let r = up(&app, Method::PUT, &format!("/phonecall/{id}"), Some(json!({"durationInS": 10}))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            (r.body["data"]["durationInS"].clone(), r.body["data"]["phoneNumber"].clone()),
+            (json!(10), json!("0734031727"))
+        );
+        // The same call over Sell, and a Sell call over Upsales.
+        let s = sell(&app, Method::GET, &format!("/calls/{id}"), None).await;
+        assert_eq!(s.status, 200, "{}", s.body);
+        assert_eq!(
+            (s.body["data"]["duration"].clone(), s.body["data"]["phone_number"].clone()),
+            (json!(10), json!("0734031727"))
+        );
+        assert_eq!(s.body["data"]["resource_id"], person["id"]);
+        let body = json!({"data": {"resource_type": "contact", "resource_id": client["id"], "missed": true,
+                                   "duration": 3, "made_at": "2022-01-02T03:04:05Z", "phone_number": "555"}});
+        let s = sell(&app, Method::POST, "/calls", Some(body)).await;
+        assert_eq!(s.status, 200, "{}", s.body);
+        let missed = s.body["data"]["id"].as_i64().expect("id");
+        let m = get_ok(&app, &format!("/phoneCall/{missed}")).await;
+        assert_eq!((m["data"]["status"].clone(), m["data"]["durationInS"].clone()), (json!(0), json!(3)), "{m}");
+        assert_eq!(m["data"]["client"]["id"], client["id"]);
+        assert!(m["data"]["contact"].is_null());
+
+        // The query language.
+        assert_eq!(ids(&get_ok(&app, "/phoneCall?sort=-date").await), vec![missed, id]);
+        assert_eq!(ids(&get_ok(&app, "/phoneCall?durationInS=gt:5").await), vec![id]);
+        assert_eq!(ids(&get_ok(&app, &format!("/phoneCall?contact.id={}", person["id"])).await), vec![id]);
+        assert_eq!(ids(&get_ok(&app, "/phoneCall?date=lt:2022-01-01&phoneNumber=0734031727").await), vec![id]);
+        assert_eq!(get_ok(&app, "/phoneCall?client.name=Upsales%20Nordic%20AB&limit=1").await["metadata"]["total"], 2);
+        assert_up_error(&up(&app, Method::GET, "/phoneCall?status=1", None).await, 400, "FailedValidation");
+        assert_up_error(&up(&app, Method::GET, "/phoneCall?durationInS=long", None).await, 400, "FailedValidation");
+        for bad in [
+            json!({"status": 7}),
+            json!({"durationInS": -1}),
+            json!({"contact": {"id": 999_999_999}}),
+            json!({"date": 5}),
+        ] {
+            assert_up_error(&up(&app, Method::POST, "/phoneCall", Some(bad)).await, 400, "FailedValidation");
+        }
+        assert_eq!(up(&app, Method::DELETE, &format!("/phoneCall/{id}"), None).await.body, json!({"error": null}));
+        assert_up_error(&up(&app, Method::GET, &format!("/phoneCall/{id}"), None).await, 404, "NotFound");
+        assert_eq!(sell(&app, Method::GET, &format!("/calls/{id}"), None).await.status, 404);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn activity_types_categories_and_roles_are_named_lists() {
+    for app in apps().await {
+        let todo = get_ok(&app, "/todoTypes").await;
+        assert_eq!(
+            (todo["TODO"]["name"].clone(), todo["TODO"]["todoType"].clone()),
+            (json!("Todo"), json!(1)),
+            "{todo}"
+        );
+        assert_eq!(todo["PHONE_CALL"]["hasOutcome"], true);
+        let activity = get_ok(&app, "/activitytypes/activity").await;
+        assert_eq!(activity["metadata"]["total"], 2);
+        assert!(ids(&activity).contains(&todo["TODO"]["id"].as_i64().expect("id")));
+        let meetings = get_ok(&app, "/activityTypes/appointment").await;
+        let names: Vec<&str> =
+            meetings["data"].as_array().expect("rows").iter().filter_map(|r| r["name"].as_str()).collect();
+        assert_eq!(names, ["Meeting", "First meeting"]);
+
+        let kam = created(&app, "/activitytypes/appointment", json!({"name": "KAM meeting"})).await;
+        let kam_id = kam["id"].as_i64().expect("id");
+        assert_eq!((kam["first"].clone(), kam["roles"].clone()), (json!(0), json!([])));
+        let r = up(
+            &app,
+            Method::PUT,
+            &format!("/activitytypes/appointment/{kam_id}"),
+            Some(json!({"name": "Key account"})),
+        )
+        .await;
+        assert_eq!(r.body["data"]["name"], "Key account", "{}", r.body);
+        assert_eq!(ids(&get_ok(&app, "/activitytypes/appointment?name=Key%20account").await), vec![kam_id]);
+        assert_eq!(ids(&get_ok(&app, "/activitytypes/appointment?sort=-sortId&limit=1").await), vec![kam_id]);
+        // A type of one list is not one of another.
+        assert_up_error(
+            &up(&app, Method::GET, &format!("/activitytypes/activity/{kam_id}"), None).await,
+            404,
+            "NotFound",
+        );
+        assert_up_error(
+            &up(&app, Method::POST, "/activitytypes/appointment", Some(json!({"name": "key ACCOUNT"}))).await,
+            400,
+            "FailedValidation",
+        );
+        assert_up_error(
+            &up(&app, Method::GET, "/activitytypes/appointment?bogus=1", None).await,
+            400,
+            "FailedValidation",
+        );
+
+        let t = created(&app, "/clientCategoryTypes", json!({"name": "Products"})).await;
+        assert_eq!(t, json!({"id": t["id"], "name": "Products"}));
+        let c = created(&app, "/clientcategories", json!({"name": "Example name", "categoryType": 0})).await;
+        assert_eq!((c["categoryType"].clone(), c["roles"].clone()), (json!(0), json!([])));
+        assert_up_error(
+            &up(&app, Method::POST, "/clientcategories", Some(json!({"name": "Typed", "categoryType": t["id"]}))).await,
+            400,
+            "FailedValidation",
+        );
+        assert_up_error(
+            &up(&app, Method::POST, "/clientcategories", Some(json!({"categoryType": 0}))).await,
+            400,
+            "FailedValidation",
+        );
+        let r = get_ok(&app, "/clientcategories?name=ne:Example%20name").await;
+        assert_eq!(r["metadata"]["total"], 0);
+        let role = created(&app, "/roles", json!({"name": "Sales"})).await;
+        assert_eq!(get_ok(&app, "/roles").await["data"][0]["name"], "Sales");
+        for path in [
+            format!("/clientcategories/{}", c["id"]),
+            format!("/clientCategoryTypes/{}", t["id"]),
+            format!("/roles/{}", role["id"]),
+        ] {
+            assert_eq!(up(&app, Method::DELETE, &path, None).await.body, json!({"error": null}));
+            assert_up_error(&up(&app, Method::GET, &path, None).await, 404, "NotFound");
+        }
+        let other = app.other_account().await;
+        let r = up_as(&app, &other, Method::GET, &format!("/activitytypes/appointment/{kam_id}"), None).await;
+        assert_up_error(&r, 404, "NotFound");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn campaigns_are_kept_filtered_and_inactivated() {
+    for app in apps().await {
+        let body = json!({"name": "Sales campaign April", "startDate": "2030-04-24", "active": 1,
+                          "users": [{"id": app.owner.user_id}], "quota": 12, "notes": "  Spring  "});
+        let p = created(&app, "/projects", body).await;
+        let id = p["id"].as_i64().expect("id");
+        assert_eq!(
+            (p["startDate"].clone(), p["endDate"].clone()),
+            (json!("2030-04-24T00:00:00.000Z"), Value::Null),
+            "{p}"
+        );
+        assert_eq!(
+            (p["active"].clone(), p["quota"].clone(), p["notes"].clone()),
+            (json!(1), json!(12), json!("Spring"))
+        );
+        assert_eq!(p["users"][0]["id"], app.owner.user_id);
+        let q =
+            created(&app, "/projects", json!({"name": "Autumn", "startDate": "2030-09-01", "endDate": "2030-10-01"}))
+                .await;
+        let autumn = q["id"].as_i64().expect("id");
+
+        let r = up(&app, Method::PUT, &format!("/projects/{id}"), Some(json!({"active": 0}))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            (r.body["data"]["active"].clone(), r.body["data"]["name"].clone()),
+            (json!(0), json!("Sales campaign April"))
+        );
+        assert_eq!(ids(&get_ok(&app, "/projects?active=1").await), vec![autumn]);
+        assert_eq!(ids(&get_ok(&app, "/projects?startDate=gte:2030-05-01").await), vec![autumn]);
+        assert_eq!(ids(&get_ok(&app, "/projects?endDate=null").await), vec![id]);
+        assert_eq!(ids(&get_ok(&app, "/projects?sort=-startDate").await), vec![autumn, id]);
+        assert_eq!(ids(&get_ok(&app, "/projects?quota=gt:10&name=Sales%20campaign%20April").await), vec![id]);
+        assert_up_error(&up(&app, Method::GET, "/projects?users.id=1", None).await, 400, "FailedValidation");
+        for bad in [
+            json!({"startDate": "2030-01-01"}),
+            json!({"name": "X", "startDate": "2030-02-01", "endDate": "2030-01-01"}),
+            json!({"name": "X", "quota": -1}),
+            json!({"name": "X", "users": [{"id": 999_999_999}]}),
+            json!({"name": "X", "active": 3}),
+        ] {
+            assert_up_error(&up(&app, Method::POST, "/projects", Some(bad)).await, 400, "FailedValidation");
+        }
+        let other = app.other_account().await;
+        assert_up_error(&up_as(&app, &other, Method::GET, &format!("/projects/{id}"), None).await, 404, "NotFound");
+        assert_eq!(up(&app, Method::DELETE, &format!("/projects/{id}"), None).await.body, json!({"error": null}));
+        assert_up_error(&up(&app, Method::GET, &format!("/projects/{id}"), None).await, 404, "NotFound");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn product_categories_are_the_item_groups_products_belong_to() {
+    for app in apps().await {
+        let services = created(&app, "/productCategories", json!({"name": "Services"})).await;
+        let sid = services["id"].as_i64().expect("id");
+        assert_eq!((services["parentId"].clone(), services["roles"].clone()), (json!(0), json!([])), "{services}");
+        let ads = created(&app, "/productCategories", json!({"name": "Digital Ads"})).await;
+        let aid = ads["id"].as_i64().expect("id");
+        assert_up_error(
+            &up(&app, Method::POST, "/productCategories", Some(json!({"name": "services"}))).await,
+            400,
+            "FailedValidation",
+        );
+
+        let p =
+            created(&app, "/products", json!({"name": "Consulting", "listPrice": 100, "category": {"id": sid}})).await;
+        let pid = p["id"].as_i64().expect("id");
+        assert_eq!(p["category"], json!({"id": sid, "name": "Services"}), "{p}");
+        let r = up(&app, Method::PUT, &format!("/products/{pid}"), Some(json!({"category": {"id": aid}}))).await;
+        assert_eq!(r.body["data"]["category"]["id"], aid, "{}", r.body);
+        assert_eq!(ids(&get_ok(&app, &format!("/products?category.id={aid}")).await), vec![pid]);
+        assert!(ids(&get_ok(&app, &format!("/products?category.id={sid}")).await).is_empty());
+        assert_up_error(
+            &up(&app, Method::PUT, &format!("/products/{pid}"), Some(json!({"category": {"id": 999_999_999}}))).await,
+            400,
+            "FailedValidation",
+        );
+
+        let r =
+            up(&app, Method::PUT, &format!("/productCategories/{aid}"), Some(json!({"name": "Ads", "parentId": 0})))
+                .await;
+        assert_eq!(r.body["data"]["name"], "Ads", "{}", r.body);
+        assert_eq!(ids(&get_ok(&app, "/productCategories?name=Ads").await), vec![aid]);
+        assert_eq!(ids(&get_ok(&app, "/productCategories?sort=-sortId").await), vec![aid, sid]);
+        assert_up_error(&up(&app, Method::GET, "/productCategories?parent=1", None).await, 400, "FailedValidation");
+        // Deleting a category leaves its products without one.
+        assert_eq!(
+            up(&app, Method::DELETE, &format!("/productCategories/{aid}"), None).await.body,
+            json!({"error": null})
+        );
+        assert!(get_ok(&app, &format!("/products/{pid}")).await["data"]["category"].is_null());
+        let other = app.other_account().await;
+        assert_up_error(
+            &up_as(&app, &other, Method::GET, &format!("/productCategories/{sid}"), None).await,
+            404,
+            "NotFound",
+        );
+        app.finish().await;
+    }
+}

@@ -26,7 +26,27 @@ pub const CALL_OUTCOMES: &str = "call_outcome";
 pub const VISIT_OUTCOMES: &str = "visit_outcome";
 pub const LEAD_UNQUALIFIED_REASONS: &str = "lead_unqualified_reason";
 pub const DEAL_UNQUALIFIED_REASONS: &str = "deal_unqualified_reason";
-pub const LISTS: &[&str] = &[CALL_OUTCOMES, VISIT_OUTCOMES, LEAD_UNQUALIFIED_REASONS, DEAL_UNQUALIFIED_REASONS];
+/// The kinds of task and of meeting users pick from (Upsales' activity and appointment types).
+pub const ACTIVITY_TYPES: &str = "activity_type";
+pub const APPOINTMENT_TYPES: &str = "appointment_type";
+/// Labels for companies, and the groups they come in (Upsales' client categories and types).
+pub const COMPANY_CATEGORIES: &str = "company_category";
+pub const COMPANY_CATEGORY_TYPES: &str = "company_category_type";
+/// The roles users can be given (Upsales' roles).
+pub const ROLES: &str = "role";
+/// The lists devices syncing choices are given defaults of (the ones Sell's sync serves).
+pub const SYNCED_LISTS: &[&str] = &[CALL_OUTCOMES, VISIT_OUTCOMES, LEAD_UNQUALIFIED_REASONS, DEAL_UNQUALIFIED_REASONS];
+pub const LISTS: &[&str] = &[
+    CALL_OUTCOMES,
+    VISIT_OUTCOMES,
+    LEAD_UNQUALIFIED_REASONS,
+    DEAL_UNQUALIFIED_REASONS,
+    ACTIVITY_TYPES,
+    APPOINTMENT_TYPES,
+    COMPANY_CATEGORIES,
+    COMPANY_CATEGORY_TYPES,
+    ROLES,
+];
 
 pub const CHOICE_NAME_MAX: usize = 255;
 
@@ -48,6 +68,9 @@ pub fn defaults(list: &str) -> Vec<(&'static str, &'static str)> {
             ("unreachable", "Unreachable"),
             ("duplicate", "Duplicate"),
         ],
+        // Keys are the lower-cased names, as in every list users edit.
+        ACTIVITY_TYPES => vec![("todo", "Todo"), ("phone call", "Phone call")],
+        APPOINTMENT_TYPES => vec![("meeting", "Meeting"), ("first meeting", "First meeting")],
         _ => Vec::new(),
     }
 }

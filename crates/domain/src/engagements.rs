@@ -487,7 +487,7 @@ impl Crm {
     }
 
     /// Checks a meeting and gives the links it carries.
-    async fn check_meeting(tx: &mut Tx, d: &MeetingDraft) -> Result<Links> {
+    pub(crate) async fn check_meeting(tx: &mut Tx, d: &MeetingDraft) -> Result<Links> {
         let mut e = Errors::default();
         e.max_len("text", d.text.as_deref(), ENGAGEMENT_TEXT_MAX);
         e.max_len("place", d.place.as_deref(), MEETING_PLACE_MAX);

@@ -3,9 +3,11 @@
 
 pub mod actions;
 mod actor;
+pub mod appointments;
 pub mod auth;
 pub mod blobs;
 pub mod cache;
+pub mod campaigns;
 pub mod catalog;
 pub mod choices;
 pub mod companies;
@@ -23,6 +25,7 @@ pub mod files;
 pub mod forecasts;
 pub mod idempotency;
 pub mod imports;
+pub mod item_groups;
 pub mod leads;
 mod lookups;
 pub mod loss_reasons;

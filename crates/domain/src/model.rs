@@ -814,5 +814,6 @@ pub fn specs() -> Vec<&'static kith_store::EntitySpec> {
         DealContact::SPEC,
         TextMessage::SPEC,
         RateCounter::SPEC,
+        crate::campaigns::Campaign::SPEC,
     ]
 }

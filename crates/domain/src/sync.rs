@@ -140,7 +140,7 @@ impl Crm {
         let device = check_device(device)?;
         if kinds.contains(&"choice") {
             // Lists get their default values when first read: a device sees them too.
-            for list in crate::choices::LISTS {
+            for list in crate::choices::SYNCED_LISTS {
                 self.choices(actor, list).await?;
             }
         }

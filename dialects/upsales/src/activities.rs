@@ -4,7 +4,6 @@
 //! `closeDate` closes it (null reopens it). `date` (and `time`) is when it is due.
 
 use kith_http::Routes;
-use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -12,15 +11,14 @@ use axum::routing::get;
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use kith_domain::Actor;
 use kith_domain::actions::{ACTION_TEXT_MAX, TaskDraft};
-use kith_domain::engagements::Subject;
-use kith_domain::model::{Action, Company, Contact, User};
+use kith_domain::model::Action;
 use kith_http::AppState;
 use serde_json::{Value, json};
 
 use crate::accounts::{CLIENT, client_ref};
 use crate::auth::Caller;
 use crate::query::{Attr, Kind, ListParams, Resource, col, constant};
-use crate::shapes::{self, Body_};
+use crate::shapes::{self, Body_, Refs};
 use crate::wire::{self, ApiResult, path_id, time};
 
 const ATTRS: &[Attr] = &[
@@ -48,18 +46,9 @@ pub fn routes() -> Routes {
         .route("/activities/{id}", get(one).put(update).delete(delete))
 }
 
-struct Refs {
-    users: HashMap<i64, User>,
-    companies: HashMap<i64, Company>,
-    contacts: HashMap<i64, Contact>,
-}
-
 async fn refs(st: &AppState, actor: Actor, rows: &[Action]) -> ApiResult<Refs> {
-    let companies = shapes::by_ids::<Company>(st, actor, rows.iter().map(|a| a.company_id)).await?;
-    let contacts = shapes::by_ids::<Contact>(st, actor, rows.iter().map(|a| a.contact_id)).await?;
-    let owners = rows.iter().map(|a| Some(a.assignee_id)).chain(companies.values().map(|c| c.owner_id));
-    let users = shapes::users(st, actor, owners).await?;
-    Ok(Refs { users, companies, contacts })
+    let links: Vec<_> = rows.iter().map(|r| (r.company_id, r.contact_id, r.assignee_id)).collect();
+    shapes::refs(st, actor, &links).await
 }
 
 fn render(a: &Action, r: &Refs) -> Value {
@@ -172,25 +161,7 @@ fn apply(b: &mut Body_, d: &mut TaskDraft, current: Option<&Action>) {
     if b.has("closeDate") {
         d.completed = !matches!(b.raw("closeDate"), Some(Value::Null));
     }
-    let opportunity = shapes::relation(b, "opportunity");
-    let contacts = shapes::relations(b, "contacts");
-    let client = shapes::relation(b, "client");
-    if opportunity.is_some() || contacts.is_some() || client.is_some() {
-        let subject = opportunity
-            .flatten()
-            .map(Subject::Deal)
-            .or_else(|| contacts.as_ref().and_then(|c| c.first().copied()).map(Subject::Contact))
-            .or_else(|| client.flatten().map(Subject::Company))
-            .or_else(|| {
-                // What was not sent stays.
-                let keep = current.and_then(|a| a.links().subject());
-                keep.filter(|s| match s {
-                    Subject::Deal(_) => opportunity.is_none(),
-                    Subject::Contact(_) => contacts.is_none(),
-                    Subject::Company(_) => client.is_none(),
-                    Subject::Lead(_) => true,
-                })
-            });
+    if let Some(subject) = shapes::subject(b, current.and_then(|a| a.links().subject())) {
         d.subject = subject;
     }
 }

@@ -1,18 +1,20 @@
 //! `/products` (the shared model's products), `/currencies` and `/metadata`.
 
+use std::collections::HashMap;
+
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kith_domain::catalog::ProductDraft;
 use kith_domain::deals::DEFAULT_CURRENCY;
-use kith_domain::model::{PredefinedItem, Price};
+use kith_domain::model::{PredefinedItem, PredefinedItemGroup, Price};
 use kith_http::AppState;
 use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::query::{Attr, Kind, ListParams, Resource, col};
+use crate::query::{self, Attr, Kind, Resource, col};
 use crate::shapes;
 use crate::wire::{self, ApiResult, flag, path_id, time};
 
@@ -23,6 +25,7 @@ const ATTRS: &[Attr] = &[
     col("active", "active", Kind::Bool),
     col("listPrice", "price_minor", Kind::Money),
     col("sortId", "position", Kind::Int),
+    col("category.id", "item_group_id", Kind::Int),
     col("regDate", "created_at", Kind::Time),
     col("modDate", "updated_at", Kind::Time),
 ];
@@ -37,7 +40,7 @@ pub fn routes() -> Routes {
         .route("/metadata", get(metadata))
 }
 
-fn render(p: &PredefinedItem) -> Value {
+fn render(p: &PredefinedItem, groups: &HashMap<i64, PredefinedItemGroup>) -> Value {
     let c = p.currency.as_str();
     json!({
         "id": p.id,
@@ -47,7 +50,7 @@ fn render(p: &PredefinedItem) -> Value {
         "listPrice": shapes::money(p.price_minor, c),
         "purchaseCost": shapes::money(p.cost_minor.unwrap_or(0), p.cost_currency.as_deref().unwrap_or(c)),
         "active": flag(p.active),
-        "category": null,
+        "category": p.item_group_id.and_then(|id| groups.get(&id)).map(|g| json!({ "id": g.id, "name": g.name })),
         "sortId": p.position,
         "isMultiCurrency": p.prices.0.len() > 1,
         "isRecurring": false,
@@ -73,15 +76,43 @@ fn render(p: &PredefinedItem) -> Value {
 }
 
 async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(q): RawQuery) -> ApiResult {
-    let p = ListParams::parse(q.as_deref())?;
-    let query = p.query(&RESOURCE, &Default::default())?;
-    let page = st.crm.list::<PredefinedItem>(actor, &query).await?;
-    Ok(wire::page(page.rows.iter().map(render).collect(), page.total.unwrap_or(0), p.limit, p.offset))
+    let (p, page) = query::fetch::<PredefinedItem>(&st, actor, q.as_deref(), &RESOURCE).await?;
+    let groups = groups_of(&st, actor, &page.rows).await?;
+    Ok(wire::page(page.rows.iter().map(|r| render(r, &groups)).collect(), page.total.unwrap_or(0), p.limit, p.offset))
+}
+
+async fn groups_of(
+    st: &AppState,
+    actor: kith_domain::Actor,
+    rows: &[PredefinedItem],
+) -> ApiResult<HashMap<i64, PredefinedItemGroup>> {
+    shapes::by_ids::<PredefinedItemGroup>(st, actor, rows.iter().map(|p| p.item_group_id)).await
+}
+
+async fn answer(st: &AppState, actor: kith_domain::Actor, p: &PredefinedItem) -> ApiResult {
+    let groups = groups_of(st, actor, std::slice::from_ref(p)).await?;
+    Ok(wire::one(render(p, &groups)))
+}
+
+/// The category a body puts the product in (`category: {id}` or null); `None` when absent. A
+/// category of another account is a 400.
+async fn category_in(
+    st: &AppState,
+    actor: kith_domain::Actor,
+    b: &mut shapes::Body_,
+) -> ApiResult<Option<Option<i64>>> {
+    let Some(id) = shapes::relation(b, "category") else { return Ok(None) };
+    if let Some(id) = id
+        && st.crm.find::<PredefinedItemGroup>(actor, id).await?.is_none()
+    {
+        b.error("category", "must be a product category of this account");
+    }
+    Ok(Some(id))
 }
 
 async fn one(State(st): State<AppState>, Caller(actor): Caller, Path(raw): Path<String>) -> ApiResult {
     let product = st.crm.get::<PredefinedItem>(actor, path_id(&raw, "product")?).await?;
-    Ok(wire::one(render(&product)))
+    answer(&st, actor, &product).await
 }
 
 fn apply(b: &mut shapes::Body_, d: &mut ProductDraft) {
@@ -126,9 +157,13 @@ async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Body) -
     if d.prices.is_empty() {
         d.prices.push(Price { amount_minor: 0, currency: DEFAULT_CURRENCY.to_owned() });
     }
+    let category = category_in(&st, actor, &mut b).await?;
     b.finish()?;
-    let product = st.crm.create_product(actor, d).await?;
-    Ok(wire::one(render(&product)))
+    let mut product = st.crm.create_product(actor, d).await?;
+    if let Some(Some(id)) = category {
+        product = st.crm.set_item_group(actor, product.id, Some(id)).await?;
+    }
+    answer(&st, actor, &product).await
 }
 
 async fn update(State(st): State<AppState>, Caller(actor): Caller, Path(raw): Path<String>, body: Body) -> ApiResult {
@@ -136,9 +171,13 @@ async fn update(State(st): State<AppState>, Caller(actor): Caller, Path(raw): Pa
     let mut b = shapes::read(&st, body).await?;
     let mut d = product.product_draft();
     apply(&mut b, &mut d);
+    let category = category_in(&st, actor, &mut b).await?;
     b.finish()?;
-    let product = st.crm.update_product(actor, product.id, d).await?;
-    Ok(wire::one(render(&product)))
+    let mut product = st.crm.update_product(actor, product.id, d).await?;
+    if let Some(id) = category {
+        product = st.crm.set_item_group(actor, product.id, id).await?;
+    }
+    answer(&st, actor, &product).await
 }
 
 fn currency(code: &str, master: bool) -> Value {

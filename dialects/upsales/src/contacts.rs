@@ -47,7 +47,7 @@ pub fn routes() -> Routes {
         .route("/contacts/{id}", get(one).put(update).delete(delete))
 }
 
-fn first_phone(c: &Contact, mobile: bool) -> Option<&str> {
+pub fn first_phone(c: &Contact, mobile: bool) -> Option<&str> {
     c.phones.0.iter().find(|p| (p.kind == MOBILE) == mobile).map(|p| p.value.as_str())
 }
 

@@ -9,11 +9,16 @@
 
 mod accounts;
 mod activities;
+mod appointments;
 mod auth;
 mod catalog;
+mod categories;
 mod contacts;
 mod custom;
+mod lists;
 mod orders;
+mod phone_calls;
+mod projects;
 mod query;
 mod shapes;
 mod stages;
@@ -80,6 +85,11 @@ pub fn router() -> Routes {
         .merge(users::routes())
         .merge(custom::routes())
         .merge(catalog::routes())
+        .merge(appointments::routes())
+        .merge(phone_calls::routes())
+        .merge(lists::routes())
+        .merge(projects::routes())
+        .merge(categories::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(axum::middleware::from_fn(auth::rate_headers))

@@ -189,6 +189,20 @@ impl ListParams {
     }
 }
 
+/// A list request's page of `E`: the query language over `res`, run in the database.
+pub async fn fetch<E: kith_domain::Entity>(
+    st: &kith_http::AppState,
+    actor: kith_domain::Actor,
+    raw: Option<&str>,
+    res: &Resource,
+) -> ApiResult<(ListParams, kith_domain::query::ListPage<E>)> {
+    let p = ListParams::parse(raw)?;
+    let defs = p.defs(st, actor, res).await?;
+    let query = p.query(res, &defs)?;
+    let page = st.crm.list::<E>(actor, &query).await?;
+    Ok((p, page))
+}
+
 /// `op:rest` or `rest` (equals).
 fn split_op(value: &str) -> (Op, bool, &str) {
     let ops = [("eq", Op::Eq), ("ne", Op::Ne), ("gte", Op::Gte), ("gt", Op::Gt), ("lte", Op::Lte), ("lt", Op::Lt)];

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::body::Body;
+use kith_domain::engagements::Subject;
 use kith_domain::model::{CustomValues, User};
 use kith_domain::query::{Field, Filter, Value as QValue};
 use kith_domain::{Actor, Entity};
@@ -66,6 +67,23 @@ pub async fn by_ids<E: Entity>(
     }
     let f = Filter::In { field: Field::col("id"), values: ids.into_iter().map(QValue::Int).collect() };
     Ok(st.crm.all::<E>(actor, Some(f)).await?.into_iter().map(|r| (r.id(), r)).collect())
+}
+
+/// The records activities, appointments and phone calls show expanded: their companies (with
+/// the companies' owners), contacts and users.
+pub struct Refs {
+    pub users: HashMap<i64, User>,
+    pub companies: HashMap<i64, kith_domain::model::Company>,
+    pub contacts: HashMap<i64, kith_domain::model::Contact>,
+}
+
+/// The `Refs` of rows, each given as (company, contact, user): three queries.
+pub async fn refs(st: &AppState, actor: Actor, rows: &[(Option<i64>, Option<i64>, i64)]) -> ApiResult<Refs> {
+    let companies = by_ids::<kith_domain::model::Company>(st, actor, rows.iter().map(|r| r.0)).await?;
+    let contacts = by_ids::<kith_domain::model::Contact>(st, actor, rows.iter().map(|r| r.1)).await?;
+    let owners = rows.iter().map(|r| Some(r.2)).chain(companies.values().map(|c| c.owner_id));
+    let users = users(st, actor, owners).await?;
+    Ok(Refs { users, companies, contacts })
 }
 
 /// Custom values as Upsales writes them, with the typed mirrors it adds.
@@ -152,6 +170,57 @@ pub fn relations(b: &mut Body_, key: &str) -> Option<Vec<i64>> {
         }
     }
     Some(out)
+}
+
+/// What a record is about from `opportunity`, `contacts` (the first) and `client`, the most
+/// specific given first; `None` when the body names none of them. What was not sent stays as in
+/// `current`.
+pub fn subject(b: &mut Body_, current: Option<Subject>) -> Option<Option<Subject>> {
+    let opportunity = relation(b, "opportunity");
+    let contacts = relations(b, "contacts");
+    let client = relation(b, "client");
+    if opportunity.is_none() && contacts.is_none() && client.is_none() {
+        return None;
+    }
+    Some(
+        opportunity
+            .flatten()
+            .map(Subject::Deal)
+            .or_else(|| contacts.as_ref().and_then(|c| c.first().copied()).map(Subject::Contact))
+            .or_else(|| client.flatten().map(Subject::Company))
+            .or_else(|| {
+                current.filter(|s| match s {
+                    Subject::Deal(_) => opportunity.is_none(),
+                    Subject::Contact(_) => contacts.is_none(),
+                    Subject::Company(_) => client.is_none(),
+                    Subject::Lead(_) => true,
+                })
+            }),
+    )
+}
+
+/// A time (ISO 8601, or a date: its midnight UTC); `None` when absent, `Some(None)` for null.
+pub fn time_in(b: &mut Body_, key: &str) -> Option<Option<chrono::DateTime<chrono::Utc>>> {
+    match b.raw(key)? {
+        Value::Null => Some(None),
+        Value::String(s) if s.trim().is_empty() => Some(None),
+        Value::String(s) if crate::query::time(s.trim()).is_some() => Some(crate::query::time(s.trim())),
+        _ => {
+            b.error(key, "must be an ISO 8601 time (or a date, YYYY-MM-DD)");
+            None
+        }
+    }
+}
+
+/// A contact as appointments and phone calls show one.
+pub fn contact_ref(c: &kith_domain::model::Contact) -> Value {
+    json!({
+        "id": c.id,
+        "name": c.display_name(),
+        "email": c.email,
+        "phone": crate::contacts::first_phone(c, false),
+        "cellPhone": crate::contacts::first_phone(c, true),
+    })
 }
 
 /// A 0/1 flag (or a boolean); `None` when absent.
