@@ -814,5 +814,7 @@ pub fn specs() -> Vec<&'static kith_store::EntitySpec> {
         DealContact::SPEC,
         TextMessage::SPEC,
         RateCounter::SPEC,
+        crate::custom_objects::CustomObjectSchema::SPEC,
+        crate::custom_objects::CustomObject::SPEC,
     ]
 }
