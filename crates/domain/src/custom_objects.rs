@@ -99,7 +99,7 @@ entity! {
         schema_id: i64,
         name: String,
         owner_id: Option<i64>,
-        values: Json<BTreeMap<String, String>>,
+        field_values: Json<BTreeMap<String, String>>,
         created_by: Option<i64>,
         updated_by: Option<i64>,
     }
@@ -364,13 +364,13 @@ impl Crm {
             schema_id,
             name: String::new(),
             owner_id: Some(actor.user_id),
-            values: Json(BTreeMap::new()),
+            field_values: Json(BTreeMap::new()),
             created_by: Some(actor.user_id),
             updated_by: Some(actor.user_id),
         };
         for f in &schema.fields.0 {
             if let Some(d) = &f.default_value {
-                o.values.0.insert(f.name.clone(), d.clone());
+                o.field_values.0.insert(f.name.clone(), d.clone());
             }
         }
         apply_object(&mut tx, &schema, &mut o, c).await?;
@@ -465,20 +465,20 @@ async fn apply_object(tx: &mut Tx, schema: &CustomObjectSchema, o: &mut CustomOb
         };
         match value.filter(|v| !v.is_null() && v.as_str().is_none_or(|s| !s.trim().is_empty())) {
             None => {
-                o.values.0.remove(&field.name);
+                o.field_values.0.remove(&field.name);
             }
             Some(v) => match canonical(field, &v) {
                 Ok(v) => {
-                    o.values.0.insert(field.name.clone(), v);
+                    o.field_values.0.insert(field.name.clone(), v);
                 }
                 Err(m) => e.add(format!("{at}.value"), m),
             },
         }
     }
     // Values of fields the schema no longer has go; required fields must have one.
-    o.values.0.retain(|k, _| schema.fields.0.iter().any(|f| &f.name == k));
+    o.field_values.0.retain(|k, _| schema.fields.0.iter().any(|f| &f.name == k));
     for f in schema.fields.0.iter().filter(|f| f.required) {
-        if !o.values.0.contains_key(&f.name) {
+        if !o.field_values.0.contains_key(&f.name) {
             e.add(format!("fields.{}", f.name), "is required");
         }
     }

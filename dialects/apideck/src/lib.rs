@@ -10,8 +10,10 @@ mod activities;
 mod auth;
 mod companies;
 mod contacts;
+mod custom_objects;
 mod directory;
 mod leads;
+mod lists;
 mod notes;
 mod opportunities;
 mod params;
@@ -67,6 +69,8 @@ pub fn router() -> Routes {
         .merge(notes::routes())
         .merge(activities::routes())
         .merge(directory::routes())
+        .merge(lists::routes())
+        .merge(custom_objects::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(axum::middleware::from_fn(echo_consumer))
