@@ -19,6 +19,7 @@ use crate::auth::Caller;
 use crate::params::{self, ListParams, ListSpec, by};
 use crate::shapes::{self, Body_};
 use crate::wire::{ApiResult, envelope, id, path_id, time};
+use crate::writes;
 
 const SCHEMAS: ListSpec =
     ListSpec { resource: "custom-object-schemas", filters: &[], sorts: &["created_at", "updated_at", "name"] };
@@ -208,13 +209,9 @@ async fn add_schema(
     RawQuery(q): RawQuery,
     body: Body,
 ) -> Response {
-    params::idempotent_create(&st, actor, &headers, SCHEMAS.resource, body, async |body| {
-        let c = params::one(q.as_deref())?;
-        let mut b = shapes::read(&st, body).await?;
-        let changes = schema_changes(&mut b);
-        b.finish()?;
-        let s = st.crm.create_object_schema(actor, changes).await?;
-        Ok(envelope(StatusCode::CREATED, SCHEMAS.resource, "add", json!({ "id": id(s.id) }), c.raw))
+    let names = (SCHEMAS.resource, SCHEMAS.resource);
+    writes::create(&st, actor, &headers, q, body, names, schema_changes, async |c| {
+        Ok(st.crm.create_object_schema(actor, c).await?.id)
     })
     .await
 }
@@ -226,13 +223,11 @@ async fn update_schema(
     RawQuery(q): RawQuery,
     body: Body,
 ) -> ApiResult {
-    let c = params::one(q.as_deref())?;
     let schema_id = path_id(&raw, "custom object schema")?;
-    let mut b = shapes::read(&st, body).await?;
-    let changes = schema_changes(&mut b);
-    b.finish()?;
-    let s = st.crm.change_object_schema(actor, schema_id, changes).await?;
-    Ok(envelope(StatusCode::OK, SCHEMAS.resource, "update", json!({ "id": id(s.id) }), c.raw))
+    writes::update(&st, q, body, SCHEMAS.resource, schema_changes, async |c| {
+        Ok(st.crm.change_object_schema(actor, schema_id, c).await?.id)
+    })
+    .await
 }
 
 async fn delete_schema(
@@ -241,10 +236,9 @@ async fn delete_schema(
     Path(raw): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult {
-    let c = params::one(q.as_deref())?;
     let schema_id = path_id(&raw, "custom object schema")?;
-    st.crm.delete_object_schema(actor, schema_id).await?;
-    Ok(envelope(StatusCode::OK, SCHEMAS.resource, "delete", json!({ "id": id(schema_id) }), c.raw))
+    writes::delete(q, SCHEMAS.resource, schema_id, async || Ok(st.crm.delete_object_schema(actor, schema_id).await?))
+        .await
 }
 
 async fn objects(
@@ -313,15 +307,10 @@ async fn add_object(
     body: Body,
 ) -> Response {
     // One idempotency scope per schema: a key reused on another schema is another request.
-    let resource = format!("{}/{}", OBJECTS.resource, object_id.trim());
-    params::idempotent_create(&st, actor, &headers, &resource, body, async |body| {
-        let c = params::one(q.as_deref())?;
+    let scope = format!("{}/{}", OBJECTS.resource, object_id.trim());
+    writes::create(&st, actor, &headers, q, body, (OBJECTS.resource, &scope), object_changes, async |c| {
         let schema_id = path_id(&object_id, "custom object schema")?;
-        let mut b = shapes::read(&st, body).await?;
-        let changes = object_changes(&mut b);
-        b.finish()?;
-        let o = st.crm.create_custom_object(actor, schema_id, changes).await?;
-        Ok(envelope(StatusCode::CREATED, OBJECTS.resource, "add", json!({ "id": id(o.id) }), c.raw))
+        Ok(st.crm.create_custom_object(actor, schema_id, c).await?.id)
     })
     .await
 }
@@ -333,13 +322,11 @@ async fn update_object(
     RawQuery(q): RawQuery,
     body: Body,
 ) -> ApiResult {
-    let c = params::one(q.as_deref())?;
     let (schema_id, object_id) = object_ids(&object_id, &raw)?;
-    let mut b = shapes::read(&st, body).await?;
-    let changes = object_changes(&mut b);
-    b.finish()?;
-    let o = st.crm.change_custom_object(actor, schema_id, object_id, changes).await?;
-    Ok(envelope(StatusCode::OK, OBJECTS.resource, "update", json!({ "id": id(o.id) }), c.raw))
+    writes::update(&st, q, body, OBJECTS.resource, object_changes, async |c| {
+        Ok(st.crm.change_custom_object(actor, schema_id, object_id, c).await?.id)
+    })
+    .await
 }
 
 async fn delete_object(
@@ -348,8 +335,9 @@ async fn delete_object(
     Path((object_id, raw)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> ApiResult {
-    let c = params::one(q.as_deref())?;
     let (schema_id, object_id) = object_ids(&object_id, &raw)?;
-    st.crm.delete_custom_object(actor, schema_id, object_id).await?;
-    Ok(envelope(StatusCode::OK, OBJECTS.resource, "delete", json!({ "id": id(object_id) }), c.raw))
+    writes::delete(q, OBJECTS.resource, object_id, async || {
+        Ok(st.crm.delete_custom_object(actor, schema_id, object_id).await?)
+    })
+    .await
 }

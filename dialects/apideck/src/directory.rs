@@ -22,6 +22,7 @@ use crate::auth::Caller;
 use crate::params::{self, ListParams, ListSpec, by};
 use crate::shapes;
 use crate::wire::{ApiResult, envelope, id, path_id, time};
+use crate::writes;
 
 const USERS: ListSpec = ListSpec { resource: "users", filters: &["email", "name"], sorts: &[] };
 const PIPELINES: ListSpec = ListSpec { resource: "pipelines", filters: &[], sorts: &[] };
@@ -193,13 +194,9 @@ async fn add_user(
     RawQuery(q): RawQuery,
     body: Body,
 ) -> Response {
-    params::idempotent_create(&st, actor, &headers, USERS.resource, body, async |body| {
-        let c = params::one(q.as_deref())?;
-        let mut b = shapes::read(&st, body).await?;
-        let changes = user_changes(&mut b);
-        b.finish()?;
-        let u = st.crm.create_user(actor, changes).await?;
-        Ok(envelope(StatusCode::CREATED, USERS.resource, "add", json!({ "id": id(u.id) }), c.raw))
+    let names = (USERS.resource, USERS.resource);
+    writes::create(&st, actor, &headers, q, body, names, user_changes, async |c| {
+        Ok(st.crm.create_user(actor, c).await?.id)
     })
     .await
 }
@@ -211,13 +208,11 @@ async fn update_user(
     RawQuery(q): RawQuery,
     body: Body,
 ) -> ApiResult {
-    let c = params::one(q.as_deref())?;
     let user_id = path_id(&raw, "user")?;
-    let mut b = shapes::read(&st, body).await?;
-    let changes = user_changes(&mut b);
-    b.finish()?;
-    let u = st.crm.change_user(actor, user_id, changes).await?;
-    Ok(envelope(StatusCode::OK, USERS.resource, "update", json!({ "id": id(u.id) }), c.raw))
+    writes::update(&st, q, body, USERS.resource, user_changes, async |c| {
+        Ok(st.crm.change_user(actor, user_id, c).await?.id)
+    })
+    .await
 }
 
 async fn delete_user(
@@ -226,10 +221,8 @@ async fn delete_user(
     Path(raw): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult {
-    let c = params::one(q.as_deref())?;
     let user_id = path_id(&raw, "user")?;
-    st.crm.remove_user(actor, user_id).await?;
-    Ok(envelope(StatusCode::OK, USERS.resource, "delete", json!({ "id": id(user_id) }), c.raw))
+    writes::delete(q, USERS.resource, user_id, async || Ok(st.crm.remove_user(actor, user_id).await?)).await
 }
 
 /// A pipeline body: `name`, `display_order` and `stages` (given whole, in `display_order` or
@@ -281,13 +274,9 @@ async fn add_pipeline(
     RawQuery(q): RawQuery,
     body: Body,
 ) -> Response {
-    params::idempotent_create(&st, actor, &headers, PIPELINES.resource, body, async |body| {
-        let c = params::one(q.as_deref())?;
-        let mut b = shapes::read(&st, body).await?;
-        let changes = pipeline_changes(&mut b);
-        b.finish()?;
-        let (p, _) = st.crm.create_pipeline(actor, changes).await?;
-        Ok(envelope(StatusCode::CREATED, PIPELINES.resource, "add", json!({ "id": id(p.id) }), c.raw))
+    let names = (PIPELINES.resource, PIPELINES.resource);
+    writes::create(&st, actor, &headers, q, body, names, pipeline_changes, async |c| {
+        Ok(st.crm.create_pipeline(actor, c).await?.0.id)
     })
     .await
 }
@@ -299,13 +288,11 @@ async fn update_pipeline(
     RawQuery(q): RawQuery,
     body: Body,
 ) -> ApiResult {
-    let c = params::one(q.as_deref())?;
     let pipeline_id = path_id(&raw, "pipeline")?;
-    let mut b = shapes::read(&st, body).await?;
-    let changes = pipeline_changes(&mut b);
-    b.finish()?;
-    let (p, _) = st.crm.change_pipeline(actor, pipeline_id, changes).await?;
-    Ok(envelope(StatusCode::OK, PIPELINES.resource, "update", json!({ "id": id(p.id) }), c.raw))
+    writes::update(&st, q, body, PIPELINES.resource, pipeline_changes, async |c| {
+        Ok(st.crm.change_pipeline(actor, pipeline_id, c).await?.0.id)
+    })
+    .await
 }
 
 async fn delete_pipeline(
@@ -314,8 +301,7 @@ async fn delete_pipeline(
     Path(raw): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult {
-    let c = params::one(q.as_deref())?;
     let pipeline_id = path_id(&raw, "pipeline")?;
-    st.crm.delete_pipeline(actor, pipeline_id).await?;
-    Ok(envelope(StatusCode::OK, PIPELINES.resource, "delete", json!({ "id": id(pipeline_id) }), c.raw))
+    writes::delete(q, PIPELINES.resource, pipeline_id, async || Ok(st.crm.delete_pipeline(actor, pipeline_id).await?))
+        .await
 }

@@ -20,6 +20,7 @@ mod params;
 mod shapes;
 pub mod webhooks;
 pub mod wire;
+mod writes;
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
