@@ -188,7 +188,7 @@ def main():
         pipeline_id = r.create_pipeline_response.data.id
         p = crm.pipelines.get(id=pipeline_id).get_pipeline_response.data
         check([s.name for s in p.stages] == ["Due", "Won"], "pipeline stages read back")
-        crm.pipelines.update(id=pipeline_id, **{"name": f"Renewals {run}", "stages": [
+        crm.pipelines.update(id_param=pipeline_id, **{"name": f"Renewals {run}", "stages": [
             {"id": p.stages[0].id, "name": "Due soon", "win_probability": 30}]})
         p = crm.pipelines.get(id=pipeline_id).get_pipeline_response.data
         check([(s.id, s.name) for s in p.stages] == [(p.stages[0].id, "Due soon")], "pipeline stages replaced")
