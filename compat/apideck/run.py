@@ -1,12 +1,14 @@
 """Drives Kith's Apideck dialect with Apideck's own Python SDK (PyPI `apideck-unify`).
 
-The SDK is used unchanged; only its `server_url` points at Kith. Reads KITH_URL and KITH_API_KEY.
+The SDK is used unchanged; only its `server_url` points at Kith. Reads KITH_URL and KITH_API_KEY,
+and KITH_BIN, KITH_DATA and KITH_ACCOUNT_ID to save a contact filter (a list) with the command line.
 For each resource Kith serves it creates, reads, lists (following the SDK's `next()` iterator),
 filters, sorts, updates and deletes, and checks the error types the SDK raises. Exits non-zero on
 the first failure.
 """
 
 import os
+import subprocess
 import sys
 import uuid
 
@@ -161,6 +163,97 @@ def main():
         pipelines = crm.pipelines.list().get_pipelines_response.data
         check(pipelines and pipelines[0].stages, "pipelines listed with stages")
         check(crm.pipelines.get(id=pipelines[0].id).get_pipeline_response.data.name == pipelines[0].name, "pipeline")
+
+        # Users: added, changed, and refused removal while they own a contact.
+        r = crm.users.create(**{"first_name": "Grace", "last_name": f"H{run}",
+                                "emails": [{"email": f"grace.{run}@navy.test", "type": "primary"}]})
+        user_id = r.create_user_response.data.id
+        check(crm.users.get(id=user_id).get_user_response.data.emails[0].email == f"grace.{run}@navy.test",
+              "user read back")
+        crm.users.update(id=user_id, **{"last_name": f"Hopper{run}", "emails": [{"email": f"grace.{run}@navy.test"}]})
+        check(crm.users.get(id=user_id).get_user_response.data.last_name == f"Hopper{run}", "user patched")
+        listed, _ = pages(crm.users.list(limit=1), "get_users_response")
+        check(user_id in [u.id for u in listed], "user listed through next()")
+        owned = crm.contacts.create(**{"last_name": f"Owned{run}", "owner_id": user_id}).create_contact_response.data.id
+        e = expect_error(models.UnprocessableResponse, lambda: crm.users.delete(id=user_id),
+                         "removing a user who owns a contact is an UnprocessableResponse")
+        check(e.data.type_name == "InvalidStateError", "refused user removal's type name")
+        crm.contacts.delete(id=owned)
+        crm.users.delete(id=user_id)
+        expect_error(models.NotFoundResponse, lambda: crm.users.get(id=user_id), "removed user is 404")
+
+        # Pipelines with their stages.
+        r = crm.pipelines.create(**{"name": f"Renewals {run}", "stages": [
+            {"name": "Due", "win_probability": 20}, {"name": "Won", "win_probability": 100}]})
+        pipeline_id = r.create_pipeline_response.data.id
+        p = crm.pipelines.get(id=pipeline_id).get_pipeline_response.data
+        check([s.name for s in p.stages] == ["Due", "Won"], "pipeline stages read back")
+        crm.pipelines.update(id_param=pipeline_id, **{"name": f"Renewals {run}", "stages": [
+            {"id": p.stages[0].id, "name": "Due soon", "win_probability": 30}]})
+        p = crm.pipelines.get(id=pipeline_id).get_pipeline_response.data
+        check([(s.id, s.name) for s in p.stages] == [(p.stages[0].id, "Due soon")], "pipeline stages replaced")
+        listed, _ = pages(crm.pipelines.list(limit=1), "get_pipelines_response")
+        check(pipeline_id in [x.id for x in listed], "pipeline listed through next()")
+        e = expect_error(models.BadRequestResponse, lambda: crm.pipelines.create(**{"name": ""}),
+                         "a pipeline without a name is a BadRequestResponse")
+        crm.pipelines.delete(id=pipeline_id)
+        expect_error(models.NotFoundResponse, lambda: crm.pipelines.get(id=pipeline_id), "deleted pipeline is 404")
+
+        # Lists: a saved contact filter, its members paged through next().
+        subprocess.run([os.environ["KITH_BIN"], "--data-dir", os.environ["KITH_DATA"], "filter", "create",
+                        "--account", os.environ["KITH_ACCOUNT_ID"], "--name", f"Ada {run}",
+                        "--condition", f"last_name prefix L{run}"], check=True, capture_output=True)
+        lists, _ = pages(crm.lists.list(limit=1), "get_lists_response")
+        mine = [x for x in lists if x.name == f"Ada {run}"]
+        check(len(mine) == 1 and mine[0].type == "dynamic", "saved filter listed as a list")
+        got = crm.lists.get(id=mine[0].id).get_list_response.data
+        check(got.record_count == 5, f"list record count: {got.record_count}")
+        members, count = pages(crm.list_members.list(id=mine[0].id, limit=2), "get_list_members_response")
+        check(sorted(m.id for m in members) == sorted(made) and count == 3, f"list members paged: {count} pages")
+        expect_error(models.NotFoundResponse, lambda: crm.lists.get(id=made[0]), "a contact is no list")
+
+        # Custom object schemas and objects.
+        r = crm.custom_object_schemas.create(**{"name": f"project-{run}", "description": "Projects", "fields": [
+            {"name": "title", "type": "string", "required": True},
+            {"name": "budget", "type": "currency"},
+            {"name": "stage", "type": "select", "options": [{"value": "plan", "label": "Planning"}, {"value": "run"}]},
+        ]})
+        schema_id = r.create_custom_object_schema_response.data.id
+        s = crm.custom_object_schemas.get(id=schema_id).get_custom_object_schema_response.data
+        check([f.name for f in s.fields] == ["title", "budget", "stage"] and s.fields[2].options[0].label == "Planning",
+              "schema read back")
+        crm.custom_object_schemas.update(id=schema_id, **{"description": "Customer projects"})
+        check(crm.custom_object_schemas.get(id=schema_id).get_custom_object_schema_response.data.description
+              == "Customer projects", "schema patched")
+        schemas, _ = pages(crm.custom_object_schemas.list(limit=1), "get_custom_object_schemas_response")
+        check(schema_id in [x.id for x in schemas], "schema listed through next()")
+        objects = []
+        for i in range(3):
+            r = crm.custom_objects.create(object_id=schema_id, **{"name": f"P{i}", "fields": [
+                {"name": "title", "value": f"Project {i}"}, {"name": "budget", "value": "1250.5"}]})
+            objects.append(r.create_custom_object_response.data.id)
+        o = crm.custom_objects.get(object_id=schema_id, id=objects[0]).get_custom_object_response.data
+        check(o.name == "P0" and [(f.name, f.value) for f in o.fields] == [("title", "Project 0"), ("budget", "1250.5")],
+              "custom object read back")
+        crm.custom_objects.update(object_id=schema_id, id=objects[0], **{"fields": [{"name": "stage", "value": "run"}]})
+        o = crm.custom_objects.get(object_id=schema_id, id=objects[0]).get_custom_object_response.data
+        check(("stage", "run") in [(f.name, f.value) for f in o.fields], "custom object patched")
+        listed, count = pages(crm.custom_objects.list(object_id=schema_id, limit=2), "get_custom_objects_response")
+        check([x.id for x in listed] == objects and count == 2, f"custom objects paged: {count} pages")
+        e = expect_error(models.BadRequestResponse,
+                         lambda: crm.custom_objects.create(object_id=schema_id, **{"fields": [
+                             {"name": "title", "value": "x"}, {"name": "stage", "value": "done"}]}),
+                         "a value outside the schema's options is a BadRequestResponse")
+        check(e.data.type_name == "RequestValidationError", "refused value's type name")
+        e = expect_error(models.UnprocessableResponse, lambda: crm.custom_object_schemas.delete(id=schema_id),
+                         "deleting a schema with objects is an UnprocessableResponse")
+        for oid in objects:
+            crm.custom_objects.delete(object_id=schema_id, id=oid)
+        expect_error(models.NotFoundResponse, lambda: crm.custom_objects.get(object_id=schema_id, id=objects[0]),
+                     "deleted custom object is 404")
+        crm.custom_object_schemas.delete(id=schema_id)
+        expect_error(models.NotFoundResponse, lambda: crm.custom_object_schemas.get(id=schema_id),
+                     "deleted schema is 404")
 
         # Errors the SDK raises.
         # The SDK drops filters its models do not have; one the spec has and Kith does not serve:

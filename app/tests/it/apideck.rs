@@ -172,11 +172,7 @@ async fn bad_requests_get_apideck_errors() {
         assert_apideck_error(&r, 400, "RequestValidationError");
 
         // What Kith does not serve answers Apideck's 404.
-        assert_apideck_error(
-            &apideck(&app, Method::GET, "/custom-object-schemas", None).await,
-            404,
-            "EntityNotFoundError",
-        );
+        assert_apideck_error(&apideck(&app, Method::GET, "/tickets", None).await, 404, "EntityNotFoundError");
         assert_apideck_error(
             &apideck(&app, Method::PUT, "/contacts/1", Some(json!({}))).await,
             404,

@@ -2,6 +2,7 @@
 //! server over SQLite, and over PostgreSQL when `KITH_TEST_DATABASE_URL` is set.
 
 mod apideck;
+mod apideck_admin;
 mod apideck_more;
 mod auth_schemes;
 mod backup;

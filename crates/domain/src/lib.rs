@@ -16,6 +16,7 @@ pub mod conversions;
 pub mod countries;
 pub mod crm;
 pub mod custom_fields;
+pub mod custom_objects;
 pub mod deal_rows;
 pub mod deals;
 pub mod engagements;
@@ -45,6 +46,7 @@ pub mod settings;
 pub mod sources;
 pub mod sync;
 pub mod tags;
+pub mod team;
 #[cfg(test)]
 mod testing;
 pub mod text_messages;

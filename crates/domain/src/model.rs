@@ -815,5 +815,7 @@ pub fn specs() -> Vec<&'static kith_store::EntitySpec> {
         TextMessage::SPEC,
         RateCounter::SPEC,
         crate::campaigns::Campaign::SPEC,
+        crate::custom_objects::CustomObjectSchema::SPEC,
+        crate::custom_objects::CustomObject::SPEC,
     ]
 }

@@ -1,31 +1,38 @@
-//! `/crm/users` and `/crm/pipelines` (with their stages): read-only here. Users are the
-//! account's team members (made with the CLI); pipelines and stages are the account's.
+//! `/crm/users` and `/crm/pipelines` (with their stages). Users are the account's team members
+//! (the users every dialect shows); pipelines and stages are the account's, written whole with
+//! their stages. The rules (who may add and remove users, what a pipeline's deals forbid) are the
+//! domain's (`kith_domain::team`).
 
 use kith_http::Routes;
 use std::collections::HashMap;
 
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::get;
 use kith_domain::Actor;
 use kith_domain::model::{Pipeline, Stage, User};
 use kith_domain::query::{Dir, Filter, Op, Sort, Value as SV};
+use kith_domain::team::{PipelineChanges, StageInput, USER_NAME_MAX, UserChanges};
 use kith_http::AppState;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::params::{self, ListParams, ListSpec, by};
+use crate::shapes;
 use crate::wire::{ApiResult, envelope, id, path_id, time};
+use crate::writes;
 
 const USERS: ListSpec = ListSpec { resource: "users", filters: &["email", "name"], sorts: &[] };
 const PIPELINES: ListSpec = ListSpec { resource: "pipelines", filters: &[], sorts: &[] };
 
 pub fn routes() -> Routes {
     Routes::new()
-        .route("/users", get(users))
-        .route("/users/{id}", get(user))
-        .route("/pipelines", get(pipelines))
-        .route("/pipelines/{id}", get(pipeline))
+        .route("/users", get(users).post(add_user))
+        .route("/users/{id}", get(user).patch(update_user).delete(delete_user))
+        .route("/pipelines", get(pipelines).post(add_pipeline))
+        .route("/pipelines/{id}", get(pipeline).patch(update_pipeline).delete(delete_pipeline))
 }
 
 fn render_user(u: &User) -> Value {
@@ -147,4 +154,154 @@ async fn pipeline(
     let stages = stages_of(&st, actor, std::slice::from_ref(&p)).await?;
     let data = render_all(std::slice::from_ref(&p), &stages).into_iter().next().unwrap_or(Value::Null);
     Ok(envelope(StatusCode::OK, PIPELINES.resource, "one", params::sparse(data, c.fields.as_deref()), c.raw))
+}
+
+/// A user body: names, `emails` (the first is the user's email; `username` when it is an email
+/// and no `emails` are given), the first of `phone_numbers`, `company_name` and `status`
+/// (`active` or `inactive`). `password` and the rest are accepted and not kept.
+fn user_changes(b: &mut shapes::Body_) -> UserChanges {
+    let mut c = UserChanges {
+        first_name: b.text("first_name", USER_NAME_MAX),
+        last_name: b.text("last_name", USER_NAME_MAX),
+        company_name: b.text("company_name", USER_NAME_MAX),
+        ..Default::default()
+    };
+    let emails = shapes::channels(b, "emails", "email", "primary");
+    c.email = match emails {
+        Some(list) => match list.into_iter().next() {
+            Some(first) => Some(first.value),
+            None => {
+                b.error("emails", "must hold the user's email");
+                None
+            }
+        },
+        None => b.text("username", 254).flatten().filter(|u| u.contains('@')),
+    };
+    if let Some(list) = shapes::channels(b, "phone_numbers", "number", "primary") {
+        c.phone = Some(list.into_iter().next().map(|p| p.value));
+    }
+    c.active = match b.one_of("status", &["active", "inactive"]) {
+        Some(Some(s)) => Some(s == "active"),
+        _ => None,
+    };
+    c
+}
+
+async fn add_user(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> Response {
+    let names = (USERS.resource, USERS.resource);
+    writes::create(&st, actor, &headers, q, body, names, user_changes, async |c| {
+        Ok(st.crm.create_user(actor, c).await?.id)
+    })
+    .await
+}
+
+async fn update_user(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> ApiResult {
+    let user_id = path_id(&raw, "user")?;
+    writes::update(&st, q, body, USERS.resource, user_changes, async |c| {
+        Ok(st.crm.change_user(actor, user_id, c).await?.id)
+    })
+    .await
+}
+
+async fn delete_user(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let user_id = path_id(&raw, "user")?;
+    writes::delete(q, USERS.resource, user_id, async || Ok(st.crm.remove_user(actor, user_id).await?)).await
+}
+
+/// A pipeline body: `name`, `display_order` and `stages` (given whole, in `display_order` or
+/// else array order; a stage's `id` keeps that stage). `currency`, `archived`, `active` and
+/// `win_probability_enabled` are accepted and not kept.
+fn pipeline_changes(b: &mut shapes::Body_) -> PipelineChanges {
+    let mut c = PipelineChanges::default();
+    if let Some(name) = b.text("name", kith_domain::team::PIPELINE_NAME_MAX) {
+        c.name = Some(name.unwrap_or_default());
+    }
+    c.position = b.integer("display_order").flatten();
+    let Some(items) = shapes::objects(b, "stages") else { return c };
+    let mut stages: Vec<(i64, StageInput)> = Vec::new();
+    for (i, m) in items.iter().enumerate() {
+        let at = format!("stages[{i}]");
+        let stage_id = match m.get("id").map(<crate::wire::ApideckWire as kith_http::WireFormat>::read_id) {
+            None => None,
+            Some(Ok(v)) => v,
+            Some(Err(message)) => {
+                b.error(format!("{at}.id"), message);
+                None
+            }
+        };
+        let name = shapes::text_in(b, at.clone(), m, "name", kith_domain::deal_rows::STAGE_NAME_MAX)
+            .or_else(|| shapes::text_in(b, at.clone(), m, "value", kith_domain::deal_rows::STAGE_NAME_MAX));
+        let int = |b: &mut shapes::Body_, key: &str| match m.get(key) {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_i64() {
+                Some(n) => Some(n),
+                None => {
+                    b.error(format!("{at}.{key}"), "must be an integer");
+                    None
+                }
+            },
+        };
+        let probability = int(b, "win_probability").unwrap_or(50);
+        let order = int(b, "display_order").unwrap_or(i as i64);
+        stages.push((order, StageInput { id: stage_id, name: name.unwrap_or_default(), probability }));
+    }
+    stages.sort_by_key(|(order, _)| *order);
+    c.stages = Some(stages.into_iter().map(|(_, s)| s).collect());
+    c
+}
+
+async fn add_pipeline(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> Response {
+    let names = (PIPELINES.resource, PIPELINES.resource);
+    writes::create(&st, actor, &headers, q, body, names, pipeline_changes, async |c| {
+        Ok(st.crm.create_pipeline(actor, c).await?.0.id)
+    })
+    .await
+}
+
+async fn update_pipeline(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> ApiResult {
+    let pipeline_id = path_id(&raw, "pipeline")?;
+    writes::update(&st, q, body, PIPELINES.resource, pipeline_changes, async |c| {
+        Ok(st.crm.change_pipeline(actor, pipeline_id, c).await?.0.id)
+    })
+    .await
+}
+
+async fn delete_pipeline(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let pipeline_id = path_id(&raw, "pipeline")?;
+    writes::delete(q, PIPELINES.resource, pipeline_id, async || Ok(st.crm.delete_pipeline(actor, pipeline_id).await?))
+        .await
 }

@@ -10,14 +10,17 @@ mod activities;
 mod auth;
 mod companies;
 mod contacts;
+mod custom_objects;
 mod directory;
 mod leads;
+mod lists;
 mod notes;
 mod opportunities;
 mod params;
 mod shapes;
 pub mod webhooks;
 pub mod wire;
+mod writes;
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -67,6 +70,8 @@ pub fn router() -> Routes {
         .merge(notes::routes())
         .merge(activities::routes())
         .merge(directory::routes())
+        .merge(lists::routes())
+        .merge(custom_objects::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(axum::middleware::from_fn(echo_consumer))

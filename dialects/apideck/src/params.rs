@@ -299,10 +299,24 @@ pub async fn answer(
     p: &ListParams,
     resource: &str,
     rows: Vec<Value>,
+    cursors: (Option<Cursor>, Option<Cursor>),
+) -> ApiResult<axum::response::Response> {
+    answer_at(st, actor, headers, p, (resource, resource), rows, cursors).await
+}
+
+/// `answer` for a list whose path below the mount (what its links and cursors name) is not its
+/// resource name: `(resource, path)`, e.g. `("list-members", "lists/7/members")`.
+pub async fn answer_at(
+    st: &AppState,
+    actor: Actor,
+    headers: &HeaderMap,
+    p: &ListParams,
+    (resource, path): (&str, &str),
+    rows: Vec<Value>,
     (next, previous): (Option<Cursor>, Option<Cursor>),
 ) -> ApiResult<axum::response::Response> {
     let rows: Vec<Value> = rows.into_iter().map(|r| sparse(r, p.common.fields.as_deref())).collect();
-    let (meta, links) = p.meta_links(st, actor, headers, resource, rows.len(), (next, previous)).await?;
+    let (meta, links) = p.meta_links(st, actor, headers, path, rows.len(), (next, previous)).await?;
     Ok(crate::wire::page(resource, rows, meta, links, p.common.raw))
 }
 

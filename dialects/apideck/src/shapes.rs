@@ -56,7 +56,7 @@ pub fn custom_fields(values: &CustomValues, defs: &[CustomFieldDefinition]) -> V
 
 /// The objects of an array field; `None` when absent (an error is recorded when it is not an
 /// array of objects).
-fn objects(b: &mut Body_, key: &str) -> Option<Vec<Map<String, Value>>> {
+pub fn objects(b: &mut Body_, key: &str) -> Option<Vec<Map<String, Value>>> {
     let items = match b.raw(key)? {
         Value::Null => return Some(Vec::new()),
         Value::Array(items) => items.clone(),
@@ -78,7 +78,7 @@ fn objects(b: &mut Body_, key: &str) -> Option<Vec<Map<String, Value>>> {
     Some(out)
 }
 
-fn text_in(b: &mut Body_, field: String, m: &Map<String, Value>, key: &str, max: usize) -> Option<String> {
+pub fn text_in(b: &mut Body_, field: String, m: &Map<String, Value>, key: &str, max: usize) -> Option<String> {
     match m.get(key).map(|v| kith_http::json_text(v, max)) {
         None | Some(Ok(None)) => None,
         Some(Ok(Some(t))) => Some(t),
