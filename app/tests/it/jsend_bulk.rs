@@ -3,9 +3,9 @@
 //! owners matched or made once, bad rows refused alone, an event and a webhook delivery per
 //! record), and an import that stops part-way leaves nothing.
 
-use kith_domain::Actor;
 use kith_domain::imports::OpportunityRow;
 use kith_domain::model::{Company, Deal, User};
+use kith_domain::{Actor, Entity};
 use kith_store::system::{EVENTS, WEBHOOK_DELIVERIES};
 use kith_store::{Filter, ListQuery};
 use reqwest::multipart::{Form, Part};
@@ -94,6 +94,11 @@ async fn a_large_upload_keeps_the_rules_and_upserts_without_duplicates() {
             format: "onepage".into(),
         };
         let hook = app.crm.create_webhook(app.owner.account_id, hook).await.expect("webhook");
+        let delivered = || Filter::In {
+            field: kith_store::Field::col("entity_kind"),
+            values: vec!["deal".into(), "company".into(), "user".into()],
+        };
+        let earlier = count(&app, &EVENTS, Some(delivered())).await;
         let (csv, bad) = file(0);
         let r = upload(&app, &csv).await;
         let accepted = ROWS - bad;
@@ -107,7 +112,11 @@ async fn a_large_upload_keeps_the_rules_and_upserts_without_duplicates() {
         assert_eq!(events(&app, "deal", "created").await, deals as u64, "{l}: a created event per deal");
         assert_eq!(events(&app, "company", "created").await, 300, "{l}");
         let deliveries = count(&app, &WEBHOOK_DELIVERIES, Some(Filter::eq("webhook_id", hook.id))).await;
-        assert_eq!(deliveries, (deals + 300 + 7) as u64, "{l}: a webhook delivery per record made");
+        let made = count(&app, &EVENTS, Some(delivered())).await - earlier;
+        // OPP-10, made in the first chunk, is updated in the third.
+        assert_eq!(events(&app, "deal", "updated").await, 1, "{l}");
+        assert_eq!(made, (deals + 1 + 300 + 7) as u64, "{l}: an event per record written");
+        assert_eq!(deliveries, made, "{l}: a webhook delivery per event");
 
         // What the import wrote reads as any deal does: a won one is closed, the company set.
         let won = app.crm.all::<Deal>(actor(&app), Some(Filter::eq("external_id", "OPP-1"))).await.expect("deal");
@@ -135,18 +144,20 @@ async fn a_large_upload_keeps_the_rules_and_upserts_without_duplicates() {
             .expect("text");
         assert_eq!(text.lines().count(), 1 + bad, "{l}");
 
-        // The same file again: every row matches its deal, nothing changes, nothing is recorded.
-        let before = count(&app, &EVENTS, None).await;
+        // The same file again: every row matches its deal and changes nothing, but OPP-10's two
+        // rows (its first in the first chunk, its last in the third) rename it twice.
+        let before = count(&app, &EVENTS, Some(delivered())).await;
         assert_eq!(totals(&upload(&app, &csv).await), (ROWS as i64, accepted as i64, bad as i64), "{l}");
         assert_eq!(count(&app, Deal::SPEC, None).await, deals as u64, "{l}: no duplicates");
         assert_eq!(count(&app, Company::SPEC, None).await, 300, "{l}");
-        assert_eq!(count(&app, &EVENTS, None).await, before, "{l}: an unchanged row writes nothing");
+        assert_eq!(count(&app, &EVENTS, Some(delivered())).await, before + 2, "{l}: an unchanged row writes nothing");
+        assert_eq!(events(&app, "deal", "updated").await, 3, "{l}");
 
         // New amounts: every deal updated once, with its event, still no duplicates.
         let (csv, _) = file(5);
         assert_eq!(totals(&upload(&app, &csv).await).1, accepted as i64, "{l}");
         assert_eq!(count(&app, Deal::SPEC, None).await, deals as u64, "{l}");
-        assert_eq!(events(&app, "deal", "updated").await, deals as u64, "{l}: an updated event per deal");
+        assert_eq!(events(&app, "deal", "updated").await, 3 + deals as u64 + 1, "{l}: an updated event per deal");
         let one = app.crm.all::<Deal>(actor(&app), Some(Filter::eq("external_id", "OPP-1"))).await.expect("deal");
         assert_eq!(one[0].value_minor, Some((1000 + 1 + 5) * 100), "{l}");
         app.finish().await;
