@@ -9,6 +9,7 @@
 //! JSON and Markdown.
 
 mod apideck;
+mod imports;
 mod pages;
 mod report;
 mod wrk;
@@ -41,6 +42,9 @@ enum Cmd {
     },
     /// Run the benchmark.
     Run(RunArgs),
+    /// The CSV import scenario: a generated 20 MB opportunities file uploaded twice (new, then
+    /// every row an update), per backend. Writes imports.{md,json} beside the other results.
+    Imports(imports::ImportArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -84,6 +88,10 @@ fn main() -> anyhow::Result<()> {
         Cmd::Run(args) => {
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(run(args))
+        }
+        Cmd::Imports(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(imports::run(args))
         }
     }
 }

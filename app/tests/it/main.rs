@@ -13,6 +13,7 @@ mod crash;
 mod isolation;
 mod isolation_routes;
 mod jsend;
+mod jsend_bulk;
 mod jsend_mail;
 mod limits;
 mod onepage_activities;

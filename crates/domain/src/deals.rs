@@ -256,7 +256,7 @@ pub(crate) fn settle_closing(deal: &mut Deal) {
 }
 
 /// Records that a deal entered its stage: at `at` (a time a client gave) or now, by the actor.
-fn entered_stage(deal: &mut Deal, actor: Actor, at: Option<DateTime<Utc>>) {
+pub(crate) fn entered_stage(deal: &mut Deal, actor: Actor, at: Option<DateTime<Utc>>) {
     deal.last_stage_change_at = Some(at.unwrap_or_else(Utc::now));
     deal.last_stage_change_by_id = Some(actor.user_id);
 }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use chrono::{Datelike, NaiveDate, Utc};
 use kith_store::{Field, Filter, ListQuery, Page, Tx};
 
-use crate::companies::{CompanyDraft, check_company_name, create_company_in};
+use crate::companies::check_company_name;
 use crate::contacts::{CompanyLink, ContactDraft, create_contact_in, update_contact_in};
 use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
 use crate::deals::{DEAL_RECORD_NAME_MAX, DEFAULT_CURRENCY, DEFAULT_DEAL_CONTACT_ROLE, settle_record};
@@ -76,47 +76,46 @@ pub struct TargetRow {
 /// Per row given, in order: `None` when it was imported, or why it was refused.
 pub type RowOutcomes = Vec<Option<String>>;
 
+pub use crate::opportunity_import::OpportunityImport;
+
 /// What an import reads once: the account's stages and pipelines, custom-field definitions,
 /// and the records rows are matched to, kept up to date as rows add records. Matching rows from
 /// memory keeps an import linear: the database's plans for one-row lookups are only as good as
 /// its statistics, which a table that grows inside the import's transaction outruns.
-struct Context {
-    stages: Vec<Stage>,
-    default_pipeline: Option<i64>,
-    company_fields: Vec<CustomFieldDefinition>,
+pub(crate) struct Context {
+    pub(crate) stages: Vec<Stage>,
+    /// The live pipelines.
+    pub(crate) pipelines: std::collections::HashSet<i64>,
+    pub(crate) default_pipeline: Option<i64>,
     contact_fields: Vec<CustomFieldDefinition>,
-    users_by_email: HashMap<String, User>,
-    companies_by_external_id: HashMap<String, Company>,
-    companies_by_name: HashMap<String, Company>,
+    pub(crate) users_by_email: HashMap<String, User>,
+    pub(crate) companies_by_external_id: HashMap<String, Company>,
+    pub(crate) companies_by_name: HashMap<String, Company>,
     deals_by_external_id: HashMap<String, Deal>,
 }
 
 impl Context {
-    fn remember_company(&mut self, c: &Company) {
+    /// Keeps a company's latest version; a name shared by several matches the first seen.
+    pub(crate) fn remember_company(&mut self, c: &Company) {
         if let Some(ext) = &c.external_id {
             self.companies_by_external_id.insert(ext.clone(), c.clone());
         }
-        self.companies_by_name.entry(c.name.to_lowercase()).or_insert_with(|| c.clone());
+        match self.companies_by_name.entry(c.name.to_lowercase()) {
+            std::collections::hash_map::Entry::Occupied(mut o) if o.get().id == c.id => *o.get_mut() = c.clone(),
+            std::collections::hash_map::Entry::Occupied(_) => {}
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(c.clone());
+            }
+        }
     }
 }
 
 impl Crm {
     /// Imports opportunities: a new external id makes a deal, a known one updates it.
     pub async fn import_opportunities(&self, actor: Actor, rows: &[OpportunityRow]) -> Result<RowOutcomes> {
-        let ids: Vec<&str> = rows.iter().map(|r| r.external_id.as_str()).collect();
-        let mut cx = self.import_context(actor, &ids).await?;
-        let mut tx = self.begin(actor).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(match check_opportunity(row) {
-                Err(reason) => Some(reason),
-                Ok(()) => {
-                    import_opportunity(&mut tx, actor, &mut cx, row).await?;
-                    None
-                }
-            });
-        }
-        tx.commit().await?;
+        let mut import = self.begin_opportunity_import(actor).await?;
+        let out = import.add(rows).await?;
+        import.commit().await?;
         Ok(out)
     }
 
@@ -189,7 +188,7 @@ impl Crm {
         Ok(out)
     }
 
-    async fn import_context(&self, actor: Actor, deal_external_ids: &[&str]) -> Result<Context> {
+    pub(crate) async fn import_context(&self, actor: Actor, deal_external_ids: &[&str]) -> Result<Context> {
         let stages = self.all_sorted::<Stage>(actor, None, vec![kith_store::Sort::asc("position")]).await?;
         let pipelines = self
             .all_sorted::<Pipeline>(
@@ -215,8 +214,8 @@ impl Crm {
         }
         let mut cx = Context {
             stages,
+            pipelines: pipelines.iter().map(|p| p.id).collect(),
             default_pipeline: pipelines.first().map(|p| p.id),
-            company_fields: self.custom_fields(actor, "company").await?,
             contact_fields: self.custom_fields(actor, "contact").await?,
             users_by_email,
             companies_by_external_id: HashMap::new(),
@@ -254,7 +253,7 @@ fn check_text(e: &mut Errors, field: &str, value: &Option<String>, max: usize) {
     e.max_len(field, value.as_deref(), max);
 }
 
-fn check_opportunity(row: &OpportunityRow) -> std::result::Result<(), String> {
+pub(crate) fn check_opportunity(row: &OpportunityRow) -> std::result::Result<(), String> {
     let mut e = Errors::default();
     if row.external_id.trim().is_empty() {
         e.add("opportunity_id", "can't be blank");
@@ -307,7 +306,7 @@ fn check_contact(row: &ContactRow) -> std::result::Result<(), String> {
 }
 
 /// The user with `email`, made (a plain user) when the account has none.
-async fn user_by_email(
+pub(crate) async fn user_by_email(
     tx: &mut Tx,
     users: &mut HashMap<String, User>,
     email: &str,
@@ -337,103 +336,9 @@ fn split_name(full: &str) -> (Option<String>, Option<String>) {
     }
 }
 
-/// The company an opportunity row names, matched or made.
-async fn company_of(
-    tx: &mut Tx,
-    actor: Actor,
-    cx: &mut Context,
-    row: &OpportunityRow,
-    owner: i64,
-) -> Result<Option<Company>> {
-    let ext = row.account_external_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let name = row.account_name.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let website = row.account_website.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let found = ext
-        .and_then(|e| cx.companies_by_external_id.get(e))
-        .or_else(|| name.and_then(|n| cx.companies_by_name.get(&n.to_lowercase())))
-        .cloned();
-    let company = match found {
-        Some(c) => c,
-        None => {
-            let Some(name) = name else { return Ok(None) };
-            let d = CompanyDraft {
-                name: name.to_owned(),
-                url: website.map(str::to_owned),
-                owner_id: Some(owner),
-                ..CompanyDraft::new_by(actor)
-            };
-            create_company_in(tx, &cx.company_fields, d).await?
-        }
-    };
-    let mut changed = company.clone();
-    if let Some(ext) = ext {
-        changed.external_id = Some(ext.to_owned());
-    }
-    if let Some(url) = website {
-        changed.url = Some(url.to_owned());
-    }
-    let company = if changed != company { save_in(tx, &changed).await? } else { company };
-    cx.remember_company(&company);
-    Ok(Some(company))
-}
-
-async fn import_opportunity(tx: &mut Tx, actor: Actor, cx: &mut Context, row: &OpportunityRow) -> Result<()> {
-    let owner = match &row.owner_email {
-        Some(email) => user_by_email(tx, &mut cx.users_by_email, email, row.owner_name.as_deref()).await?.id,
-        None => actor.user_id,
-    };
-    let company = company_of(tx, actor, cx, row, owner).await?;
-    let before = cx.deals_by_external_id.get(row.external_id.trim()).cloned();
-    let mut deal = before.clone().unwrap_or_else(|| Deal::new_by(actor));
-    deal.external_id = Some(row.external_id.trim().to_owned());
-    deal.name = row.name.trim().to_owned();
-    deal.owner_id = owner;
-    if let Some(amount) = row.amount_minor {
-        deal.value_minor = Some(amount);
-    }
-    if let Some(date) = row.close_date {
-        deal.expected_close_date = Some(date.format("%Y-%m-%d").to_string());
-    }
-    for (field, value) in [
-        (&mut deal.deal_type, &row.deal_type),
-        (&mut deal.next_step, &row.next_step),
-        (&mut deal.forecast, &row.forecast),
-    ] {
-        if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-            *field = Some(v.to_owned());
-        }
-    }
-    if let Some(stage) = row.stage.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pipeline = deal.pipeline_id.or(cx.default_pipeline);
-        match stage_named(cx, pipeline, stage) {
-            Some(s) => {
-                deal.pipeline_id = Some(s.pipeline_id);
-                deal.stage_id = Some(s.id);
-                deal.external_stage = None;
-            }
-            None => deal.external_stage = Some(stage.to_owned()),
-        }
-    }
-    // A deal on a person keeps its person (the company follows them); otherwise the company is
-    // the deal's primary contact.
-    let primary = match (&company, deal.contact_id) {
-        (Some(c), None) => Some(c.id),
-        _ => None,
-    };
-    settle_record(tx, actor, &mut deal, before.as_ref(), primary).await?;
-    let deal = match before {
-        Some(_) => save_in(tx, &deal).await?,
-        None => insert_in(tx, deal).await?,
-    };
-    if let Some(ext) = deal.external_id.clone() {
-        cx.deals_by_external_id.insert(ext, deal);
-    }
-    Ok(())
-}
-
 /// A stage of `pipeline` named `name` (ignoring case); `won`/`closed won` and `lost`/`closed
 /// lost` name its won and lost stages.
-fn stage_named<'a>(cx: &'a Context, pipeline: Option<i64>, name: &str) -> Option<&'a Stage> {
+pub(crate) fn stage_named<'a>(cx: &'a Context, pipeline: Option<i64>, name: &str) -> Option<&'a Stage> {
     let pipeline = pipeline?;
     let own = || cx.stages.iter().filter(move |s| s.pipeline_id == pipeline);
     if let Some(s) = own().find(|s| s.name.eq_ignore_ascii_case(name)) {

@@ -34,6 +34,7 @@ pub mod mail;
 pub mod model;
 pub mod money;
 pub mod notifications;
+mod opportunity_import;
 pub mod orders;
 pub mod people;
 mod provision;

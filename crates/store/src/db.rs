@@ -557,7 +557,7 @@ impl Tx {
         Ok(())
     }
 
-    fn touch(&mut self, spec: &'static EntitySpec) {
+    pub(crate) fn touch(&mut self, spec: &'static EntitySpec) {
         if !self.touched.contains(&spec.kind) {
             self.touched.push(spec.kind);
         }

@@ -4,6 +4,7 @@
 //! first in every WHERE clause, and write transactions are opened for one account.
 
 pub mod backup;
+mod bulk;
 mod counters;
 mod db;
 mod error;

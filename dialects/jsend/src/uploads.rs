@@ -101,46 +101,72 @@ impl Import {
     }
 }
 
-/// The rows of a file that could be read, each with its number among the file's rows, and the
-/// reasons of those that could not.
-struct Read<R> {
-    rows: Vec<(usize, R)>,
-    /// Per file row: where it starts in the file, and why it was refused, if it was.
-    lines: Vec<(u64, Option<String>)>,
+/// Rows read from a file, each with its number among the file's rows.
+type Rows<R> = Vec<(usize, R)>;
+/// Per file row: where it starts in the file, and why it was refused, if it was.
+type Lines = Vec<(u64, Option<String>)>;
+
+/// The rows read so far, a chunk at a time.
+struct RowReader<'a> {
+    rdr: csv::Reader<&'a [u8]>,
+    columns: Columns,
+    header: csv::StringRecord,
+    record: csv::StringRecord,
+    lines: Lines,
 }
 
-fn read_rows<R>(
-    bytes: &[u8],
-    import: Import,
-    row: impl Fn(&Columns, &csv::StringRecord) -> Result<R, String>,
-) -> ApiResult<(Read<R>, csv::StringRecord)> {
-    let mut rdr = reader(bytes);
-    let header = rdr.headers().map_err(|e| ApiError::fail("file", format!("is not a readable CSV file: {e}")))?.clone();
-    let columns = Columns::match_header(&header, import.columns());
-    let missing: Vec<&str> =
-        import.required().iter().filter(|(f, _)| !columns.has(f)).map(|(_, label)| *label).collect();
-    if !missing.is_empty() {
-        return Err(ApiError::fail("file", format!("the header line has no {} column", missing.join(", no "))));
+impl<'a> RowReader<'a> {
+    /// Reads the header line; a file without one, or without a required column, is a `fail`.
+    fn open(bytes: &'a [u8], import: Import) -> ApiResult<RowReader<'a>> {
+        let mut rdr = reader(bytes);
+        let header =
+            rdr.headers().map_err(|e| ApiError::fail("file", format!("is not a readable CSV file: {e}")))?.clone();
+        let columns = Columns::match_header(&header, import.columns());
+        let missing: Vec<&str> =
+            import.required().iter().filter(|(f, _)| !columns.has(f)).map(|(_, label)| *label).collect();
+        if !missing.is_empty() {
+            return Err(ApiError::fail("file", format!("the header line has no {} column", missing.join(", no "))));
+        }
+        Ok(RowReader { rdr, columns, header, record: csv::StringRecord::new(), lines: Vec::new() })
     }
-    let mut read = Read { rows: Vec::new(), lines: Vec::new() };
-    let mut record = csv::StringRecord::new();
-    loop {
-        let start = rdr.position().byte();
-        match rdr.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) if record.iter().all(|f| f.trim().is_empty()) => continue,
-            Ok(true) => match row(&columns, &record) {
-                Ok(r) => {
-                    read.rows.push((read.lines.len(), r));
-                    read.lines.push((start, None));
-                }
-                Err(reason) => read.lines.push((start, Some(reason))),
-            },
-            Err(e) => read.lines.push((start, Some(format!("the row could not be read: {e}")))),
+
+    /// The next (at most) `n` rows that could be read; the reasons of those that could not are
+    /// kept in `lines`. Empty at the end of the file.
+    fn chunk<R>(&mut self, n: usize, row: impl Fn(&Columns, &csv::StringRecord) -> Result<R, String>) -> Rows<R> {
+        let mut rows = Vec::new();
+        while rows.len() < n {
+            let start = self.rdr.position().byte();
+            match self.rdr.read_record(&mut self.record) {
+                Ok(false) => break,
+                Ok(true) if self.record.iter().all(|f| f.trim().is_empty()) => continue,
+                Ok(true) => match row(&self.columns, &self.record) {
+                    Ok(r) => {
+                        rows.push((self.lines.len(), r));
+                        self.lines.push((start, None));
+                    }
+                    Err(reason) => self.lines.push((start, Some(reason))),
+                },
+                Err(e) => self.lines.push((start, Some(format!("the row could not be read: {e}")))),
+            }
+        }
+        rows
+    }
+
+    /// Puts the domain's refusals beside the reader's.
+    fn outcomes(&mut self, numbers: Vec<usize>, outcomes: RowOutcomes) {
+        for (n, outcome) in numbers.into_iter().zip(outcomes) {
+            if let Some(reason) = outcome
+                && let Some(line) = self.lines.get_mut(n)
+            {
+                line.1 = Some(reason);
+            }
         }
     }
-    Ok((read, header))
 }
+
+/// Rows of an opportunities file given to the import at a time: the file's rows are never all
+/// in memory at once beside it.
+const CHUNK_ROWS: usize = 5_000;
 
 fn opportunity(c: &Columns, r: &csv::StringRecord) -> Result<OpportunityRow, String> {
     Ok(OpportunityRow {
@@ -182,22 +208,32 @@ fn target(c: &Columns, r: &csv::StringRecord) -> Result<TargetRow, String> {
     })
 }
 
-/// Runs the domain's import on the rows read, and puts its refusals beside the reader's.
-async fn import_rows<R>(
-    read: Read<R>,
+/// Reads every row of a file and runs the domain's import on them (the smaller imports).
+async fn import_all<R>(
+    file: &mut RowReader<'_>,
+    row: impl Fn(&Columns, &csv::StringRecord) -> Result<R, String>,
     run: impl AsyncFnOnce(Vec<R>) -> kith_domain::Result<RowOutcomes>,
-) -> ApiResult<Vec<(u64, Option<String>)>> {
-    let Read { rows, mut lines } = read;
-    let (numbers, rows): (Vec<usize>, Vec<R>) = rows.into_iter().unzip();
+) -> ApiResult<()> {
+    let (numbers, rows): (Vec<usize>, Vec<R>) = file.chunk(usize::MAX, row).into_iter().unzip();
     let outcomes = run(rows).await?;
-    for (n, outcome) in numbers.into_iter().zip(outcomes) {
-        if let Some(reason) = outcome
-            && let Some(line) = lines.get_mut(n)
-        {
-            line.1 = Some(reason);
+    file.outcomes(numbers, outcomes);
+    Ok(())
+}
+
+/// Imports an opportunities file a chunk at a time, in one import (one transaction).
+async fn import_opportunities(crm: &Crm, actor: Actor, file: &mut RowReader<'_>) -> ApiResult<()> {
+    let mut import = crm.begin_opportunity_import(actor).await?;
+    loop {
+        let (numbers, rows): (Vec<usize>, Vec<OpportunityRow>) =
+            file.chunk(CHUNK_ROWS, opportunity).into_iter().unzip();
+        if rows.is_empty() {
+            break;
         }
+        let outcomes = import.add(&rows).await?;
+        file.outcomes(numbers, outcomes);
     }
-    Ok(lines)
+    import.commit().await?;
+    Ok(())
 }
 
 /// The refused rows as sent, each with its reason in a last `error` column.
@@ -251,20 +287,15 @@ pub struct Totals {
 /// on disk. A file that cannot be imported at all (no readable header, a required column
 /// missing) is a `fail` naming `file`.
 pub async fn import_file(crm: &Crm, actor: Actor, import: Import, bytes: &[u8]) -> ApiResult<Totals> {
-    let (lines, header) = match import {
-        Import::Opportunities => {
-            let (read, header) = read_rows(bytes, import, opportunity)?;
-            (import_rows(read, async |rows| crm.import_opportunities(actor, &rows).await).await?, header)
-        }
+    let mut file = RowReader::open(bytes, import)?;
+    match import {
+        Import::Opportunities => import_opportunities(crm, actor, &mut file).await?,
         Import::Contacts => {
-            let (read, header) = read_rows(bytes, import, contact)?;
-            (import_rows(read, async |rows| crm.import_contacts(actor, &rows).await).await?, header)
+            import_all(&mut file, contact, async |rows| crm.import_contacts(actor, &rows).await).await?
         }
-        Import::Targets => {
-            let (read, header) = read_rows(bytes, import, target)?;
-            (import_rows(read, async |rows| crm.import_targets(actor, &rows).await).await?, header)
-        }
-    };
+        Import::Targets => import_all(&mut file, target, async |rows| crm.import_targets(actor, &rows).await).await?,
+    }
+    let RowReader { lines, header, .. } = file;
     let original_rows = lines.len();
     let error_rows = lines.iter().filter(|(_, r)| r.is_some()).count();
     let (error_file, error_file_id) = if error_rows == 0 {
