@@ -595,12 +595,11 @@ impl Crm {
         };
         let firsts = stream_sorts(ListQuery::new(Page::Offset { offset, limit }))
             .filter(open_next_actions(q.of))
-            .filter(live_contact)
-            .with_total();
+            .filter(live_contact);
+        let total = Some(self.count_first_per(actor, Action::SPEC, "contact_id", &firsts).await?);
         let firsts = self.store().list_first_per(actor.account_id, Action::SPEC, "contact_id", &firsts).await?;
         let ids: Vec<i64> =
             firsts.rows.iter().map(|r| Action::from_row(r.clone())).filter_map(|a| a.ok()?.contact_id).collect();
-        let total = firsts.total;
         if ids.is_empty() {
             return Ok(ListPage { rows: Vec::new(), total, next: None });
         }

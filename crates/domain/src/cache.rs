@@ -17,6 +17,8 @@ const MAX_ENTRIES: usize = 10_000;
 
 /// Kinds whose writes invalidate a cached caller.
 pub(crate) const AUTH_KINDS: &[&str] = &["api_key", "user"];
+/// Kinds whose writes invalidate cached custom-field definitions.
+pub(crate) const CUSTOM_FIELD_KINDS: &[&str] = &["custom_field"];
 /// Kinds whose writes invalidate cached lookups.
 pub(crate) const LOOKUP_KINDS: &[&str] = &["status", "lead_source", "custom_field"];
 
@@ -103,7 +105,9 @@ pub(crate) struct Caches {
     /// By key hash.
     pub auth: TtlCache<String, Actor>,
     /// By account id.
-    pub lookups: TtlCache<i64, Lookups>,
+    pub lookups: TtlCache<i64, std::sync::Arc<Lookups>>,
+    /// Custom-field definitions by account and kind of record.
+    pub custom_fields: TtlCache<(i64, String), std::sync::Arc<Vec<crate::model::CustomFieldDefinition>>>,
     /// Row counts (list totals) by account and query.
     pub counts: TtlCache<(i64, String), u64>,
     /// Counts in flight, by the same keys.

@@ -99,7 +99,8 @@ pub fn split_full_name(full: &str) -> (Option<String>, Option<String>) {
 }
 
 impl Crm {
-    pub async fn contact_lookups(&self, actor: Actor) -> Result<Lookups> {
+    /// Shared, not copied: a request reads them where a copy cost a few dozen allocations.
+    pub async fn contact_lookups(&self, actor: Actor) -> Result<std::sync::Arc<Lookups>> {
         let generation = self.store().generation(crate::cache::LOOKUP_KINDS);
         if let Some(hit) = self.caches.lookups.get(&actor.account_id, generation) {
             return Ok(hit);
@@ -114,6 +115,7 @@ impl Crm {
                 .collect(),
             custom_fields: self.custom_fields(actor, "contact").await?,
         };
+        let lookups = std::sync::Arc::new(lookups);
         self.caches.lookups.put(actor.account_id, lookups.clone(), generation);
         Ok(lookups)
     }

@@ -108,27 +108,44 @@ impl Crm {
         if !q.with_total {
             return self.store.list(actor.account_id, E::SPEC, q).await?.try_map(E::from_row);
         }
-        let generation = self.store.generation_all();
         let key = (actor.account_id, format!("{}|{:?}|{:?}", E::SPEC.table, q.visibility, q.filter));
-        let total = match self.caches.counts.get(&key, generation) {
-            Some(n) => n,
-            None => {
-                // One count per key at a time: the callers that waited find it in the cache.
-                let _flight = self.caches.count_flights.enter(&key).await;
-                match self.caches.counts.get(&key, generation) {
-                    Some(n) => n,
-                    None => {
-                        let n = self.store.count(actor.account_id, E::SPEC, q).await?;
-                        self.caches.counts.put(key.clone(), n, generation);
-                        n
-                    }
-                }
-            }
-        };
+        let total = self.cached_count(key, self.store.count(actor.account_id, E::SPEC, q)).await?;
         let page = ListQuery { with_total: false, ..q.clone() };
         let mut out = self.store.list(actor.account_id, E::SPEC, &page).await?.try_map(E::from_row)?;
         out.total = Some(total);
         Ok(out)
+    }
+
+    /// A count from the cache of totals (see `list`), or `count`'s, run by one caller per key at
+    /// a time: the callers that waited find it in the cache.
+    async fn cached_count(
+        &self,
+        key: (i64, String),
+        count: impl Future<Output = kith_store::Result<u64>>,
+    ) -> Result<u64> {
+        let generation = self.store.generation_all();
+        if let Some(n) = self.caches.counts.get(&key, generation) {
+            return Ok(n);
+        }
+        let _flight = self.caches.count_flights.enter(&key).await;
+        if let Some(n) = self.caches.counts.get(&key, generation) {
+            return Ok(n);
+        }
+        let n = count.await?;
+        self.caches.counts.put(key, n, generation);
+        Ok(n)
+    }
+
+    /// How many records `first_per` lists for `q` over all its pages, cached like list totals.
+    pub(crate) async fn count_first_per(
+        &self,
+        actor: Actor,
+        spec: &'static kith_store::EntitySpec,
+        column: &str,
+        q: &ListQuery,
+    ) -> Result<u64> {
+        let key = (actor.account_id, format!("{}|first {column}|{:?}|{:?}", spec.table, q.visibility, q.filter));
+        self.cached_count(key, self.store.count_first_per(actor.account_id, spec, column, q)).await
     }
 
     /// Every live record matching `filter` (for small reference lists: statuses, fields…).

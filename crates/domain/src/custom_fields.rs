@@ -237,9 +237,18 @@ pub struct NewCustomField {
 }
 
 impl Crm {
+    /// The account's custom fields of one kind of record, by position. Cached like the other
+    /// lookups (`cache`): nearly every read renders them, few requests change them.
     pub async fn custom_fields(&self, actor: Actor, entity_kind: &str) -> Result<Vec<CustomFieldDefinition>> {
+        let generation = self.store().generation(crate::cache::CUSTOM_FIELD_KINDS);
+        let key = (actor.account_id, entity_kind.to_owned());
+        if let Some(hit) = self.caches.custom_fields.get(&key, generation) {
+            return Ok(hit.as_ref().clone());
+        }
         let f = Some(Filter::eq("entity_kind", entity_kind));
-        self.all_sorted::<CustomFieldDefinition>(actor, f, vec![kith_store::Sort::asc("position")]).await
+        let defs = self.all_sorted::<CustomFieldDefinition>(actor, f, vec![kith_store::Sort::asc("position")]).await?;
+        self.caches.custom_fields.put(key, std::sync::Arc::new(defs.clone()), generation);
+        Ok(defs)
     }
 
     pub async fn create_custom_field(&self, actor: Actor, input: NewCustomField) -> Result<CustomFieldDefinition> {

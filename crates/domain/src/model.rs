@@ -129,7 +129,10 @@ entity! {
         &["last_name IS NULL", "lower(last_name)", "first_name IS NULL", "lower(first_name)", "id",
             "WHERE deleted_at IS NULL"],
         &["status_id", "last_name IS NULL", "lower(last_name)", "first_name IS NULL", "lower(first_name)", "id",
-            "WHERE deleted_at IS NULL"]],
+            "WHERE deleted_at IS NULL"],
+        // Live contacts by creation (Apideck's default order), walked from a keyset cursor in
+        // either direction instead of sorting every contact of the account for each page.
+        &["created_at", "id", "WHERE deleted_at IS NULL"]],
     unique = [],
     {
         salutation: Option<String>,
@@ -391,7 +394,10 @@ entity! {
     /// A next action / task.
     Action, table = "actions", kind = "action", soft_delete = true,
     derive = derive_action,
-    indexes = [&["contact_id"], &["assignee_id", "status"], &["contact_id", "stream_key"], &["assignee_id", "stream_key"]],
+    indexes = [&["contact_id"], &["assignee_id", "status"], &["contact_id", "stream_key"], &["assignee_id", "stream_key"],
+        // A user's live actions in stream order, as lists sort it (text keys lowered): the
+        // action stream walks it until its page is full.
+        &["assignee_id", "lower(stream_key)", "created_at", "id", "WHERE deleted_at IS NULL"]],
     unique = [],
     {
         contact_id: Option<i64>,

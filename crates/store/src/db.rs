@@ -291,6 +291,20 @@ impl Store {
         plan.finish(spec, q, results)
     }
 
+    /// How many rows `list_first_per` would list for `q` over all its pages.
+    pub async fn count_first_per(
+        &self,
+        account_id: i64,
+        spec: &EntitySpec,
+        column: &str,
+        q: &ListQuery,
+    ) -> Result<u64> {
+        let b = Builder { backend: self.backend(), account_id };
+        let stmt = b.count_first_per(spec, column, q)?;
+        let rows = self.read_one(Fetch::of(b.backend, &stmt, vec![ColumnType::Int])).await?;
+        Ok(Ord::max(scalar(&rows), 0) as u64)
+    }
+
     /// One page of a listing over several entities: the branch index and id of each row.
     pub async fn list_union(&self, account_id: i64, u: &UnionQuery) -> Result<ListPage<(usize, i64)>> {
         if u.branches.is_empty() {

@@ -64,7 +64,11 @@ pub(crate) fn migration(backend: Backend, version: u32, specs: &[&EntitySpec]) -
 
 /// Whether every plain column an index names exists at `version`.
 fn columns_exist(spec: &EntitySpec, cols: &[&str], version: u32) -> bool {
-    cols.iter().all(|c| spec.column(c).is_none_or(|col| col.since <= version))
+    // An expression (`lower(name)`, `x IS NULL`) or a predicate names its columns among other
+    // words: each word that is a column must exist at `version`.
+    cols.iter()
+        .flat_map(|c| c.split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_')))
+        .all(|word| spec.column(word).is_none_or(|col| col.since <= version))
 }
 
 /// The highest version any spec mentions.

@@ -1,9 +1,7 @@
 //! Turns entity specs and list queries into sea-query statements. Everything that differs
 //! between SQLite and PostgreSQL in a query lives in this module.
 
-use sea_query::{
-    Alias, Cond, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, UnionType, WindowStatement,
-};
+use sea_query::{Alias, Cond, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, UnionType};
 
 use crate::error::StoreError;
 use crate::query::{
@@ -384,6 +382,9 @@ impl Builder {
             stmt.expr(k.expr.clone());
             key_types.push(k.ty);
         }
+        // The last key is the id itself when a page is read backwards (see `after`): the final
+        // `id` would only repeat it, and on SQLite make it sort what the index already orders.
+        let ends_with_id = q.sorts.last().is_some_and(|s| s.field == Field::col("id"));
         let limit = match &q.page {
             Page::Offset { offset, limit } => {
                 // Bound so the driver never converts a value it cannot hold (an unsigned
@@ -393,7 +394,7 @@ impl Builder {
             }
             Page::After { after, limit } => {
                 if let Some(cursor) = after {
-                    stmt.cond_where(self.after(&keys, cursor)?);
+                    stmt.cond_where(self.after(&keys, ends_with_id, cursor)?);
                 }
                 Ord::min(*limit, MAX_ROWS)
             }
@@ -404,38 +405,62 @@ impl Builder {
         for (expr, order) in order_exprs(&keys) {
             stmt.order_by_expr(expr, order);
         }
-        stmt.order_by((Alias::new("t0"), Alias::new("id")), Order::Asc);
+        if !ends_with_id {
+            stmt.order_by((Alias::new("t0"), Alias::new("id")), Order::Asc);
+        }
         // One extra row tells whether another page follows.
         stmt.limit(limit.saturating_add(1));
         Ok(key_types)
     }
 
     /// The page query of `first_per`: of the rows `q` matches, the first of each value of
-    /// `column` in `q`'s order, in that order.
+    /// `column` in `q`'s order, in that order. A row is the first of its value when no other row
+    /// matching `q` with the same value (nulls being one value) comes before it: an anti-join
+    /// probed per row through an index on `column`, so a page walks the order only until it is
+    /// full, where numbering every matching row with a window read all of them for each page.
     pub fn first_per(
         &self,
         spec: &EntitySpec,
         column: &str,
         q: &ListQuery,
     ) -> Result<(SelectStatement, Vec<ColumnType>), StoreError> {
-        self.column("t0", spec, column)?;
+        let part = self.column("t0", spec, column)?;
         let keys = self.sort_keys(spec, &q.sorts)?;
-        let mut window = WindowStatement::partition_by((Alias::new("t0"), Alias::new(column)));
-        for (expr, order) in order_exprs(&keys) {
-            window.order_by_expr(expr, order);
-        }
-        window.order_by_expr(Expr::col((Alias::new("t0"), Alias::new("id"))), Order::Asc);
-        let mut inner = self.select(spec, q.visibility);
-        inner.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("kith_rn"));
+        let rival_alias = format!("t{RIVAL_DEPTH}");
+        let rival_keys: Vec<(Resolved, Dir)> = q
+            .sorts
+            .iter()
+            .map(|s| Ok((self.field(&rival_alias, spec, &s.field)?, s.dir)))
+            .collect::<Result<_, StoreError>>()?;
+        let rival_part = self.column(&rival_alias, spec, column)?;
+        let id = |alias: &str| Expr::col((Alias::new(alias), Alias::new("id")));
+        let before = before(&rival_keys, &keys, id(&rival_alias), id("t0"));
+        let rival = |same: Cond| -> Result<SelectStatement, StoreError> {
+            let mut r = Query::select();
+            r.expr(Expr::cust("1"))
+                .from_as(Alias::new(spec.table), Alias::new(&rival_alias))
+                .cond_where(self.scope(&rival_alias, spec, q.visibility))
+                .cond_where(same);
+            if let Some(f) = &q.filter {
+                r.cond_where(self.filter(RIVAL_DEPTH, spec, f)?);
+            }
+            r.cond_where(before.clone());
+            Ok(r)
+        };
+        let first = if part.nullable {
+            let valued = rival(Cond::all().add(rival_part.expr.clone().eq(part.expr.clone())))?;
+            let unvalued = rival(Cond::all().add(rival_part.expr.clone().is_null()))?;
+            Cond::any()
+                .add(Cond::all().add(part.expr.clone().is_not_null()).add(Expr::exists(valued).not()))
+                .add(Cond::all().add(part.expr.clone().is_null()).add(Expr::exists(unvalued).not()))
+        } else {
+            Cond::all().add(Expr::exists(rival(Cond::all().add(rival_part.expr.clone().eq(part.expr.clone())))?).not())
+        };
+        let mut stmt = self.select(spec, q.visibility);
         if let Some(f) = &q.filter {
-            inner.cond_where(self.filter(0, spec, f)?);
+            stmt.cond_where(self.filter(0, spec, f)?);
         }
-        let mut stmt = Query::select();
-        for (name, _) in spec.select_columns() {
-            stmt.column((Alias::new("t0"), Alias::new(name)));
-        }
-        stmt.from_subquery(inner, Alias::new("t0"))
-            .and_where(Expr::col((Alias::new("t0"), Alias::new("kith_rn"))).eq(1));
+        stmt.cond_where(first);
         let key_types = self.order_and_page(&mut stmt, spec, q)?;
         Ok((stmt, key_types))
     }
@@ -574,15 +599,21 @@ impl Builder {
         Ok((page, count))
     }
 
-    /// Rows strictly after `cursor` in the order (keys…, id asc).
-    fn after(&self, keys: &[(Resolved, Dir)], cursor: &Cursor) -> Result<Cond, StoreError> {
+    /// Rows strictly after `cursor` in the order (keys…, id asc). `ends_with_id`: the last key
+    /// is the id itself, so the keys alone order the rows and the final `id` is redundant.
+    fn after(&self, keys: &[(Resolved, Dir)], ends_with_id: bool, cursor: &Cursor) -> Result<Cond, StoreError> {
         if cursor.keys.len() != keys.len() {
             return Err(StoreError::Query("cursor does not match the sort".into()));
         }
-        // All keys ascending (as the id is) and the cursor's keys not null: one row-value
+        // Every key in one direction (ascending with the final id, or descending down to an id
+        // key that makes the final id redundant) and the cursor's keys not null: one row-value
         // comparison over the order's own terms, which both planners turn into an index range
-        // (the OR chain below they walk). A null key makes the comparison null, hence the chain.
-        if keys.iter().all(|(_, dir)| *dir == Dir::Asc) && cursor.keys.iter().all(|v| !v.is_null()) {
+        // (the OR chain below they walk from the start of the order: a page read backwards from
+        // the middle of a list skipped half of it). A null key makes the comparison null, hence
+        // the chain.
+        let ascending = keys.iter().all(|(_, dir)| *dir == Dir::Asc);
+        let descending = ends_with_id && keys.iter().all(|(_, dir)| *dir == Dir::Desc);
+        if (ascending || descending) && cursor.keys.iter().all(|v| !v.is_null()) {
             let mut left = Vec::with_capacity(keys.len() * 2 + 1);
             let mut right = Vec::with_capacity(keys.len() * 2 + 1);
             for ((k, _), v) in keys.iter().zip(&cursor.keys) {
@@ -592,6 +623,9 @@ impl Builder {
                 }
                 left.push(sort_expr(k));
                 right.push(self.value(k.ty, &sort_value(k.ty, v))?);
+            }
+            if descending {
+                return Ok(Cond::all().add(Expr::tuple(left).lt(Expr::tuple(right))));
             }
             left.push(Expr::col((Alias::new("t0"), Alias::new("id"))));
             right.push(self.value(ColumnType::Int, &Value::Int(cursor.id))?);
@@ -673,6 +707,48 @@ impl Builder {
 
 /// The ORDER BY terms of sort keys: an `IS NULL` term before each nullable key (nulls last
 /// ascending, first descending), then the key.
+/// The alias depth of the rival rows of `first_per` (its filter's subqueries go deeper), far
+/// from the page's own `t0`, `t1`, ….
+const RIVAL_DEPTH: usize = 40;
+
+/// Whether row `a` comes before row `b` in the order (keys…, id asc), their keys given side by
+/// side (`a_keys[i]` and `b_keys[i]` the same sort over each row). Nulls go last ascending and
+/// first descending, as `order_exprs` sorts them.
+fn before(a_keys: &[(Resolved, Dir)], b_keys: &[(Resolved, Dir)], a_id: Expr, b_id: Expr) -> Cond {
+    // Every key ascending and never null: one row-value comparison, which an index can range.
+    if a_keys.iter().chain(b_keys).all(|(k, dir)| *dir == Dir::Asc && !k.nullable) {
+        let mut left: Vec<Expr> = a_keys.iter().map(|(k, _)| sort_expr(k)).collect();
+        let mut right: Vec<Expr> = b_keys.iter().map(|(k, _)| sort_expr(k)).collect();
+        left.push(a_id);
+        right.push(b_id);
+        return Cond::all().add(Expr::tuple(left).lt(Expr::tuple(right)));
+    }
+    let mut any = Cond::any();
+    let mut equal = Cond::all();
+    for ((a, dir), (b, _)) in a_keys.iter().zip(b_keys) {
+        let nullable = a.nullable || b.nullable;
+        let (x, y) = (sort_expr(a), sort_expr(b));
+        let mut earlier = Cond::any().add(match dir {
+            Dir::Asc => x.clone().lt(y.clone()),
+            Dir::Desc => x.clone().gt(y.clone()),
+        });
+        if nullable {
+            earlier = earlier.add(match dir {
+                Dir::Asc => Cond::all().add(a.expr.clone().is_not_null()).add(b.expr.clone().is_null()),
+                Dir::Desc => Cond::all().add(a.expr.clone().is_null()).add(b.expr.clone().is_not_null()),
+            });
+        }
+        any = any.add(equal.clone().add(earlier));
+        let same = if nullable {
+            Cond::any().add(x.eq(y)).add(Cond::all().add(a.expr.clone().is_null()).add(b.expr.clone().is_null()))
+        } else {
+            Cond::all().add(x.eq(y))
+        };
+        equal = equal.add(same);
+    }
+    any.add(equal.add(a_id.lt(b_id)))
+}
+
 fn order_exprs(keys: &[(Resolved, Dir)]) -> Vec<(Expr, Order)> {
     let mut out = Vec::with_capacity(keys.len() * 2);
     for (k, dir) in keys {

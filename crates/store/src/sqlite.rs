@@ -104,7 +104,38 @@ fn percent_decode(s: &str) -> Result<String> {
     String::from_utf8(out).map_err(|_| StoreError::Url(format!("{s}: not UTF-8 once decoded")))
 }
 
+/// SQLite's process-wide settings, made once before its first connection: no memory statistics.
+/// With them on, every allocation SQLite makes takes one global mutex to count itself, which every
+/// connection's thread then contends for (no statement of Kith's reads those statistics).
+fn configure_process() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: `sqlite3_config` is called before this process opened any SQLite connection
+        // (every connection of the store opens after this), with the one integer argument
+        // SQLITE_CONFIG_MEMSTATUS takes. Should SQLite be initialised already (another library
+        // of the process opened a database), it refuses with SQLITE_MISUSE and nothing changes.
+        let off: std::ffi::c_int = 0;
+        let rc = unsafe { rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, off) };
+        if rc != rusqlite::ffi::SQLITE_OK {
+            tracing::debug!(rc, "SQLite was initialised already: its memory statistics stay on");
+        }
+    });
+}
+
+/// Plans every statement once, whatever values are bound to it: SQLite's query planner
+/// stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`). Without it, a statement whose plan could
+/// use a bound value is marked to be prepared again each time a new value is bound: every
+/// `LIMIT ?` (SQLite 3.51 plans with the limit's value), every equality on a column `sqlite_stat4`
+/// has samples for. Kith binds every value, so nearly every statement was parsed and planned
+/// again on every run and the statement cache saved nothing: 46% of the instructions of a
+/// contact read by id. Plans then come from `sqlite_stat1` and the indexes alone.
+fn plan_once(conn: &Connection) -> Result<()> {
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(error)?;
+    Ok(())
+}
+
 fn open(target: &Target, reader: bool) -> Result<Connection> {
+    configure_process();
     let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     flags |= if reader || target.read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -116,6 +147,7 @@ fn open(target: &Target, reader: bool) -> Result<Connection> {
         None => Connection::open_in_memory_with_flags(flags),
     }
     .map_err(error)?;
+    plan_once(&conn)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
     if !reader && !target.read_only {
         // Returns the mode now in force (`memory` for an in-memory database).
