@@ -426,7 +426,7 @@ impl Crm {
         };
         Self::apply_task_state(&mut action, &d);
         let action = insert_in(&mut tx, action).await?;
-        crate::links::write_in(&mut tx, Action::SPEC.kind, action.id, labels).await?;
+        crate::links::write_in(&mut tx, Action::SPEC, action.id, labels, true).await?;
         notify_assignee(&mut tx, action.assignee_id, &action.text, action.contact_id).await?;
         tx.commit().await?;
         Ok(action)
@@ -460,8 +460,10 @@ impl Crm {
         action.text = d.text.clone();
         action.remind_at = d.remind_at;
         Self::apply_task_state(&mut action, &d);
-        let action = save_in(&mut tx, &action).await?;
-        crate::links::write_in(&mut tx, Action::SPEC.kind, action.id, labels).await?;
+        let mut action = save_in(&mut tx, &action).await?;
+        if crate::links::write_in(&mut tx, Action::SPEC, action.id, labels, false).await? {
+            action = get_in(&mut tx, action.id).await?;
+        }
         Self::demote_other_asap(&mut tx, &action).await?;
         tx.commit().await?;
         Ok(action)

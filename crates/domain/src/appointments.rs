@@ -83,7 +83,7 @@ impl Crm {
             outcome_id: d.meeting.outcome_id,
         };
         let meeting = insert_in(&mut tx, meeting).await?;
-        crate::links::write_in(&mut tx, Meeting::SPEC.kind, meeting.id, labels).await?;
+        crate::links::write_in(&mut tx, Meeting::SPEC, meeting.id, labels, true).await?;
         tx.commit().await?;
         Ok(meeting)
     }
@@ -116,8 +116,10 @@ impl Crm {
         meeting.ends_at = d.ends_at;
         meeting.outcome_id = d.meeting.outcome_id;
         meeting.author_id = d.host_id;
-        let meeting = save_in(&mut tx, &meeting).await?;
-        crate::links::write_in(&mut tx, Meeting::SPEC.kind, meeting.id, labels).await?;
+        let mut meeting = save_in(&mut tx, &meeting).await?;
+        if crate::links::write_in(&mut tx, Meeting::SPEC, meeting.id, labels, false).await? {
+            meeting = get_in(&mut tx, meeting.id).await?;
+        }
         tx.commit().await?;
         Ok(meeting)
     }

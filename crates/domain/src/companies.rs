@@ -208,7 +208,7 @@ impl Crm {
         let defs = self.custom_fields(actor, "company").await?;
         let mut tx = self.begin(actor).await?;
         let company = create_company_in(&mut tx, &defs, d).await?;
-        crate::links::write_in(&mut tx, Company::SPEC.kind, company.id, links).await?;
+        crate::links::write_in(&mut tx, Company::SPEC, company.id, links, true).await?;
         tx.commit().await?;
         Ok(company)
     }
@@ -231,8 +231,10 @@ impl Crm {
         let mut company: Company = get_in(&mut tx, id).await?;
         let before = company.clone();
         apply_company(&mut tx, &defs, &mut company, Some(&before), d).await?;
-        let company = save_in(&mut tx, &company).await?;
-        crate::links::write_in(&mut tx, Company::SPEC.kind, company.id, links).await?;
+        let mut company = save_in(&mut tx, &company).await?;
+        if crate::links::write_in(&mut tx, Company::SPEC, company.id, links, false).await? {
+            company = get_in(&mut tx, company.id).await?;
+        }
         if company.name != before.name {
             for mut c in company_contacts(&mut tx, id).await? {
                 c.company_name = Some(company.name.clone());

@@ -134,7 +134,7 @@ impl Crm {
         let defs = self.custom_fields(actor, "contact").await?;
         let mut tx = self.begin(actor).await?;
         let contact = create_contact_in(&mut tx, actor, &defs, draft).await?;
-        crate::links::write_in(&mut tx, Contact::SPEC.kind, contact.id, links).await?;
+        crate::links::write_in(&mut tx, Contact::SPEC, contact.id, links, true).await?;
         tx.commit().await?;
         Ok(contact)
     }
@@ -155,8 +155,10 @@ impl Crm {
     ) -> Result<Contact> {
         let defs = self.custom_fields(actor, "contact").await?;
         let mut tx = self.begin(actor).await?;
-        let contact = update_contact_in(&mut tx, actor, &defs, id, draft).await?;
-        crate::links::write_in(&mut tx, Contact::SPEC.kind, contact.id, links).await?;
+        let mut contact = update_contact_in(&mut tx, actor, &defs, id, draft).await?;
+        if crate::links::write_in(&mut tx, Contact::SPEC, contact.id, links, false).await? {
+            contact = get_in(&mut tx, contact.id).await?;
+        }
         tx.commit().await?;
         Ok(contact)
     }

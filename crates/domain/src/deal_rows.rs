@@ -257,7 +257,10 @@ impl Crm {
             None => rows_of(&mut tx, deal.id).await?,
         };
         let links = crate::links::LinkDraft { campaigns: w.campaigns.clone(), ..Default::default() };
-        crate::links::write_in(&mut tx, Deal::SPEC.kind, deal.id, &links).await?;
+        let fresh = before.is_none();
+        if crate::links::write_in(&mut tx, Deal::SPEC, deal.id, &links, fresh).await? {
+            deal = get_in(&mut tx, deal.id).await?;
+        }
         tx.commit().await?;
         Ok((deal, rows))
     }

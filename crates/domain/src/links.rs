@@ -11,7 +11,7 @@
 //! list is refused.
 
 use chrono::Utc;
-use kith_store::{Field, Filter, ListQuery, Tx, Value, Visibility};
+use kith_store::{EntitySpec, Field, Filter, ListQuery, Tx, Value, Visibility};
 
 use crate::campaigns::Campaign;
 use crate::choices::{ACTIVITY_TYPES, APPOINTMENT_TYPES, COMPANY_CATEGORIES, CONTACT_CATEGORIES, ROLES};
@@ -156,11 +156,11 @@ async fn links_in(tx: &mut Tx, record_id: i64, link: &str) -> Result<Vec<Link>> 
     tx.list(Link::SPEC, &q).await?.rows.into_iter().map(Link::from_row).collect()
 }
 
-/// Makes a record's links of one kind exactly `targets`, in that order.
-async fn replace_in(tx: &mut Tx, record_kind: &str, record_id: i64, link: &str, targets: &[i64]) -> Result<()> {
+/// Makes a record's links of one kind exactly `targets`, in that order; whether they changed.
+async fn replace_in(tx: &mut Tx, record_kind: &str, record_id: i64, link: &str, targets: &[i64]) -> Result<bool> {
     let existing = links_in(tx, record_id, link).await?;
     if existing.iter().map(|l| l.target_id).eq(targets.iter().copied()) {
-        return Ok(());
+        return Ok(false);
     }
     for l in &existing {
         tx.delete(Link::SPEC, l.id).await?;
@@ -180,15 +180,24 @@ async fn replace_in(tx: &mut Tx, record_kind: &str, record_id: i64, link: &str, 
         };
         insert_in(tx, link).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Checks a draft against the record's kind and the account's values, then writes it: the
-/// one place links are written, inside the transaction that writes the record.
-pub(crate) async fn write_in(tx: &mut Tx, record_kind: &str, record_id: i64, d: &LinkDraft) -> Result<()> {
+/// one place links are written, inside the transaction that writes the record. A record whose
+/// links change is marked changed (its `updated_at`, an update event) unless it is `fresh`
+/// (created in this transaction); returns whether it was.
+pub(crate) async fn write_in(
+    tx: &mut Tx,
+    spec: &'static EntitySpec,
+    record_id: i64,
+    d: &LinkDraft,
+    fresh: bool,
+) -> Result<bool> {
     if d.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
+    let record_kind = spec.kind;
     let mut e = Errors::default();
     let categories = d.categories.as_deref().map(dedup);
     let campaigns = d.campaigns.as_deref().map(dedup);
@@ -214,16 +223,27 @@ pub(crate) async fn write_in(tx: &mut Tx, record_kind: &str, record_id: i64, d: 
         }
     }
     e.finish()?;
-    if let Some(ids) = &categories {
-        replace_in(tx, record_kind, record_id, CATEGORY, ids).await?;
+    let mut changed = Vec::new();
+    if let Some(ids) = &categories
+        && replace_in(tx, record_kind, record_id, CATEGORY, ids).await?
+    {
+        changed.push("categories");
     }
-    if let Some(ids) = &campaigns {
-        replace_in(tx, record_kind, record_id, CAMPAIGN, ids).await?;
+    if let Some(ids) = &campaigns
+        && replace_in(tx, record_kind, record_id, CAMPAIGN, ids).await?
+    {
+        changed.push("campaigns");
     }
-    if let Some(kind) = d.kind {
-        replace_in(tx, record_kind, record_id, TYPE, kind.as_slice()).await?;
+    if let Some(kind) = d.kind
+        && replace_in(tx, record_kind, record_id, TYPE, kind.as_slice()).await?
+    {
+        changed.push("type");
     }
-    Ok(())
+    if fresh || changed.is_empty() {
+        return Ok(false);
+    }
+    tx.touch_row(spec, record_id, &changed).await?;
+    Ok(true)
 }
 
 /// Every link to a value, of one kind.
@@ -293,7 +313,9 @@ impl Crm {
         let mut e = Errors::default();
         check_targets(&mut tx, &mut e, "role", Some(ROLES), role_id.as_slice()).await?;
         e.finish()?;
-        replace_in(&mut tx, User::SPEC.kind, user_id, ROLE, role_id.as_slice()).await?;
+        if replace_in(&mut tx, User::SPEC.kind, user_id, ROLE, role_id.as_slice()).await? {
+            tx.touch_row(User::SPEC, user_id, &["role"]).await?;
+        }
         tx.commit().await?;
         Ok(user)
     }
@@ -379,6 +401,18 @@ mod tests {
         let got = t.crm.links_of(t.actor, &[acme.id]).await.expect("links");
         assert_eq!(got.iter().map(|l| (l.link.as_str(), l.target_id)).collect::<Vec<_>>(), vec![(CATEGORY, vip.id)]);
         assert_eq!(count(&t, linked(CATEGORY, vec![vip.id])).await, 1);
+
+        // Changing only the links changes the company (its update time moves on); the same
+        // links again change nothing.
+        let other = t.crm.create_choice(t.actor, COMPANY_CATEGORIES, "Partner").await.expect("category");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let links = LinkDraft { categories: Some(vec![other.id, vip.id]), ..Default::default() };
+        let changed = t.crm.update_company_linked(t.actor, acme.id, acme.draft(), &links).await.expect("update");
+        assert!(changed.updated_at > acme.updated_at);
+        let again = t.crm.update_company_linked(t.actor, acme.id, acme.draft(), &links).await.expect("update");
+        assert_eq!(again.updated_at, changed.updated_at);
+        let links = LinkDraft { categories: Some(vec![vip.id]), ..Default::default() };
+        t.crm.update_company_linked(t.actor, acme.id, acme.draft(), &links).await.expect("update");
 
         // A value of another list, or no value at all, is refused and nothing is written.
         for bad in [buyer.id, 999_999] {
