@@ -1109,8 +1109,15 @@ async fn activities_appointments_and_orders_carry_their_type_and_campaign() {
             json!({"activity": 1, "appointment": 1, "client": 0, "contact": 0, "order": 1, "opportunity": 1}),
             "{p}"
         );
-        let list = get_ok(&app, &format!("/projects?id={spring}")).await;
-        assert_eq!(list["data"][0]["stats"]["order"], 1);
+        // A page of campaigns counts each its own (one grouped count per kind of record).
+        let empty = created(&app, "/projects", json!({"name": "Empty"})).await["id"].as_i64().expect("id");
+        let list = get_ok(&app, "/projects?sort=id").await;
+        assert_eq!(ids(&list), vec![spring, empty]);
+        assert_eq!(list["data"][0]["stats"], p["data"]["stats"], "{list}");
+        assert_eq!(
+            list["data"][1]["stats"],
+            json!({"activity": 0, "appointment": 0, "client": 0, "contact": 0, "order": 0, "opportunity": 0})
+        );
 
         // A type in use is not deleted (Upsales merges types instead); a merge moves its
         // records to the other type and deletes it, in one transaction.

@@ -279,6 +279,9 @@ pub(crate) async fn before_choice_deleted(tx: &mut Tx, list: &str, id: i64) -> R
     }
 }
 
+/// Where a kind's count goes in a campaign's stats.
+type StatSlot = fn(&mut CampaignStats) -> &mut u64;
+
 /// How many live records are in a campaign, per kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CampaignStats {
@@ -322,28 +325,49 @@ impl Crm {
 
     /// Counts of the live records in a campaign, counted in the database.
     pub async fn campaign_stats(&self, actor: Actor, campaign_id: i64) -> Result<CampaignStats> {
-        let store = self.store();
-        let a = actor.account_id;
-        let q = |extra: Option<Filter>| {
-            let mut q = ListQuery::all().filter(linked(CAMPAIGN, vec![campaign_id]));
-            if let Some(f) = extra {
-                q = q.filter(f);
-            }
-            q
-        };
+        Ok(self.campaigns_stats(actor, &[campaign_id]).await?.remove(&campaign_id).unwrap_or_default())
+    }
+
+    /// Counts of the live records in each of some campaigns: one grouped count per kind of
+    /// record, in the database, however many campaigns there are.
+    pub async fn campaigns_stats(
+        &self,
+        actor: Actor,
+        campaign_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, CampaignStats>> {
+        let mut out: std::collections::HashMap<i64, CampaignStats> =
+            campaign_ids.iter().map(|id| (*id, CampaignStats::default())).collect();
+        if campaign_ids.is_empty() {
+            return Ok(out);
+        }
         let won = Filter::eq("probability", 100i64);
         let open = Filter::All(vec![
             Filter::cmp("probability", kith_store::Op::Gte, 1i64),
             Filter::cmp("probability", kith_store::Op::Lte, 99i64),
         ]);
-        Ok(CampaignStats {
-            companies: store.count(a, Company::SPEC, &q(None)).await?,
-            contacts: store.count(a, Contact::SPEC, &q(None)).await?,
-            activities: store.count(a, Action::SPEC, &q(None)).await?,
-            appointments: store.count(a, Meeting::SPEC, &q(None)).await?,
-            orders: store.count(a, Deal::SPEC, &q(Some(won))).await?,
-            opportunities: store.count(a, Deal::SPEC, &q(Some(open))).await?,
-        })
+        let kinds: [(&'static EntitySpec, Filter, StatSlot); 6] = [
+            (Company::SPEC, Filter::All(Vec::new()), |s| &mut s.companies),
+            (Contact::SPEC, Filter::All(Vec::new()), |s| &mut s.contacts),
+            (Action::SPEC, Filter::All(Vec::new()), |s| &mut s.activities),
+            (Meeting::SPEC, Filter::All(Vec::new()), |s| &mut s.appointments),
+            (Deal::SPEC, won, |s| &mut s.orders),
+            (Deal::SPEC, open, |s| &mut s.opportunities),
+        ];
+        let ids: Vec<Value> = campaign_ids.iter().map(|id| Value::Int(*id)).collect();
+        for (spec, records, slot) in kinds {
+            // Links to the campaigns from live records of the kind (matching `records`).
+            let f = Filter::All(vec![
+                Filter::eq("link", CAMPAIGN),
+                Filter::In { field: Field::col("target_id"), values: ids.clone() },
+                Filter::Related { via: "record_id".into(), target: spec, filter: Box::new(records) },
+            ]);
+            for (campaign, n) in self.store().count_by(actor.account_id, Link::SPEC, "target_id", &f).await? {
+                if let Some(stats) = out.get_mut(&campaign) {
+                    *slot(stats) = n;
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Deletes a campaign and takes every record out of it, in one transaction.

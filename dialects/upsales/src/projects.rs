@@ -79,12 +79,9 @@ async fn users_of(st: &AppState, actor: Actor, rows: &[Campaign]) -> ApiResult<H
 
 async fn render_all(st: &AppState, actor: Actor, rows: &[Campaign]) -> ApiResult<Vec<Value>> {
     let users = users_of(st, actor, rows).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for c in rows {
-        let stats = st.crm.campaign_stats(actor, c.id).await?;
-        out.push(render(c, &users, &stats));
-    }
-    Ok(out)
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+    let stats = st.crm.campaigns_stats(actor, &ids).await?;
+    Ok(rows.iter().map(|c| render(c, &users, &stats.get(&c.id).copied().unwrap_or_default())).collect())
 }
 
 async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(q): RawQuery) -> ApiResult {
