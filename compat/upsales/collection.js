@@ -25,8 +25,6 @@ const source = JSON.parse(fs.readFileSync(collectionPath, 'utf8'));
 const SKIPPED = [
   ['Use cases/Subscriptions', 'subscriptions (agreements) are not kept'],
   ['Subscriptions', 'subscriptions (agreements) are not kept'],
-  ['Appointment types/Merge appointment type', 'merging types is not served (Kith keeps no type on appointments to move)'],
-  ['Contact categories', 'contact categories are not kept'],
   ['Price Lists', 'price lists are not kept'],
   ['Products/With price lists', 'price lists are not kept'],
   ['Products/Create Bundle', 'product bundles are not kept'],
@@ -78,8 +76,12 @@ const unserved = (path) => SKIPPED.find(([p]) => path === p || path.startsWith(p
 // The collection's "Create appointment type" posts to /activitytypes/activity while the
 // requests after it read and change /activitytypes/appointment/{{id}}: the replay makes the
 // appointment type they change.
+// The merge names two types: the one the folder made (merged away, its appointments moved) and
+// the one the setup made (kept).
 const URL_FIXES = {
   'Appointment types/Create appointment type': (u) => u.replace('/activitytypes/activity?', '/activitytypes/appointment?'),
+  'Appointment types/Merge appointment type': (u) =>
+    u.replace('{{id}}', '{{id_activitytypes_appointment}}').replace('{{id2}}', '{{appointmentTypeId}}'),
 };
 
 // The resource a URL names (`clientcategorytypes`, `activitytypes_appointment`): each keeps the
@@ -97,9 +99,14 @@ const rewriteUrl = (raw) => {
   return url.replace('{{id}}', `{{${resourceOf(url)}}}`);
 };
 
-// A body's relations and custom-field ids, pointed at this run's records.
-const RELATION_VARS = { user: 'userId', users: 'userId', client: 'clientId', stage: 'stageId', product: 'productId', contact: 'contactId', contacts: 'contactId' };
-function patchBody(raw) {
+// A body's relations and custom-field ids, pointed at this run's records (an `activityType` at
+// an activity type, or at an appointment type in an appointment's body).
+const RELATION_VARS = { user: 'userId', users: 'userId', client: 'clientId', stage: 'stageId', product: 'productId', contact: 'contactId', contacts: 'contactId', activityType: 'activityTypeId' };
+function patchBody(raw, url) {
+  const patched = patchRelations(raw);
+  return url && /\/appointments/.test(url) ? patched.replace(/\{\{activityTypeId\}\}/g, '{{appointmentTypeId}}') : patched;
+}
+function patchRelations(raw) {
   if (!raw || !raw.trim()) return raw;
   let body;
   try { body = JSON.parse(raw); } catch (e) { return raw; }
@@ -171,6 +178,10 @@ const setup = {
       '{"name": "Compat product", "listPrice": 100}', null, 'productId'),
     request('an account field', 'POST', 'https://integration.upsales.com/api/v2/customfields/account?token={{token}}',
       '{"name": "Compat field", "datatype": "String"}', null, 'customFieldId'),
+    request('an activity type', 'POST', 'https://integration.upsales.com/api/v2/activitytypes/activity?token={{token}}',
+      '{"name": "Compat task"}', null, 'activityTypeId'),
+    request('an appointment type', 'POST', 'https://integration.upsales.com/api/v2/activitytypes/appointment?token={{token}}',
+      '{"name": "Compat meeting"}', null, 'appointmentTypeId'),
   ],
 };
 setup.item[0].event[0].script.exec.push("pm.collectionVariables.set('userId', got.data.id);");
@@ -194,7 +205,7 @@ function collect(items, path) {
     const example = (it.response || []).find((x) => x.code === 200) || null;
     const fixed = URL_FIXES[p] ? URL_FIXES[p](url) : url;
     const creates = r.method === 'POST' ? resourceOf(fixed) : null;
-    leaves.push(request(p, r.method, fixed, r.body && r.body.raw !== undefined ? patchBody(r.body.raw) : undefined, example, creates));
+    leaves.push(request(p, r.method, fixed, r.body && r.body.raw !== undefined ? patchBody(r.body.raw, fixed) : undefined, example, creates));
   }
   if (leaves.length) {
     // Within a folder: creates first (each sets its resource's id), deletes last.

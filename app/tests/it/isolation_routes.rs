@@ -150,6 +150,15 @@ async fn more_records(app: &App, user: &str, key: &str) {
             );
         }
     }
+    // A company linked to a category (a link row), over Upsales.
+    let post = |path: &str, b: Value| {
+        request(app, "upsales", Method::POST, &format!("{base}/api/v2{path}"), user, key).json(&b).send()
+    };
+    let category = post("/clientcategories", json!({"name": "A's category"})).await.expect("create");
+    let category: Value = category.json().await.unwrap_or_default();
+    let body = json!({"name": "A's labelled company", "categories": [{"id": category["data"]["id"]}]});
+    let r = post("/accounts", body).await.expect("create");
+    assert!(r.status().is_success(), "{}: A's labelled company: {}", app.label, r.text().await.unwrap_or_default());
 }
 
 #[tokio::test]

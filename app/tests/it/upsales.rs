@@ -552,10 +552,11 @@ async fn activities_are_tasks_due_closed_and_filtered() {
     for app in apps().await {
         let client = created(&app, "/accounts", json!({"name": "Raviga"})).await;
         let person = created(&app, "/contacts", json!({"name": "Laurie Bream", "client": client["id"]})).await;
+        let call = get_ok(&app, "/todoTypes").await["PHONE_CALL"]["id"].clone();
         let body = json!({
             "description": "Call Laurie", "date": "2030-05-01", "time": "09:30",
             "client": {"id": client["id"]}, "contacts": [{"id": person["id"]}], "users": [{"id": app.owner.user_id}],
-            "activityType": {"id": 1},
+            "activityType": {"id": call},
         });
         let a = created(&app, "/activities/", body).await;
         let id = a["id"].as_i64().expect("id");
@@ -598,10 +599,11 @@ async fn appointments_are_the_meetings_onepage_and_sell_show_and_back() {
     for app in apps().await {
         let client = created(&app, "/accounts", json!({"name": "Hooli"})).await;
         let person = created(&app, "/contacts", json!({"name": "Gavin Belson", "client": client["id"]})).await;
+        let first = get_ok(&app, "/activitytypes/appointment?name=First%20meeting").await["data"][0]["id"].clone();
         let body = json!({
             "client": client["id"], "users": [{"id": app.owner.user_id}],
             "date": "2030-04-24T09:00:42.903Z", "endDate": "2030-04-24T10:00:42.903Z",
-            "description": "Requirements analysis", "isAppointment": true, "activityType": {"id": 7},
+            "description": "Requirements analysis", "isAppointment": true, "activityType": {"id": first},
             "contacts": [{"id": person["id"]}], "location": "Palo Alto",
         });
         let a = created(&app, "/appointments", body).await;
@@ -924,6 +926,305 @@ async fn product_categories_are_the_item_groups_products_belong_to() {
             404,
             "NotFound",
         );
+        app.finish().await;
+    }
+}
+
+/// A record's linked ids under `key` (`categories`, `projects`), in order.
+fn linked(record: &Value, key: &str) -> Vec<i64> {
+    record[key].as_array().map(|a| a.iter().filter_map(|v| v["id"].as_i64()).collect()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn account_and_contact_categories_and_campaigns_are_stored_filtered_and_unlinked() {
+    for app in apps().await {
+        let vip = created(&app, "/clientcategories", json!({"name": "VIP", "categoryType": 0})).await;
+        let partner = created(&app, "/clientcategories", json!({"name": "Partner"})).await;
+        let (vip, partner) = (vip["id"].as_i64().expect("id"), partner["id"].as_i64().expect("id"));
+        let buyer = created(&app, "/contactcategories", json!({"name": "Buyer", "categoryType": 0})).await;
+        let buyer = buyer["id"].as_i64().expect("id");
+        let spring = created(&app, "/projects", json!({"name": "Spring"})).await["id"].as_i64().expect("id");
+        let autumn = created(&app, "/projects", json!({"name": "Autumn"})).await["id"].as_i64().expect("id");
+
+        let a = created(
+            &app,
+            "/accounts",
+            json!({"name": "Hooli", "categories": [{"id": vip}, {"id": partner}], "projects": [{"id": spring}]}),
+        )
+        .await;
+        let hooli = a["id"].as_i64().expect("id");
+        assert_eq!(a["categories"][0], json!({"id": vip, "name": "VIP", "categoryType": 0}), "{a}");
+        assert_eq!(linked(&a, "categories"), vec![vip, partner]);
+        assert_eq!(a["projects"], json!([{"id": spring, "name": "Spring"}]));
+        let b = created(&app, "/accounts", json!({"name": "Initech", "categories": [{"id": partner}]})).await;
+        let initech = b["id"].as_i64().expect("id");
+        created(&app, "/accounts", json!({"name": "Umbrella"})).await;
+
+        // Read back, and filtered in the database.
+        let r = get_ok(&app, &format!("/accounts/{hooli}")).await;
+        assert_eq!(linked(&r["data"], "categories"), vec![vip, partner]);
+        assert_eq!(ids(&get_ok(&app, &format!("/accounts?categories.id={vip}")).await), vec![hooli]);
+        assert_eq!(
+            ids(&get_ok(&app, &format!("/accounts?categories.id={vip},{partner}&sort=id")).await),
+            vec![hooli, initech]
+        );
+        let r = get_ok(&app, &format!("/accounts?categories.id=ne:{vip}&sort=id")).await;
+        assert_eq!(r["metadata"]["total"], 2, "{r}");
+        assert!(!ids(&r).contains(&hooli));
+        assert_eq!(get_ok(&app, "/accounts?categories.id=null").await["metadata"]["total"], 1);
+        assert_eq!(ids(&get_ok(&app, &format!("/accounts?projects.id={spring}")).await), vec![hooli]);
+        assert_up_error(&up(&app, Method::GET, "/accounts?categories.id=gt:1", None).await, 400, "FailedValidation");
+        assert_up_error(&up(&app, Method::GET, "/accounts?categories.id=x", None).await, 400, "FailedValidation");
+
+        // A PUT without the key keeps the links; with it, replaces them.
+        let r = up(&app, Method::PUT, &format!("/accounts/{hooli}"), Some(json!({"notes": "n"}))).await;
+        assert_eq!(linked(&r.body["data"], "categories"), vec![vip, partner], "{}", r.body);
+        let body = json!({"categories": [{"id": partner}], "projects": [{"id": autumn}, {"id": spring}]});
+        let r = up(&app, Method::PUT, &format!("/accounts/{hooli}"), Some(body)).await;
+        assert_eq!(linked(&r.body["data"], "categories"), vec![partner], "{}", r.body);
+        assert_eq!(linked(&r.body["data"], "projects"), vec![autumn, spring]);
+
+        // Contacts take contact categories (not account ones) and campaigns.
+        let c = created(
+            &app,
+            "/contacts",
+            json!({"name": "Ada Lovelace", "client": {"id": hooli}, "categories": [{"id": buyer}],
+                   "projects": [{"id": spring}]}),
+        )
+        .await;
+        let ada = c["id"].as_i64().expect("id");
+        assert_eq!(c["categories"], json!([{"id": buyer, "name": "Buyer", "categoryType": 0}]), "{c}");
+        assert_eq!(linked(&c, "projects"), vec![spring]);
+        created(&app, "/contacts", json!({"name": "Bob Builder", "client": {"id": initech}})).await;
+        assert_eq!(ids(&get_ok(&app, &format!("/contacts?categories.id={buyer}")).await), vec![ada]);
+        assert_eq!(ids(&get_ok(&app, &format!("/contacts?projects.id={spring}")).await), vec![ada]);
+        assert_eq!(ids(&get_ok(&app, &format!("/contacts?client.categories.id={partner}&sort=id")).await).len(), 2);
+        let bad = json!({"name": "Eve", "client": {"id": hooli}, "categories": [{"id": vip}]});
+        assert_up_error(&up(&app, Method::POST, "/contacts", Some(bad)).await, 400, "FailedValidation");
+        let bad = json!({"name": "Umbrella 2", "categories": [{"id": buyer}]});
+        assert_up_error(&up(&app, Method::POST, "/accounts", Some(bad)).await, 400, "FailedValidation");
+        let bad = json!({"name": "Nope", "projects": [{"id": 999_999_999}]});
+        assert_up_error(&up(&app, Method::POST, "/accounts", Some(bad)).await, 400, "FailedValidation");
+
+        // Another account's category and campaign are refused, and nothing is stored.
+        let other = app.other_account().await;
+        let theirs = up_as(&app, &other, Method::POST, "/clientcategories", Some(json!({"name": "Theirs"}))).await;
+        let theirs = theirs.body["data"]["id"].as_i64().expect("id");
+        let their_project = up_as(&app, &other, Method::POST, "/projects", Some(json!({"name": "Theirs"}))).await;
+        let their_project = their_project.body["data"]["id"].as_i64().expect("id");
+        let r =
+            up(&app, Method::PUT, &format!("/accounts/{initech}"), Some(json!({"categories": [{"id": theirs}]}))).await;
+        assert_up_error(&r, 400, "FailedValidation");
+        let r =
+            up(&app, Method::PUT, &format!("/accounts/{initech}"), Some(json!({"projects": [{"id": their_project}]})))
+                .await;
+        assert_up_error(&r, 400, "FailedValidation");
+        assert_eq!(linked(&get_ok(&app, &format!("/accounts/{initech}")).await["data"], "categories"), vec![partner]);
+        let r = up_as(&app, &other, Method::GET, &format!("/accounts?categories.id={partner}"), None).await;
+        assert_eq!(r.body["metadata"]["total"], 0, "{}", r.body);
+
+        // The campaign counts what is in it.
+        let p = get_ok(&app, &format!("/projects/{spring}")).await;
+        assert_eq!(p["data"]["stats"]["client"], 1, "{p}");
+        assert_eq!(p["data"]["stats"]["contact"], 1, "{p}");
+
+        // Deleting a category or a campaign takes it off its records, in the same transaction.
+        assert_eq!(
+            up(&app, Method::DELETE, &format!("/clientcategories/{partner}"), None).await.body["error"],
+            Value::Null
+        );
+        assert_eq!(linked(&get_ok(&app, &format!("/accounts/{hooli}")).await["data"], "categories"), Vec::<i64>::new());
+        assert_eq!(get_ok(&app, &format!("/accounts?categories.id={partner}")).await["metadata"]["total"], 0);
+        assert_eq!(
+            up(&app, Method::DELETE, &format!("/contactcategories/{buyer}"), None).await.body["error"],
+            Value::Null
+        );
+        assert_eq!(linked(&get_ok(&app, &format!("/contacts/{ada}")).await["data"], "categories"), Vec::<i64>::new());
+        assert_eq!(up(&app, Method::DELETE, &format!("/projects/{spring}"), None).await.body["error"], Value::Null);
+        assert_eq!(linked(&get_ok(&app, &format!("/accounts/{hooli}")).await["data"], "projects"), vec![autumn]);
+        assert_eq!(linked(&get_ok(&app, &format!("/contacts/{ada}")).await["data"], "projects"), Vec::<i64>::new());
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn activities_appointments_and_orders_carry_their_type_and_campaign() {
+    for app in apps().await {
+        let hooli = created(&app, "/accounts", json!({"name": "Hooli"})).await["id"].as_i64().expect("id");
+        let spring = created(&app, "/projects", json!({"name": "Spring"})).await["id"].as_i64().expect("id");
+        let types = get_ok(&app, "/todoTypes").await;
+        let (todo, call) = (types["TODO"]["id"].as_i64().expect("id"), types["PHONE_CALL"]["id"].as_i64().expect("id"));
+        let meetings = get_ok(&app, "/activitytypes/appointment").await;
+        let (meeting, first) = (ids(&meetings)[0], ids(&meetings)[1]);
+
+        let a = created(
+            &app,
+            "/activities",
+            json!({"description": "Call Gavin", "client": {"id": hooli}, "activityType": {"id": call},
+                   "project": {"id": spring}}),
+        )
+        .await;
+        let act = a["id"].as_i64().expect("id");
+        assert_eq!(a["activityType"], json!({"id": call, "name": "Phone call"}), "{a}");
+        assert_eq!(a["project"], json!({"id": spring, "name": "Spring"}));
+        let b = created(&app, "/activities", json!({"description": "Todo", "activityType": {"id": todo}})).await;
+        assert_eq!(b["project"], Value::Null);
+        assert_eq!(ids(&get_ok(&app, &format!("/activities?activityType.id={call}")).await), vec![act]);
+        assert_eq!(ids(&get_ok(&app, &format!("/activities?projects.id={spring}")).await), vec![act]);
+        assert_eq!(ids(&get_ok(&app, &format!("/activities?project.id={spring}")).await), vec![act]);
+        let r = up(&app, Method::PUT, &format!("/activities/{act}"), Some(json!({"activityType": {"id": todo}}))).await;
+        assert_eq!(r.body["data"]["activityType"]["id"], todo, "{}", r.body);
+        assert_eq!(r.body["data"]["project"]["id"], spring, "a PUT without project keeps it");
+        // A type of the other list, or of another account, is refused.
+        let bad = json!({"description": "x", "activityType": {"id": meeting}});
+        assert_up_error(&up(&app, Method::POST, "/activities", Some(bad)).await, 400, "FailedValidation");
+
+        let m = created(
+            &app,
+            "/appointments",
+            json!({"description": "Lunch", "client": hooli, "date": "2030-05-01T12:00:00.000Z",
+                   "endDate": "2030-05-01T13:00:00.000Z", "activityType": {"id": first}, "project": {"id": spring}}),
+        )
+        .await;
+        let lunch = m["id"].as_i64().expect("id");
+        assert_eq!(m["activityType"], json!({"id": first, "name": "First meeting", "first": 0}), "{m}");
+        assert_eq!(m["project"]["id"], spring);
+        assert_eq!(ids(&get_ok(&app, &format!("/appointments?activityType.id={first}")).await), vec![lunch]);
+        assert_eq!(ids(&get_ok(&app, &format!("/appointments?project.id={spring}")).await), vec![lunch]);
+        assert_eq!(get_ok(&app, &format!("/appointments?activityType.id={meeting}")).await["metadata"]["total"], 0);
+
+        let order = json!({"description": "Deal", "client": {"id": hooli}, "probability": 100, "project": {"id": spring},
+                           "orderRow": [{"quantity": 1, "price": 10}]});
+        let o = created(&app, "/orders", order).await;
+        assert_eq!(o["project"], json!({"id": spring, "name": "Spring"}), "{o}");
+        let opp =
+            json!({"description": "Maybe", "client": {"id": hooli}, "probability": 40, "project": {"id": spring}});
+        let opp = created(&app, "/orders", opp).await["id"].as_i64().expect("id");
+        let r = get_ok(&app, &format!("/orders?projects.id={spring}&probability=lte:99")).await;
+        assert_eq!(ids(&r), vec![opp]);
+
+        let p = get_ok(&app, &format!("/projects/{spring}")).await;
+        assert_eq!(
+            p["data"]["stats"],
+            json!({"activity": 1, "appointment": 1, "client": 0, "contact": 0, "order": 1, "opportunity": 1}),
+            "{p}"
+        );
+        // A page of campaigns counts each its own (one grouped count per kind of record).
+        let empty = created(&app, "/projects", json!({"name": "Empty"})).await["id"].as_i64().expect("id");
+        let list = get_ok(&app, "/projects?sort=id").await;
+        assert_eq!(ids(&list), vec![spring, empty]);
+        assert_eq!(list["data"][0]["stats"], p["data"]["stats"], "{list}");
+        assert_eq!(
+            list["data"][1]["stats"],
+            json!({"activity": 0, "appointment": 0, "client": 0, "contact": 0, "order": 0, "opportunity": 0})
+        );
+
+        // A type in use is not deleted (Upsales merges types instead); a merge moves its
+        // records to the other type and deletes it, in one transaction.
+        assert_up_error(
+            &up(&app, Method::DELETE, &format!("/activitytypes/appointment/{first}"), None).await,
+            400,
+            "FailedValidation",
+        );
+        let r = up(&app, Method::PUT, &format!("/activitytypes/appointment/merge/{first}/with/{meeting}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["id"], meeting);
+        assert_eq!(r.body["data"]["name"], "Meeting");
+        assert_up_error(
+            &up(&app, Method::GET, &format!("/activitytypes/appointment/{first}"), None).await,
+            404,
+            "NotFound",
+        );
+        let m = get_ok(&app, &format!("/appointments/{lunch}")).await;
+        assert_eq!(m["data"]["activityType"]["id"], meeting, "{m}");
+        assert_eq!(ids(&get_ok(&app, &format!("/appointments?activityType.id={meeting}")).await), vec![lunch]);
+        // Types of another list, or the same type twice, are not merged.
+        assert_up_error(
+            &up(&app, Method::PUT, &format!("/activitytypes/appointment/merge/{todo}/with/{meeting}"), None).await,
+            404,
+            "NotFound",
+        );
+        assert_up_error(
+            &up(&app, Method::PUT, &format!("/activitytypes/appointment/merge/{meeting}/with/{meeting}"), None).await,
+            400,
+            "FailedValidation",
+        );
+        let r = up(&app, Method::PUT, &format!("/activitytypes/activity/merge/{call}/with/{todo}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let a = get_ok(&app, &format!("/activities/{act}")).await;
+        assert_eq!(a["data"]["activityType"]["id"], todo);
+        let other = app.other_account().await;
+        let r =
+            up_as(&app, &other, Method::PUT, &format!("/activitytypes/activity/merge/{todo}/with/{todo}"), None).await;
+        assert_up_error(&r, 404, "NotFound");
+        // A type no record uses is deleted; a deleted campaign leaves its records.
+        let spare = created(&app, "/activitytypes/appointment", json!({"name": "Spare"})).await;
+        let r = up(&app, Method::DELETE, &format!("/activitytypes/appointment/{}", spare["id"]), None).await;
+        assert_eq!(r.body, json!({"error": null}));
+        assert_eq!(up(&app, Method::DELETE, &format!("/projects/{spring}"), None).await.body["error"], Value::Null);
+        assert_eq!(get_ok(&app, &format!("/appointments/{lunch}")).await["data"]["project"], Value::Null);
+        assert_eq!(get_ok(&app, &format!("/orders?projects.id={spring}")).await["metadata"]["total"], 0);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn contact_categories_and_their_types_are_lists_of_their_own() {
+    for app in apps().await {
+        let t = created(&app, "/contactCategoryTypes", json!({"name": "Products"})).await;
+        assert_eq!(t, json!({"id": t["id"], "name": "Products"}));
+        let c = created(&app, "/contactcategories", json!({"name": "Example name", "categoryType": 0})).await;
+        assert_eq!(c, json!({"id": c["id"], "name": "Example name", "categoryType": 0, "roles": []}));
+        let r =
+            up(&app, Method::PUT, &format!("/contactcategories/{}", c["id"]), Some(json!({"name": "Product A"}))).await;
+        assert_eq!(r.body["data"]["name"], "Product A", "{}", r.body);
+        assert_eq!(
+            ids(&get_ok(&app, "/contactcategories?name=Product%20A").await),
+            vec![c["id"].as_i64().expect("id")]
+        );
+        // Account categories are another list.
+        assert_eq!(get_ok(&app, "/clientcategories").await["metadata"]["total"], 0);
+        assert_up_error(&up(&app, Method::GET, &format!("/clientcategories/{}", c["id"]), None).await, 404, "NotFound");
+        assert_up_error(
+            &up(&app, Method::POST, "/contactcategories", Some(json!({"name": "product a"}))).await,
+            400,
+            "FailedValidation",
+        );
+        let other = app.other_account().await;
+        let r = up_as(&app, &other, Method::GET, &format!("/contactcategories/{}", c["id"]), None).await;
+        assert_up_error(&r, 404, "NotFound");
+        for path in [format!("/contactcategories/{}", c["id"]), format!("/contactCategoryTypes/{}", t["id"])] {
+            assert_eq!(up(&app, Method::DELETE, &path, None).await.body, json!({"error": null}));
+            assert_up_error(&up(&app, Method::GET, &path, None).await, 404, "NotFound");
+        }
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_users_role_is_read_filtered_and_goes_with_the_role() {
+    for app in apps().await {
+        let role = created(&app, "/roles", json!({"name": "Sales"})).await["id"].as_i64().expect("id");
+        let me = kith_domain::Actor { account_id: app.owner.account_id, user_id: app.owner.user_id };
+        app.crm.set_user_role(me, me.user_id, Some(role)).await.expect("role");
+        let u = get_ok(&app, &format!("/users/{}", me.user_id)).await;
+        assert_eq!(u["data"]["role"], json!({"id": role, "name": "Sales"}), "{u}");
+        let me_body = get_ok(&app, "/self").await;
+        assert_eq!(me_body["data"]["role"]["id"], role);
+        assert!(me_body.get("error").is_some_and(Value::is_null), "/self has Upsales' `error: null`: {me_body}");
+        assert_eq!(ids(&get_ok(&app, &format!("/users?role.id={role}")).await), vec![me.user_id]);
+        // Another account's role, or a value of another list, is refused.
+        let other = app.other_account().await;
+        let theirs = up_as(&app, &other, Method::POST, "/roles", Some(json!({"name": "Theirs"}))).await;
+        let theirs = theirs.body["data"]["id"].as_i64().expect("id");
+        assert!(app.crm.set_user_role(me, me.user_id, Some(theirs)).await.is_err());
+        let todo = get_ok(&app, "/todoTypes").await["TODO"]["id"].as_i64().expect("id");
+        assert!(app.crm.set_user_role(me, me.user_id, Some(todo)).await.is_err());
+        assert_eq!(get_ok(&app, "/users").await["data"][0]["role"]["id"], role);
+        // Deleting the role takes it off its users.
+        assert_eq!(up(&app, Method::DELETE, &format!("/roles/{role}"), None).await.body, json!({"error": null}));
+        assert_eq!(get_ok(&app, &format!("/users/{}", me.user_id)).await["data"]["role"], Value::Null);
+        assert_eq!(get_ok(&app, &format!("/users?role.id={role}")).await["metadata"]["total"], 0);
         app.finish().await;
     }
 }

@@ -389,7 +389,17 @@ impl Crm {
     }
 
     /// Creates an action from a task (about anything or nothing).
-    pub async fn create_task(&self, actor: Actor, mut d: TaskDraft) -> Result<Action> {
+    pub async fn create_task(&self, actor: Actor, d: TaskDraft) -> Result<Action> {
+        self.create_task_linked(actor, d, &crate::links::LinkDraft::default()).await
+    }
+
+    /// Creates an action from a task, with its type and campaign (`links::write_in`).
+    pub async fn create_task_linked(
+        &self,
+        actor: Actor,
+        mut d: TaskDraft,
+        labels: &crate::links::LinkDraft,
+    ) -> Result<Action> {
         let mut tx = self.begin(actor).await?;
         let links = Self::check_task(&mut tx, &mut d, None).await?.unwrap_or_default();
         let now = Utc::now();
@@ -416,13 +426,25 @@ impl Crm {
         };
         Self::apply_task_state(&mut action, &d);
         let action = insert_in(&mut tx, action).await?;
+        crate::links::write_in(&mut tx, Action::SPEC, action.id, labels, true).await?;
         notify_assignee(&mut tx, action.assignee_id, &action.text, action.contact_id).await?;
         tx.commit().await?;
         Ok(action)
     }
 
     /// Replaces an action's task fields; unlike `update_action`, the subject may change.
-    pub async fn update_task(&self, actor: Actor, id: i64, mut d: TaskDraft) -> Result<Action> {
+    pub async fn update_task(&self, actor: Actor, id: i64, d: TaskDraft) -> Result<Action> {
+        self.update_task_linked(actor, id, d, &crate::links::LinkDraft::default()).await
+    }
+
+    /// Replaces an action's task fields and, where `links` says so, its type and campaign.
+    pub async fn update_task_linked(
+        &self,
+        actor: Actor,
+        id: i64,
+        mut d: TaskDraft,
+        labels: &crate::links::LinkDraft,
+    ) -> Result<Action> {
         let mut tx = self.begin(actor).await?;
         let mut action: Action = get_in(&mut tx, id).await?;
         if let Some(links) = Self::check_task(&mut tx, &mut d, Some(&action)).await? {
@@ -438,7 +460,10 @@ impl Crm {
         action.text = d.text.clone();
         action.remind_at = d.remind_at;
         Self::apply_task_state(&mut action, &d);
-        let action = save_in(&mut tx, &action).await?;
+        let mut action = save_in(&mut tx, &action).await?;
+        if crate::links::write_in(&mut tx, Action::SPEC, action.id, labels, false).await? {
+            action = get_in(&mut tx, action.id).await?;
+        }
         Self::demote_other_asap(&mut tx, &action).await?;
         tx.commit().await?;
         Ok(action)

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 
 use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
 use crate::engagements::{MeetingDraft, check_user};
+use crate::entity::Entity;
 use crate::error::{DomainError, Errors, Result};
+use crate::links::LinkDraft;
 use crate::model::Meeting;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +50,16 @@ async fn check_extra(tx: &mut kith_store::Tx, d: &AppointmentDraft, starts_at: D
 
 impl Crm {
     pub async fn create_appointment(&self, actor: Actor, d: AppointmentDraft) -> Result<Meeting> {
+        self.create_appointment_linked(actor, d, &LinkDraft::default()).await
+    }
+
+    /// Creates an appointment with its type and campaign (`links::write_in`).
+    pub async fn create_appointment_linked(
+        &self,
+        actor: Actor,
+        d: AppointmentDraft,
+        labels: &LinkDraft,
+    ) -> Result<Meeting> {
         let mut tx = self.begin(actor).await?;
         let links = Self::check_meeting(&mut tx, &d.meeting).await?;
         let now = Utc::now();
@@ -71,12 +83,25 @@ impl Crm {
             outcome_id: d.meeting.outcome_id,
         };
         let meeting = insert_in(&mut tx, meeting).await?;
+        crate::links::write_in(&mut tx, Meeting::SPEC, meeting.id, labels, true).await?;
         tx.commit().await?;
         Ok(meeting)
     }
 
     /// Replaces an appointment's writable fields; what it is about cannot change.
     pub async fn update_appointment(&self, actor: Actor, id: i64, d: AppointmentDraft) -> Result<Meeting> {
+        self.update_appointment_linked(actor, id, d, &LinkDraft::default()).await
+    }
+
+    /// Replaces an appointment's writable fields and, where `links` says so, its type and
+    /// campaign.
+    pub async fn update_appointment_linked(
+        &self,
+        actor: Actor,
+        id: i64,
+        d: AppointmentDraft,
+        labels: &LinkDraft,
+    ) -> Result<Meeting> {
         let mut tx = self.begin(actor).await?;
         let mut meeting: Meeting = get_in(&mut tx, id).await?;
         if !meeting.links().is_about(Some(d.meeting.subject)) {
@@ -91,7 +116,10 @@ impl Crm {
         meeting.ends_at = d.ends_at;
         meeting.outcome_id = d.meeting.outcome_id;
         meeting.author_id = d.host_id;
-        let meeting = save_in(&mut tx, &meeting).await?;
+        let mut meeting = save_in(&mut tx, &meeting).await?;
+        if crate::links::write_in(&mut tx, Meeting::SPEC, meeting.id, labels, false).await? {
+            meeting = get_in(&mut tx, meeting.id).await?;
+        }
         tx.commit().await?;
         Ok(meeting)
     }

@@ -10,6 +10,7 @@ use chrono::Utc;
 use kith_store::{Filter, ListPage, ListQuery, Page, Sort};
 
 use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
+use crate::entity::Entity;
 use crate::error::{DomainError, Errors, Result};
 use crate::model::Choice;
 
@@ -32,6 +33,9 @@ pub const APPOINTMENT_TYPES: &str = "appointment_type";
 /// Labels for companies, and the groups they come in (Upsales' client categories and types).
 pub const COMPANY_CATEGORIES: &str = "company_category";
 pub const COMPANY_CATEGORY_TYPES: &str = "company_category_type";
+/// Labels for persons, and the groups they come in (Upsales' contact categories and types).
+pub const CONTACT_CATEGORIES: &str = "contact_category";
+pub const CONTACT_CATEGORY_TYPES: &str = "contact_category_type";
 /// The roles users can be given (Upsales' roles).
 pub const ROLES: &str = "role";
 /// The lists devices syncing choices are given defaults of (the ones Sell's sync serves).
@@ -45,6 +49,8 @@ pub const LISTS: &[&str] = &[
     APPOINTMENT_TYPES,
     COMPANY_CATEGORIES,
     COMPANY_CATEGORY_TYPES,
+    CONTACT_CATEGORIES,
+    CONTACT_CATEGORY_TYPES,
     ROLES,
 ];
 
@@ -211,8 +217,17 @@ impl Crm {
         Ok(choice)
     }
 
+    /// Deletes a value; what links to it follows `links::before_choice_deleted` (categories
+    /// and roles are taken off their records, a type in use is refused), in the same
+    /// transaction.
     pub async fn delete_choice(&self, actor: Actor, list: &str, id: i64) -> Result<()> {
-        self.choice(actor, list, id).await?;
-        self.delete::<Choice>(actor, id).await
+        let mut tx = self.begin(actor).await?;
+        let choice: Choice = get_in(&mut tx, id).await?;
+        if choice.list != list {
+            return Err(DomainError::NotFound { kind: "choice" });
+        }
+        crate::links::before_choice_deleted(&mut tx, list, id).await?;
+        tx.delete(Choice::SPEC, id).await?;
+        Ok(tx.commit().await?)
     }
 }

@@ -9,6 +9,7 @@ use kith_store::{Filter, ListPage, ListQuery, Page, Sort, Tx, Visibility};
 use crate::crm::{Actor, Crm, get_in, insert_in, save_in};
 use crate::entity::Entity;
 use crate::error::{DomainError, Errors, Result};
+use crate::links::LinkDraft;
 use crate::model::{Address, Company, Contact, CustomFieldDefinition, Status, User};
 
 /// The longest company name, for every dialect. OnePage documents 55 characters (its OpenAPI
@@ -199,21 +200,41 @@ async fn company_contacts(tx: &mut Tx, company_id: i64) -> Result<Vec<Contact>> 
 impl Crm {
     /// Creates a company of its own (not through a contact: e.g. a Sell organisation).
     pub async fn create_company(&self, actor: Actor, d: CompanyDraft) -> Result<Company> {
+        self.create_company_linked(actor, d, &LinkDraft::default()).await
+    }
+
+    /// Creates a company with its categories and campaigns (`links::write_in`).
+    pub async fn create_company_linked(&self, actor: Actor, d: CompanyDraft, links: &LinkDraft) -> Result<Company> {
         let defs = self.custom_fields(actor, "company").await?;
         let mut tx = self.begin(actor).await?;
         let company = create_company_in(&mut tx, &defs, d).await?;
+        crate::links::write_in(&mut tx, Company::SPEC, company.id, links, true).await?;
         tx.commit().await?;
         Ok(company)
     }
 
     /// Changes a company; a new name is carried to its contacts.
     pub async fn update_company(&self, actor: Actor, id: i64, d: CompanyDraft) -> Result<Company> {
+        self.update_company_linked(actor, id, d, &LinkDraft::default()).await
+    }
+
+    /// Changes a company and, where `links` says so, its categories and campaigns.
+    pub async fn update_company_linked(
+        &self,
+        actor: Actor,
+        id: i64,
+        d: CompanyDraft,
+        links: &LinkDraft,
+    ) -> Result<Company> {
         let defs = self.custom_fields(actor, "company").await?;
         let mut tx = self.begin(actor).await?;
         let mut company: Company = get_in(&mut tx, id).await?;
         let before = company.clone();
         apply_company(&mut tx, &defs, &mut company, Some(&before), d).await?;
-        let company = save_in(&mut tx, &company).await?;
+        let mut company = save_in(&mut tx, &company).await?;
+        if crate::links::write_in(&mut tx, Company::SPEC, company.id, links, false).await? {
+            company = get_in(&mut tx, company.id).await?;
+        }
         if company.name != before.name {
             for mut c in company_contacts(&mut tx, id).await? {
                 c.company_name = Some(company.name.clone());

@@ -121,18 +121,44 @@ impl Crm {
     }
 
     pub async fn create_contact(&self, actor: Actor, draft: ContactDraft) -> Result<Contact> {
+        self.create_contact_linked(actor, draft, &crate::links::LinkDraft::default()).await
+    }
+
+    /// Creates a contact with its categories and campaigns (`links::write_in`).
+    pub async fn create_contact_linked(
+        &self,
+        actor: Actor,
+        draft: ContactDraft,
+        links: &crate::links::LinkDraft,
+    ) -> Result<Contact> {
         let defs = self.custom_fields(actor, "contact").await?;
         let mut tx = self.begin(actor).await?;
         let contact = create_contact_in(&mut tx, actor, &defs, draft).await?;
+        crate::links::write_in(&mut tx, Contact::SPEC, contact.id, links, true).await?;
         tx.commit().await?;
         Ok(contact)
     }
 
     /// Replaces the writable fields of a live contact with `draft`.
     pub async fn update_contact(&self, actor: Actor, id: i64, draft: ContactDraft) -> Result<Contact> {
+        self.update_contact_linked(actor, id, draft, &crate::links::LinkDraft::default()).await
+    }
+
+    /// Replaces a contact's writable fields and, where `links` says so, its categories and
+    /// campaigns.
+    pub async fn update_contact_linked(
+        &self,
+        actor: Actor,
+        id: i64,
+        draft: ContactDraft,
+        links: &crate::links::LinkDraft,
+    ) -> Result<Contact> {
         let defs = self.custom_fields(actor, "contact").await?;
         let mut tx = self.begin(actor).await?;
-        let contact = update_contact_in(&mut tx, actor, &defs, id, draft).await?;
+        let mut contact = update_contact_in(&mut tx, actor, &defs, id, draft).await?;
+        if crate::links::write_in(&mut tx, Contact::SPEC, contact.id, links, false).await? {
+            contact = get_in(&mut tx, contact.id).await?;
+        }
         tx.commit().await?;
         Ok(contact)
     }

@@ -129,6 +129,8 @@ pub struct DealWrite {
     /// The rows; `None` keeps them.
     pub rows: Option<Vec<RowDraft>>,
     pub list: DealList,
+    /// The deal's campaigns (`links::write_in`); `None` keeps them.
+    pub campaigns: Option<Vec<i64>>,
 }
 
 fn item(deal_id: i64, position: usize, r: &RowDraft, name: String, currency: &str) -> DealItem {
@@ -254,6 +256,11 @@ impl Crm {
             }
             None => rows_of(&mut tx, deal.id).await?,
         };
+        let links = crate::links::LinkDraft { campaigns: w.campaigns.clone(), ..Default::default() };
+        let fresh = before.is_none();
+        if crate::links::write_in(&mut tx, Deal::SPEC, deal.id, &links, fresh).await? {
+            deal = get_in(&mut tx, deal.id).await?;
+        }
         tx.commit().await?;
         Ok((deal, rows))
     }
@@ -352,6 +359,7 @@ mod tests {
             probability: Some(40),
             rows: Some(rows),
             list: DealList::Any,
+            campaigns: None,
         };
         let (deal, rows) = t.crm.write_deal_with_rows(t.actor, w.clone()).await.expect("create");
         assert_eq!(deal.value_minor, Some(2300));

@@ -28,6 +28,7 @@ pub mod idempotency;
 pub mod imports;
 pub mod item_groups;
 pub mod leads;
+pub mod links;
 mod lookups;
 pub mod loss_reasons;
 pub mod mail;

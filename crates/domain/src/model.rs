@@ -821,6 +821,7 @@ pub fn specs() -> Vec<&'static kith_store::EntitySpec> {
         TextMessage::SPEC,
         RateCounter::SPEC,
         crate::campaigns::Campaign::SPEC,
+        crate::links::Link::SPEC,
         crate::custom_objects::CustomObjectSchema::SPEC,
         crate::custom_objects::CustomObject::SPEC,
     ]

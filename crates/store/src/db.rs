@@ -793,6 +793,27 @@ impl Tx {
         Ok(Some(row))
     }
 
+    /// Marks a live row changed without changing a column of it: its `updated_at` moves on and
+    /// an update event names `changed` (what changed is kept elsewhere: its links). `false` when
+    /// no live row has that id.
+    pub async fn touch_row(&mut self, spec: &'static EntitySpec, id: i64, changed: &[&str]) -> Result<bool> {
+        let backend = self.store.backend();
+        let mut stmt = Query::update();
+        stmt.table(Alias::new(spec.table))
+            .value(Alias::new("updated_at"), Expr::val(bind(backend, ColumnType::Time, &Value::Time(now()))?))
+            .and_where(Expr::col(Alias::new("account_id")).eq(self.account_id))
+            .and_where(Expr::col(Alias::new("id")).eq(id));
+        if spec.soft_delete {
+            stmt.and_where(Expr::col(Alias::new("deleted_at")).is_null());
+        }
+        let n = self.inner.conn().execute(&stmt).await?;
+        if n > 0 {
+            self.touch(spec);
+            self.record(spec.kind, id, Operation::Updated, changed).await?;
+        }
+        Ok(n > 0)
+    }
+
     /// Marks a live row deleted (or deletes it outright when the spec has no soft delete).
     pub async fn delete(&mut self, spec: &'static EntitySpec, id: i64) -> Result<bool> {
         let backend = self.store.backend();

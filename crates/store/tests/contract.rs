@@ -227,6 +227,37 @@ async fn soft_delete_restore_and_visibility() {
 }
 
 #[tokio::test]
+async fn touching_a_row_moves_its_update_time_and_records_an_event() {
+    for db in backends().await {
+        let s = &db.store;
+        let l = db.label;
+        let acct = s.create_account("a").await.unwrap();
+        let other = s.create_account("b").await.unwrap();
+        let row = insert_widgets(s, acct, &[W::new(1, "Touched")]).await.remove(0);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+
+        let mut tx = s.begin(acct, None).await.unwrap();
+        assert!(tx.touch_row(&WIDGETS, row.id, &["links"]).await.unwrap(), "{l}");
+        tx.commit().await.unwrap();
+        let got = s.get(acct, &WIDGETS, row.id, Visibility::Live).await.unwrap().expect("row");
+        assert!(got.updated_at > row.updated_at, "{l}: updated_at moves on");
+        assert_eq!(got.values, row.values, "{l}: no column changes");
+        let ev = events_for(s, acct, row.id).await;
+        assert_eq!(ev.iter().map(|e| e.2.as_str()).collect::<Vec<_>>(), vec!["created", "updated"], "{l}");
+
+        // Another account's row, or a deleted one, is not touched.
+        let mut tx = s.begin(other, None).await.unwrap();
+        assert!(!tx.touch_row(&WIDGETS, row.id, &["links"]).await.unwrap(), "{l}");
+        tx.commit().await.unwrap();
+        let mut tx = s.begin(acct, None).await.unwrap();
+        assert!(tx.delete(&WIDGETS, row.id).await.unwrap(), "{l}");
+        assert!(!tx.touch_row(&WIDGETS, row.id, &["links"]).await.unwrap(), "{l}");
+        tx.commit().await.unwrap();
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn hard_delete_without_soft_delete() {
     for db in backends().await {
         let s = &db.store;

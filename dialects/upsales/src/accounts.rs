@@ -9,14 +9,15 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use kith_domain::Entity;
 use kith_domain::companies::{COMPANY_DESCRIPTION_MAX, COMPANY_PHONE_MAX, COMPANY_URL_MAX, CompanyDraft};
+use kith_domain::links::LinkDraft;
 use kith_domain::model::{Address, Company, User};
 use kith_domain::query::Filter;
 use kith_http::AppState;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::query::{Attr, Kind, ListParams, Relation, Resource, col, constant, never};
-use crate::shapes::{self, Body_};
+use crate::query::{Attr, Kind, ListParams, Relation, Resource, col, constant, link, never};
+use crate::shapes::{self, Body_, Labels};
 use crate::wire::{self, ApiResult, flag, path_id, time};
 
 pub const ATTRS: &[Attr] = &[
@@ -37,6 +38,8 @@ pub const ATTRS: &[Attr] = &[
     constant("score", Some(0)),
     never("scoreUpdateDate", Kind::Time),
     constant("parent.id", None),
+    link("categories.id", kith_domain::links::CATEGORY),
+    link("projects.id", kith_domain::links::CAMPAIGN),
 ];
 
 /// The account of a record (`client.…` filters of contacts and orders).
@@ -68,7 +71,7 @@ fn address(a: &Address) -> Value {
     })
 }
 
-pub fn render(c: &Company, users: &HashMap<i64, User>) -> Value {
+pub fn render(c: &Company, users: &HashMap<i64, User>, labels: &Labels) -> Value {
     let addresses: Vec<Value> = c.address.0.iter().map(address).collect();
     let owner = shapes::user_ref(users, c.owner_id);
     json!({
@@ -89,8 +92,8 @@ pub fn render(c: &Company, users: &HashMap<i64, User>) -> Value {
         "modDate": time(c.updated_at),
         "dunsNo": null,
         "orgNo": null,
-        "projects": [],
-        "categories": [],
+        "projects": labels.projects(c.id),
+        "categories": labels.categories(c.id),
         "addresses": addresses,
         "mailAddress": c.address.0.as_ref().map_or(json!({}), address),
         "custom": shapes::custom(&c.custom_fields.0),
@@ -133,18 +136,29 @@ async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(q): Ra
     let query = p.query(&RESOURCE, &defs)?;
     let page = st.crm.list::<Company>(actor, &query).await?;
     let users = shapes::users(&st, actor, page.rows.iter().map(|c| c.owner_id)).await?;
-    let rows = page.rows.iter().map(|c| render(c, &users)).collect();
+    let labels = Labels::of(&st, actor, page.rows.iter().map(|c| c.id)).await?;
+    let rows = page.rows.iter().map(|c| render(c, &users, &labels)).collect();
     Ok(wire::page(rows, page.total.unwrap_or(0), p.limit, p.offset))
 }
 
 async fn answer(st: &AppState, actor: kith_domain::Actor, c: &Company) -> ApiResult {
     let users = shapes::users(st, actor, [c.owner_id]).await?;
-    Ok(wire::one(render(c, &users)))
+    let labels = Labels::of(st, actor, [c.id]).await?;
+    Ok(wire::one(render(c, &users, &labels)))
 }
 
 async fn one(State(st): State<AppState>, Caller(actor): Caller, Path(raw): Path<String>) -> ApiResult {
     let company = st.crm.get::<Company>(actor, path_id(&raw, "account")?).await?;
     answer(&st, actor, &company).await
+}
+
+/// The categories and campaigns a body gives (`categories: [{id}]`, `projects: [{id}]`).
+pub fn labels_in(b: &mut Body_) -> LinkDraft {
+    LinkDraft {
+        categories: shapes::relations(b, "categories"),
+        campaigns: shapes::relations(b, "projects"),
+        kind: None,
+    }
 }
 
 fn apply(b: &mut Body_, d: &mut CompanyDraft) {
@@ -195,11 +209,12 @@ async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Body) -
     let mut b = shapes::read(&st, body).await?;
     let mut d = CompanyDraft::new_by(actor);
     apply(&mut b, &mut d);
+    let links = labels_in(&mut b);
     if d.name.is_empty() && !b.has("name") {
         b.error("name", "is required");
     }
     b.finish()?;
-    let company = st.crm.create_company(actor, d).await?;
+    let company = st.crm.create_company_linked(actor, d, &links).await?;
     answer(&st, actor, &company).await
 }
 
@@ -208,8 +223,9 @@ async fn update(State(st): State<AppState>, Caller(actor): Caller, Path(raw): Pa
     let mut b = shapes::read(&st, body).await?;
     let mut d = company.draft();
     apply(&mut b, &mut d);
+    let links = labels_in(&mut b);
     b.finish()?;
-    let company = st.crm.update_company(actor, company.id, d).await?;
+    let company = st.crm.update_company_linked(actor, company.id, d, &links).await?;
     answer(&st, actor, &company).await
 }
 

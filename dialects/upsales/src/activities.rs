@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 
 use crate::accounts::{CLIENT, client_ref};
 use crate::auth::Caller;
-use crate::query::{Attr, Kind, ListParams, Resource, col, constant};
-use crate::shapes::{self, Body_, Refs};
+use crate::query::{Attr, Kind, ListParams, Resource, col, constant, link};
+use crate::shapes::{self, Body_, Labels, Refs};
 use crate::wire::{self, ApiResult, path_id, time};
 
 const ATTRS: &[Attr] = &[
@@ -36,6 +36,9 @@ const ATTRS: &[Attr] = &[
     col("user.id", "assignee_id", Kind::Int),
     constant("isAppointment", Some(0)),
     constant("priority", Some(0)),
+    link("activityType.id", kith_domain::links::TYPE),
+    link("project.id", kith_domain::links::CAMPAIGN),
+    link("projects.id", kith_domain::links::CAMPAIGN),
 ];
 
 const RESOURCE: Resource = Resource { attrs: ATTRS, relations: &[CLIENT], custom_kind: None };
@@ -51,7 +54,7 @@ async fn refs(st: &AppState, actor: Actor, rows: &[Action]) -> ApiResult<Refs> {
     shapes::refs(st, actor, &links).await
 }
 
-fn render(a: &Action, r: &Refs) -> Value {
+fn render(a: &Action, r: &Refs, labels: &Labels) -> Value {
     let contacts: Vec<Value> = a
         .contact_id
         .and_then(|id| r.contacts.get(&id))
@@ -71,8 +74,8 @@ fn render(a: &Action, r: &Refs) -> Value {
         "contacts": contacts,
         "users": if user.is_null() { json!([]) } else { json!([user]) },
         "opportunity": a.deal_id.map(|id| json!({ "id": id })),
-        "project": null,
-        "activityType": null,
+        "project": labels.project(a.id),
+        "activityType": labels.choice(a.id, kith_domain::links::TYPE),
         "regDate": time(a.created_at),
         "regBy": shapes::user_ref(&r.users, a.creator_id),
         "modDate": time(a.updated_at),
@@ -95,13 +98,15 @@ async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(q): Ra
     let query = p.query(&RESOURCE, &defs)?;
     let page = st.crm.list::<Action>(actor, &query).await?;
     let r = refs(&st, actor, &page.rows).await?;
-    let rows = page.rows.iter().map(|a| render(a, &r)).collect();
+    let labels = Labels::of(&st, actor, page.rows.iter().map(|a| a.id)).await?;
+    let rows = page.rows.iter().map(|a| render(a, &r, &labels)).collect();
     Ok(wire::page(rows, page.total.unwrap_or(0), p.limit, p.offset))
 }
 
 async fn answer(st: &AppState, actor: Actor, a: &Action) -> ApiResult {
     let r = refs(st, actor, std::slice::from_ref(a)).await?;
-    Ok(wire::one(render(a, &r)))
+    let labels = Labels::of(st, actor, [a.id]).await?;
+    Ok(wire::one(render(a, &r, &labels)))
 }
 
 async fn one(State(st): State<AppState>, Caller(actor): Caller, Path(raw): Path<String>) -> ApiResult {
@@ -177,11 +182,12 @@ async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Body) -
         remind_at: None,
     };
     apply(&mut b, &mut d, None);
+    let links = shapes::type_and_project_in(&mut b);
     if !b.has("description") {
         b.error("description", "is required");
     }
     b.finish()?;
-    let a = st.crm.create_task(actor, d).await?;
+    let a = st.crm.create_task_linked(actor, d, &links).await?;
     answer(&st, actor, &a).await
 }
 
@@ -190,8 +196,9 @@ async fn update(State(st): State<AppState>, Caller(actor): Caller, Path(raw): Pa
     let mut b = shapes::read(&st, body).await?;
     let mut d = a.task_draft();
     apply(&mut b, &mut d, Some(&a));
+    let links = shapes::type_and_project_in(&mut b);
     b.finish()?;
-    let a = st.crm.update_task(actor, a.id, d).await?;
+    let a = st.crm.update_task_linked(actor, a.id, d, &links).await?;
     answer(&st, actor, &a).await
 }
 

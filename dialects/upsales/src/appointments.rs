@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use crate::accounts::{CLIENT, client_ref};
 use crate::auth::Caller;
-use crate::query::{self, Attr, Kind, Resource, col, constant};
-use crate::shapes::{self, Body_, Refs};
+use crate::query::{self, Attr, Kind, Resource, col, constant, link};
+use crate::shapes::{self, Body_, Labels, Refs};
 use crate::wire::{self, ApiResult, opt_time, path_id, time};
 
 const ATTRS: &[Attr] = &[
@@ -35,8 +35,9 @@ const ATTRS: &[Attr] = &[
     col("user.id", "author_id", Kind::Int),
     constant("isAppointment", Some(1)),
     constant("private", Some(0)),
-    constant("activityType.id", None),
-    constant("project.id", None),
+    link("activityType.id", kith_domain::links::TYPE),
+    link("project.id", kith_domain::links::CAMPAIGN),
+    link("projects.id", kith_domain::links::CAMPAIGN),
 ];
 
 const RESOURCE: Resource = Resource { attrs: ATTRS, relations: &[CLIENT], custom_kind: None };
@@ -52,7 +53,7 @@ async fn refs(st: &AppState, actor: Actor, rows: &[Meeting]) -> ApiResult<Refs> 
     shapes::refs(st, actor, &links).await
 }
 
-fn render(m: &Meeting, r: &Refs) -> Value {
+fn render(m: &Meeting, r: &Refs, labels: &Labels) -> Value {
     let contacts: Vec<Value> =
         m.contact_id.and_then(|id| r.contacts.get(&id)).map(shapes::contact_ref).into_iter().collect();
     let host = shapes::user_ref(&r.users, Some(m.author_id));
@@ -68,8 +69,14 @@ fn render(m: &Meeting, r: &Refs) -> Value {
         "users": if host.is_null() { json!([]) } else { json!([host]) },
         "regBy": host,
         "opportunity": m.deal_id.map(|id| json!({ "id": id })),
-        "project": null,
-        "activityType": null,
+        "project": labels.project(m.id),
+        "activityType": match labels.choice(m.id, kith_domain::links::TYPE) {
+            Value::Object(mut t) => {
+                t.insert("first".into(), json!(0));
+                Value::Object(t)
+            }
+            other => other,
+        },
         "clientConnection": null,
         "private": 0,
         "isAppointment": 1,
@@ -84,13 +91,15 @@ fn render(m: &Meeting, r: &Refs) -> Value {
 async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(q): RawQuery) -> ApiResult {
     let (p, page) = query::fetch::<Meeting>(&st, actor, q.as_deref(), &RESOURCE).await?;
     let r = refs(&st, actor, &page.rows).await?;
-    let rows = page.rows.iter().map(|m| render(m, &r)).collect();
+    let labels = Labels::of(&st, actor, page.rows.iter().map(|m| m.id)).await?;
+    let rows = page.rows.iter().map(|m| render(m, &r, &labels)).collect();
     Ok(wire::page(rows, page.total.unwrap_or(0), p.limit, p.offset))
 }
 
 async fn answer(st: &AppState, actor: Actor, m: &Meeting) -> ApiResult {
     let r = refs(st, actor, std::slice::from_ref(m)).await?;
-    Ok(wire::one(render(m, &r)))
+    let labels = Labels::of(st, actor, [m.id]).await?;
+    Ok(wire::one(render(m, &r, &labels)))
 }
 
 async fn one(State(st): State<AppState>, Caller(actor): Caller, Path(raw): Path<String>) -> ApiResult {
@@ -133,8 +142,9 @@ async fn create(State(st): State<AppState>, Caller(actor): Caller, body: Body) -
         b.error("date", "is required");
     }
     apply(&mut b, &mut d);
+    let links = shapes::type_and_project_in(&mut b);
     b.finish()?;
-    let m = st.crm.create_appointment(actor, d).await?;
+    let m = st.crm.create_appointment_linked(actor, d, &links).await?;
     answer(&st, actor, &m).await
 }
 
@@ -148,8 +158,9 @@ async fn update(State(st): State<AppState>, Caller(actor): Caller, Path(raw): Pa
         d.meeting.subject = subject;
     }
     apply(&mut b, &mut d);
+    let links = shapes::type_and_project_in(&mut b);
     b.finish()?;
-    let m = st.crm.update_appointment(actor, m.id, d).await?;
+    let m = st.crm.update_appointment_linked(actor, m.id, d, &links).await?;
     answer(&st, actor, &m).await
 }
 

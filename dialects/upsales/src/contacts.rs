@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 
 use crate::accounts::{CLIENT, client_ref};
 use crate::auth::Caller;
-use crate::query::{Attr, Kind, ListParams, Resource, col, constant};
-use crate::shapes::{self, Body_};
+use crate::query::{Attr, Kind, ListParams, Resource, col, constant, link};
+use crate::shapes::{self, Body_, Labels};
 use crate::wire::{self, ApiResult, flag, path_id, time};
 
 pub const ATTRS: &[Attr] = &[
@@ -35,6 +35,8 @@ pub const ATTRS: &[Attr] = &[
     col("user.id", "owner_id", Kind::Int),
     constant("active", Some(1)),
     constant("score", Some(0)),
+    link("categories.id", kith_domain::links::CATEGORY),
+    link("projects.id", kith_domain::links::CAMPAIGN),
 ];
 
 const RESOURCE: Resource = Resource { attrs: ATTRS, relations: &[CLIENT], custom_kind: Some("contact") };
@@ -51,7 +53,7 @@ pub fn first_phone(c: &Contact, mobile: bool) -> Option<&str> {
     c.phones.0.iter().find(|p| (p.kind == MOBILE) == mobile).map(|p| p.value.as_str())
 }
 
-pub fn render(c: &Contact, companies: &HashMap<i64, Company>, users: &HashMap<i64, User>) -> Value {
+pub fn render(c: &Contact, companies: &HashMap<i64, Company>, users: &HashMap<i64, User>, labels: &Labels) -> Value {
     json!({
         "id": c.id,
         "name": c.display_name(),
@@ -70,9 +72,9 @@ pub fn render(c: &Contact, companies: &HashMap<i64, Company>, users: &HashMap<i6
         "regBy": shapes::user_ref(users, Some(c.owner_id)),
         "active": flag(true),
         "modDate": time(c.updated_at),
-        "categories": [],
+        "categories": labels.categories(c.id),
         "custom": shapes::custom(&c.custom_fields.0),
-        "projects": [],
+        "projects": labels.projects(c.id),
         "segments": [],
         "unsubscribed": null,
         "score": 0,
@@ -89,7 +91,8 @@ async fn render_all(st: &AppState, actor: kith_domain::Actor, rows: &[Contact]) 
     let companies = shapes::by_ids::<Company>(st, actor, rows.iter().map(|c| c.company_id)).await?;
     let owners = rows.iter().map(|c| Some(c.owner_id)).chain(companies.values().map(|c| c.owner_id));
     let users = shapes::users(st, actor, owners).await?;
-    Ok(rows.iter().map(|c| render(c, &companies, &users)).collect())
+    let labels = Labels::of(st, actor, rows.iter().map(|c| c.id)).await?;
+    Ok(rows.iter().map(|c| render(c, &companies, &users, &labels)).collect())
 }
 
 async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(q): RawQuery) -> ApiResult {
@@ -187,11 +190,12 @@ async fn create(State(st): State<AppState>, Caller(actor): Caller, RawQuery(q): 
     let mut b = shapes::read(&st, body).await?;
     let mut d = ContactDraft::default();
     apply(&mut b, &mut d, by_parts);
+    let links = crate::accounts::labels_in(&mut b);
     if d.first_name.is_none() && d.last_name.is_none() {
         b.error("name", "is required");
     }
     b.finish()?;
-    let contact = st.crm.create_contact(actor, d).await?;
+    let contact = st.crm.create_contact_linked(actor, d, &links).await?;
     answer(&st, actor, contact).await
 }
 
@@ -207,8 +211,9 @@ async fn update(
     let mut b = shapes::read(&st, body).await?;
     let mut d = contact.draft();
     apply(&mut b, &mut d, by_parts);
+    let links = crate::accounts::labels_in(&mut b);
     b.finish()?;
-    let contact = st.crm.update_contact(actor, contact.id, d).await?;
+    let contact = st.crm.update_contact_linked(actor, contact.id, d, &links).await?;
     answer(&st, actor, contact).await
 }
 

@@ -1,15 +1,19 @@
 //! Upsales' small named lists, each one of the account's lists of choices (`Choice`):
 //! activity types (`/activitytypes/activity`, and `/todoTypes`, the two built in), appointment
 //! types (`/activitytypes/appointment`), account categories (`/clientcategories`) and their
-//! types (`/clientCategoryTypes`), and roles (`/roles`). Each is listed with the query language,
-//! read, created, renamed and deleted.
+//! types (`/clientCategoryTypes`), contact categories (`/contactcategories`) and their types
+//! (`/contactCategoryTypes`), and roles (`/roles`). Each is listed with the query language,
+//! read, created, renamed and deleted; a type is merged into another
+//! (`/activitytypes/{activity|appointment}/merge/{id}/with/{id2}`: the records of `id` move to
+//! `id2` and `id` goes).
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, put};
 use kith_domain::choices::{
-    ACTIVITY_TYPES, APPOINTMENT_TYPES, CHOICE_NAME_MAX, COMPANY_CATEGORIES, COMPANY_CATEGORY_TYPES, ROLES,
+    ACTIVITY_TYPES, APPOINTMENT_TYPES, CHOICE_NAME_MAX, COMPANY_CATEGORIES, COMPANY_CATEGORY_TYPES, CONTACT_CATEGORIES,
+    CONTACT_CATEGORY_TYPES, ROLES,
 };
 use kith_domain::deals::DEFAULT_CURRENCY;
 use kith_domain::model::Choice;
@@ -71,6 +75,10 @@ static CATEGORIES: List =
     List { list: COMPANY_CATEGORIES, what: "client category", render: category, check: standard_type };
 static CATEGORY_TYPES: List =
     List { list: COMPANY_CATEGORY_TYPES, what: "client category type", render: named, check: nothing_more };
+static CONTACT_CATEGORY: List =
+    List { list: CONTACT_CATEGORIES, what: "contact category", render: category, check: standard_type };
+static CONTACT_CATEGORY_TYPE: List =
+    List { list: CONTACT_CATEGORY_TYPES, what: "contact category type", render: named, check: nothing_more };
 static ROLE: List = List { list: ROLES, what: "role", render: role, check: nothing_more };
 
 pub fn routes() -> Routes {
@@ -80,11 +88,31 @@ pub fn routes() -> Routes {
         ("/activitytypes/appointment", "/activitytypes/appointment/{id}", &APPOINTMENT),
         ("/clientcategories", "/clientcategories/{id}", &CATEGORIES),
         ("/clientcategorytypes", "/clientcategorytypes/{id}", &CATEGORY_TYPES),
+        ("/contactcategories", "/contactcategories/{id}", &CONTACT_CATEGORY),
+        ("/contactcategorytypes", "/contactcategorytypes/{id}", &CONTACT_CATEGORY_TYPE),
         ("/roles", "/roles/{id}", &ROLE),
     ] {
         r = r.route(path, many(l)).route(one, single(l));
     }
+    for (path, l) in [
+        ("/activitytypes/activity/merge/{id}/with/{id2}", &ACTIVITY),
+        ("/activitytypes/appointment/merge/{id}/with/{id2}", &APPOINTMENT),
+    ] {
+        r = r.route(path, put(move |st: State<AppState>, c: Caller, ids: Path<(String, String)>| merge(l, st, c, ids)));
+    }
     r
+}
+
+/// Merges type `id` into type `id2`: its records take `id2`, and `id` is deleted. Answers `id2`.
+async fn merge(
+    l: &List,
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path((from, into)): Path<(String, String)>,
+) -> ApiResult {
+    let from = get_one(l, &st, actor, &from).await?;
+    let into = get_one(l, &st, actor, &into).await?;
+    Ok(wire::one((l.render)(&st.crm.merge_choice(actor, l.list, from.id, into.id).await?)))
 }
 
 fn many(l: &'static List) -> MethodRouter<AppState> {

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::accounts::{CLIENT, client_ref};
 use crate::auth::Caller;
-use crate::query::{Attr, Kind, ListParams, Resource, col};
+use crate::query::{Attr, Kind, ListParams, Resource, col, link};
 use crate::shapes::{self, Body_};
 use crate::wire::{self, ApiError, ApiResult, path_id, time};
 
@@ -38,6 +38,8 @@ pub const ATTRS: &[Attr] = &[
     col("client.id", "company_id", Kind::Int),
     col("contact.id", "contact_id", Kind::Int),
     col("stage.id", "stage_id", Kind::Int),
+    link("project.id", kith_domain::links::CAMPAIGN),
+    link("projects.id", kith_domain::links::CAMPAIGN),
 ];
 
 const RESOURCE: Resource = Resource { attrs: ATTRS, relations: &[CLIENT], custom_kind: Some("deal") };
@@ -57,6 +59,7 @@ struct Refs {
     contacts: HashMap<i64, Contact>,
     stages: HashMap<i64, Stage>,
     rows: HashMap<i64, Vec<DealItem>>,
+    labels: shapes::Labels,
 }
 
 async fn refs(st: &AppState, actor: Actor, deals: &[Deal]) -> ApiResult<Refs> {
@@ -67,7 +70,8 @@ async fn refs(st: &AppState, actor: Actor, deals: &[Deal]) -> ApiResult<Refs> {
     let users = shapes::users(st, actor, owners).await?;
     let ids: Vec<i64> = deals.iter().map(|d| d.id).collect();
     let rows = st.crm.deal_items(actor, &ids).await?;
-    Ok(Refs { users, companies, contacts, stages, rows })
+    let labels = shapes::Labels::of(st, actor, ids.iter().copied()).await?;
+    Ok(Refs { users, companies, contacts, stages, rows, labels })
 }
 
 fn row(r: &DealItem, currency: &str) -> Value {
@@ -104,7 +108,7 @@ fn render(d: &Deal, refs: &Refs) -> Value {
         "user": shapes::user_ref(&refs.users, Some(d.owner_id)),
         "client": client_ref(&refs.companies, &refs.users, d.company_id),
         "contact": contact.map(|p| json!({ "id": p.id, "name": p.display_name(), "email": p.email })),
-        "project": null,
+        "project": refs.labels.project(d.id),
         "regDate": time(d.created_at),
         "regBy": shapes::user_ref(&refs.users, d.author_id),
         "modDate": time(d.updated_at),
@@ -220,6 +224,7 @@ async fn write(st: &AppState, actor: Actor, mut deal: Deal, body: Body, which: D
     let contact_id = shapes::relation(&mut b, "contact");
     let probability = b.integer("probability").flatten();
     let rows = rows_in(&mut b, &deal.currency.clone());
+    let campaigns = shapes::project_in(&mut b);
     if let Some(v) = shapes::custom_in(&mut b) {
         let mut values = deal.custom_fields.0.clone();
         for (id, value) in v {
@@ -232,7 +237,7 @@ async fn write(st: &AppState, actor: Actor, mut deal: Deal, body: Body, which: D
         deal.custom_fields.0 = values;
     }
     b.finish()?;
-    let w = DealWrite { deal, client_id, contact_id, probability, rows, list: which };
+    let w = DealWrite { deal, client_id, contact_id, probability, rows, list: which, campaigns };
     let (deal, _) = st.crm.write_deal_with_rows(actor, w).await?;
     answer(st, actor, &deal).await
 }

@@ -1,5 +1,6 @@
 //! `/projects`: Upsales' campaigns (the domain's `Campaign`): a name, a start and end day, an
-//! active flag, a quota, notes and the users who run it.
+//! active flag, a quota, notes and the users who run it, and `stats`: how many accounts,
+//! contacts, activities, appointments, orders and opportunities are in it.
 
 use std::collections::HashMap;
 
@@ -8,6 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use kith_domain::Actor;
 use kith_domain::campaigns::{CAMPAIGN_NAME_MAX, CAMPAIGN_NOTES_MAX, Campaign, CampaignDraft};
+use kith_domain::links::CampaignStats;
 use kith_domain::model::User;
 use kith_http::{AppState, Routes};
 use serde_json::{Value, json};
@@ -42,7 +44,7 @@ fn day(d: &Option<String>) -> Value {
     d.as_ref().map_or(Value::Null, |d| json!(format!("{d}T00:00:00.000Z")))
 }
 
-fn render(c: &Campaign, users: &HashMap<i64, User>) -> Value {
+fn render(c: &Campaign, users: &HashMap<i64, User>, stats: &CampaignStats) -> Value {
     let users: Vec<Value> =
         c.user_ids.0.iter().map(|id| shapes::user_ref(users, Some(*id))).filter(|u| !u.is_null()).collect();
     json!({
@@ -57,8 +59,15 @@ fn render(c: &Campaign, users: &HashMap<i64, User>) -> Value {
         "modDate": time(c.updated_at),
         "users": users,
         "custom": [],
-        // Nothing is linked to a campaign in Kith, so it counts none of each.
-        "stats": { "activity": 0, "appointment": 0, "client": 0, "contact": 0, "order": 0, "opportunity": 0 },
+        // The live records in the campaign, counted by the domain in the database.
+        "stats": {
+            "activity": stats.activities,
+            "appointment": stats.appointments,
+            "client": stats.companies,
+            "contact": stats.contacts,
+            "order": stats.orders,
+            "opportunity": stats.opportunities,
+        },
         "userRemovable": true,
         "userEditable": true,
     })
@@ -68,16 +77,22 @@ async fn users_of(st: &AppState, actor: Actor, rows: &[Campaign]) -> ApiResult<H
     shapes::users(st, actor, rows.iter().flat_map(|c| c.user_ids.0.iter().copied().map(Some))).await
 }
 
+async fn render_all(st: &AppState, actor: Actor, rows: &[Campaign]) -> ApiResult<Vec<Value>> {
+    let users = users_of(st, actor, rows).await?;
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+    let stats = st.crm.campaigns_stats(actor, &ids).await?;
+    Ok(rows.iter().map(|c| render(c, &users, &stats.get(&c.id).copied().unwrap_or_default())).collect())
+}
+
 async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(q): RawQuery) -> ApiResult {
     let (p, page) = query::fetch::<Campaign>(&st, actor, q.as_deref(), &RESOURCE).await?;
-    let users = users_of(&st, actor, &page.rows).await?;
-    let rows = page.rows.iter().map(|c| render(c, &users)).collect();
+    let rows = render_all(&st, actor, &page.rows).await?;
     Ok(wire::page(rows, page.total.unwrap_or(0), p.limit, p.offset))
 }
 
 async fn answer(st: &AppState, actor: Actor, c: &Campaign) -> ApiResult {
-    let users = users_of(st, actor, std::slice::from_ref(c)).await?;
-    Ok(wire::one(render(c, &users)))
+    let mut rows = render_all(st, actor, std::slice::from_ref(c)).await?;
+    Ok(wire::one(rows.pop().unwrap_or(Value::Null)))
 }
 
 async fn one(State(st): State<AppState>, Caller(actor): Caller, Path(raw): Path<String>) -> ApiResult {
@@ -131,6 +146,6 @@ async fn update(State(st): State<AppState>, Caller(actor): Caller, Path(raw): Pa
 }
 
 async fn delete(State(st): State<AppState>, Caller(actor): Caller, Path(raw): Path<String>) -> ApiResult {
-    st.crm.delete::<Campaign>(actor, path_id(&raw, "campaign")?).await?;
+    st.crm.delete_campaign(actor, path_id(&raw, "campaign")?).await?;
     Ok(wire::deleted())
 }

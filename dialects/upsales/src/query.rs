@@ -51,6 +51,9 @@ pub enum Target {
     Column(&'static str),
     /// A value every record of the list has (Kith keeps no such data: `isExternal` is 0).
     Constant(Option<i64>),
+    /// The ids of the values a record is linked to (`categories.id`, `projects.id`): one of
+    /// the domain's link kinds (`kith_domain::links`).
+    Link(&'static str),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +70,12 @@ pub const fn col(name: &'static str, column: &'static str, kind: Kind) -> Attr {
 
 pub const fn constant(name: &'static str, value: Option<i64>) -> Attr {
     Attr { name, target: Target::Constant(value), kind: Kind::Int, sortable: false }
+}
+
+/// The ids of a record's links of one kind (`categories.id`): `eq`/`ne` an id or a list of
+/// them, or `null`.
+pub const fn link(name: &'static str, link: &'static str) -> Attr {
+    Attr { name, target: Target::Link(link), kind: Kind::Int, sortable: false }
 }
 
 /// A constant that is never set, compared as `kind` (`scoreUpdateDate`: a time).
@@ -246,6 +255,22 @@ fn attr_filter(attr: &Attr, key: &str, value: &str) -> ApiResult<Filter> {
     let items = values(key, raw)?;
     let column = match attr.target {
         Target::Column(c) => c,
+        Target::Link(link) => {
+            if !matches!(op, Op::Eq | Op::Ne) {
+                return Err(ApiError::validation(format!("{key} compares with eq or ne")));
+            }
+            let f = if items.len() == 1 && items[0].eq_ignore_ascii_case("null") {
+                // `=null`: records with no link of the kind.
+                Filter::Not(Box::new(kith_domain::links::linked(link, Vec::new())))
+            } else {
+                let mut ids = Vec::with_capacity(items.len());
+                for item in &items {
+                    ids.push(item.parse::<i64>().map_err(|_| bad_value(key, "an id or a list of ids"))?);
+                }
+                kith_domain::links::linked(link, ids)
+            };
+            return Ok(if op == Op::Ne { Filter::Not(Box::new(f)) } else { f });
+        }
         Target::Constant(have) => {
             // Every record has the same value: the filter is true or false for all of them.
             let mut hits = Vec::new();

@@ -273,3 +273,78 @@ pub fn money_of(b: &mut Body_, field: String, m: &Map<String, Value>, key: &str,
         }
     }
 }
+
+/// The links of a page of records and the values they point at: categories, campaigns, types
+/// and roles, shown expanded (`{id, name}`). Three queries.
+#[derive(Default)]
+pub struct Labels {
+    links: HashMap<i64, Vec<kith_domain::links::Link>>,
+    choices: HashMap<i64, kith_domain::model::Choice>,
+    campaigns: HashMap<i64, kith_domain::campaigns::Campaign>,
+}
+
+impl Labels {
+    pub async fn of(st: &AppState, actor: Actor, record_ids: impl IntoIterator<Item = i64>) -> ApiResult<Labels> {
+        let ids: Vec<i64> = record_ids.into_iter().collect();
+        let mut links: HashMap<i64, Vec<kith_domain::links::Link>> = HashMap::new();
+        for l in st.crm.links_of(actor, &ids).await? {
+            links.entry(l.record_id).or_default().push(l);
+        }
+        let all = || links.values().flatten();
+        let is_campaign = |l: &&kith_domain::links::Link| l.link == kith_domain::links::CAMPAIGN;
+        let campaigns = by_ids(st, actor, all().filter(is_campaign).map(|l| Some(l.target_id))).await?;
+        let choices = by_ids(st, actor, all().filter(|l| !is_campaign(l)).map(|l| Some(l.target_id))).await?;
+        Ok(Labels { links, choices, campaigns })
+    }
+
+    fn targets<'a>(&'a self, record_id: i64, link: &'a str) -> impl Iterator<Item = i64> + 'a {
+        self.links.get(&record_id).into_iter().flatten().filter(move |l| l.link == link).map(|l| l.target_id)
+    }
+
+    /// A record's categories, `[{id, name, categoryType}]`.
+    pub fn categories(&self, record_id: i64) -> Value {
+        Value::Array(
+            self.targets(record_id, kith_domain::links::CATEGORY)
+                .filter_map(|id| self.choices.get(&id))
+                .map(|c| json!({ "id": c.id, "name": c.name, "categoryType": 0 }))
+                .collect(),
+        )
+    }
+
+    /// A record's campaigns, `[{id, name}]`.
+    pub fn projects(&self, record_id: i64) -> Value {
+        Value::Array(
+            self.targets(record_id, kith_domain::links::CAMPAIGN)
+                .filter_map(|id| self.campaigns.get(&id))
+                .map(|c| json!({ "id": c.id, "name": c.name }))
+                .collect(),
+        )
+    }
+
+    /// A record's one campaign (`project`), or `null`.
+    pub fn project(&self, record_id: i64) -> Value {
+        self.projects(record_id).as_array().and_then(|a| a.first().cloned()).unwrap_or(Value::Null)
+    }
+
+    /// A record's type or role, `{id, name}`, or `null`.
+    pub fn choice(&self, record_id: i64, link: &str) -> Value {
+        self.targets(record_id, link)
+            .find_map(|id| self.choices.get(&id))
+            .map_or(Value::Null, |c| json!({ "id": c.id, "name": c.name }))
+    }
+}
+
+/// A campaign given as `project: {id}` (or null, which takes the record out of its campaign);
+/// `None` when absent. `projects: [{id}]` is read too.
+pub fn project_in(b: &mut Body_) -> Option<Vec<i64>> {
+    if let Some(p) = relation(b, "project") {
+        return Some(p.into_iter().collect());
+    }
+    relations(b, "projects")
+}
+
+/// What an activity's or appointment's body says of its type and campaign (`activityType:
+/// {id}`, `project: {id}`).
+pub fn type_and_project_in(b: &mut Body_) -> kith_domain::links::LinkDraft {
+    kith_domain::links::LinkDraft { categories: None, campaigns: project_in(b), kind: relation(b, "activityType") }
+}

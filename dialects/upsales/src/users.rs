@@ -9,8 +9,8 @@ use kith_http::Routes;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::query::{Attr, Kind, ListParams, Resource, col, constant};
-use crate::shapes::user_name;
+use crate::query::{Attr, Kind, ListParams, Resource, col, constant, link};
+use crate::shapes::{Labels, user_name};
 use crate::wire::{self, ApiResult, flag, path_id, time};
 
 const ATTRS: &[Attr] = &[
@@ -22,6 +22,7 @@ const ATTRS: &[Attr] = &[
     constant("ghost", Some(0)),
     constant("free", Some(0)),
     constant("teamLeader", Some(0)),
+    link("role.id", kith_domain::links::ROLE),
 ];
 
 const RESOURCE: Resource = Resource { attrs: ATTRS, relations: &[], custom_kind: None };
@@ -34,14 +35,14 @@ fn administrator(u: &User) -> bool {
     u.role == "owner" || u.role == "admin"
 }
 
-fn render(u: &User) -> Value {
+fn render(u: &User, labels: &Labels) -> Value {
     json!({
         "id": u.id,
         "name": user_name(u),
         "email": u.email,
         "administrator": flag(administrator(u)),
         "billingAdmin": flag(u.role == "owner"),
-        "role": null,
+        "role": labels.choice(u.id, kith_domain::links::ROLE),
         "teamLeader": 0,
         "active": flag(u.active),
         "ghost": 0,
@@ -66,22 +67,26 @@ async fn list(State(st): State<AppState>, Caller(actor): Caller, RawQuery(q): Ra
     let p = ListParams::parse(q.as_deref())?;
     let query = p.query(&RESOURCE, &Default::default())?;
     let page = st.crm.list::<User>(actor, &query).await?;
-    Ok(wire::page(page.rows.iter().map(render).collect(), page.total.unwrap_or(0), p.limit, p.offset))
+    let labels = Labels::of(&st, actor, page.rows.iter().map(|u| u.id)).await?;
+    let rows = page.rows.iter().map(|u| render(u, &labels)).collect();
+    Ok(wire::page(rows, page.total.unwrap_or(0), p.limit, p.offset))
 }
 
 async fn one(State(st): State<AppState>, Caller(actor): Caller, Path(raw): Path<String>) -> ApiResult {
     let user = st.crm.get::<User>(actor, path_id(&raw, "user")?).await?;
-    Ok(wire::one(render(&user)))
+    let labels = Labels::of(&st, actor, [user.id]).await?;
+    Ok(wire::one(render(&user, &labels)))
 }
 
-/// The caller, with the account (`client`) it belongs to. Upsales spells this envelope
-/// `{errors: null, data}`.
+/// The caller, with the account (`client`) it belongs to. The collection's example spells this
+/// envelope `{errors: null, data}`; every other answer has `error`, so both are sent.
 async fn me(State(st): State<AppState>, Caller(actor): Caller) -> ApiResult {
     let user = st.crm.me(actor).await?;
     let account = st.crm.account(actor).await?;
-    let mut data = render(&user);
+    let labels = Labels::of(&st, actor, [user.id]).await?;
+    let mut data = render(&user, &labels);
     data["client"] = json!({ "id": account.id, "name": account.name, "userId": user.id });
     data["clients"] = json!([{ "clientId": account.id, "name": account.name, "userId": user.id }]);
     data["version"] = json!("Kith");
-    Ok(axum::response::IntoResponse::into_response(axum::Json(json!({ "errors": null, "data": data }))))
+    Ok(axum::response::IntoResponse::into_response(axum::Json(json!({ "error": null, "errors": null, "data": data }))))
 }
